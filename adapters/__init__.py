@@ -1,0 +1,1 @@
+"""Video providers, one module each. Nothing here imports from `bot` or `jobs`."""

@@ -1,0 +1,162 @@
+"""The one interface every video provider implements, and the shapes it speaks in."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Aspect = Literal["16:9", "9:16", "1:1"]
+Resolution = Literal["720p", "1080p"]
+
+
+class SpokenLine(BaseModel):
+    speaker: str | None = None
+    line: str
+
+
+class RenderSpec(BaseModel):
+    """One take to render, in provider-neutral terms."""
+
+    picture: str
+    sound: list[str] = Field(default_factory=list)
+    music: str | None = None
+    music_off: bool = False
+    dialogue: list[SpokenLine] = Field(default_factory=list)
+    negative: str | None = None
+    duration_s: int
+    aspect: Aspect
+    resolution: Resolution
+    seed: int | None = None
+    audio: bool = True
+    label: str = ""
+
+
+class Capabilities(BaseModel):
+    durations_s: list[int]
+    aspects: list[Aspect]
+    resolutions: list[Resolution]
+    audio_switch: bool = True
+    always_audio: bool = False
+    seed: bool = True
+    negative_prompt: bool = True
+    takes_per_call: int = 1
+    max_prompt_chars: int = 2500
+
+    def problems(self, spec: RenderSpec) -> list[str]:
+        """What this model cannot do of what `spec` asks, as plain sentences (empty when it can)."""
+        found: list[str] = []
+        if spec.duration_s not in self.durations_s:
+            found.append(f"{spec.duration_s} s clips (it makes {_ranges(self.durations_s)} s)")
+        if spec.aspect not in self.aspects:
+            found.append(f"{spec.aspect} (it makes {', '.join(self.aspects)})")
+        if spec.resolution not in self.resolutions:
+            found.append(f"{spec.resolution} (it makes {', '.join(self.resolutions)})")
+        if not spec.audio and self.always_audio:
+            found.append("silent clips (it always generates sound)")
+        return found
+
+
+def _ranges(values: list[int]) -> str:
+    ordered = sorted(set(values))
+    if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f"{ordered[0]}–{ordered[-1]}"
+    return ", ".join(str(v) for v in ordered)
+
+
+class Prices(BaseModel):
+    """USD per second of output, by resolution."""
+
+    with_audio: dict[str, float]
+    silent: dict[str, float]
+
+    def per_second(self, resolution: str, audio: bool) -> float:
+        table = self.with_audio if audio else self.silent
+        return table.get(resolution, max(table.values(), default=0.0))
+
+    def estimate_usd(self, resolution: str, audio: bool, duration_s: float, takes: int = 1) -> float:
+        return round(self.per_second(resolution, audio) * duration_s * takes, 4)
+
+
+class JobPhase(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class FailureKind(StrEnum):
+    retry = "retry"  # 429, 5xx, timeouts: try again later
+    policy = "policy"  # refused by content policy: say so, never retry, never charge
+    bad_request = "bad_request"  # a bug or a capability gap
+    auth = "auth"  # credentials or quota: tell the requester and the operator
+    expired = "expired"  # the provider dropped the job
+    cancelled = "cancelled"
+    bad_media = "bad_media"  # the result file is unusable
+
+
+class ProviderError(Exception):
+    def __init__(self, kind: FailureKind, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+
+class PollResult(BaseModel):
+    phase: JobPhase
+    progress: float | None = None
+    queue_position: int | None = None
+    result_url: str | None = None
+    failure_kind: FailureKind | None = None
+    message: str | None = None
+
+
+class Provider(ABC):
+    """A video model behind one interface. Implementations must not block on a render."""
+
+    key: str
+    display_name: str
+    capabilities: Capabilities
+    prices: Prices
+    media_hosts: tuple[str, ...] = ()
+
+    @abstractmethod
+    def submit(self, spec: RenderSpec) -> str:
+        """Start a render and return the provider's job id as soon as it exists."""
+
+    @abstractmethod
+    def poll(self, job_id: str) -> PollResult:
+        """One short status check."""
+
+    def cancel(self, job_id: str) -> bool:
+        """Ask the provider to stop; False where the API has no cancel call."""
+        return False
+
+    def fetch(self, job_id: str, result_url: str, dest: Path) -> Path:
+        """Put the finished file at `dest`. Network providers use the safe downloader."""
+        raise NotImplementedError
+
+    def compose_prompt(self, spec: RenderSpec) -> str:
+        return compose_prompt(spec)
+
+
+def compose_prompt(spec: RenderSpec, *, include_negative: bool = False) -> str:
+    """Picture first, then sound lines, music and quoted dialogue, as the video models' guides advise."""
+    parts = [spec.picture.strip().rstrip(".") + "." if spec.picture.strip() else ""]
+    if spec.audio:
+        if spec.sound:
+            parts.append("Sound: " + "; ".join(s.strip().rstrip(".") for s in spec.sound) + ".")
+        if spec.music_off:
+            parts.append("No music.")
+        elif spec.music:
+            parts.append("Music: " + spec.music.strip().rstrip(".") + ".")
+        for spoken in spec.dialogue:
+            who = f"{spoken.speaker.strip().title()} says" if spoken.speaker else "A voice says"
+            parts.append(f'{who}: "{spoken.line.strip()}"')
+    if include_negative and spec.negative:
+        parts.append(f"Avoid: {spec.negative}.")
+    return " ".join(p for p in parts if p).strip()

@@ -1,0 +1,256 @@
+"""Previz: the built-in provider. Renders a real H.264/AAC clip locally with ffmpeg.
+
+The picture is a title card of the brief in a colour mood taken from its words;
+the sound is a bed built from the brief's sound, music and dialogue lines. It
+needs no key and no network, is deterministic for a brief and seed, and is
+labelled PREVIZ on screen so nobody mistakes it for a model's take.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import textwrap
+from pathlib import Path
+
+from adapters.base import Capabilities, JobPhase, PollResult, Prices, Provider, RenderSpec
+from adapters.media import run_ffmpeg
+
+SIZES: dict[tuple[str, str], tuple[int, int]] = {
+    ("16:9", "720p"): (1280, 720),
+    ("9:16", "720p"): (720, 1280),
+    ("1:1", "720p"): (720, 720),
+    ("16:9", "1080p"): (1920, 1080),
+    ("9:16", "1080p"): (1080, 1920),
+    ("1:1", "1080p"): (1080, 1080),
+}
+FPS = 24
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/System/Library/Fonts/Supplemental/Arial.ttf",
+)
+
+# Colour moods: the first keyword found in the brief picks the card's colour (RGB).
+MOODS: tuple[tuple[tuple[str, ...], tuple[int, int, int]], ...] = (
+    (("neon", "cyberpunk", "club"), (58, 12, 92)),
+    (("night", "midnight", "dark", "noir"), (14, 22, 52)),
+    (("sunset", "golden", "warm", "desert", "fire"), (150, 70, 20)),
+    (("forest", "jungle", "green", "garden"), (20, 80, 40)),
+    (("ocean", "sea", "beach", "underwater", "wave"), (10, 70, 110)),
+    (("snow", "winter", "ice", "cold"), (120, 140, 160)),
+    (("rain", "storm", "grey", "gray", "fog"), (50, 62, 74)),
+    (("red", "blood", "love"), (120, 16, 28)),
+)
+
+# Sound bed elements: keywords in the sound lines (or the picture, when there are none) pick them.
+BEDS: dict[str, tuple[str, ...]] = {
+    "rain": ("rain", "drizzle", "downpour", "storm", "drumming", "awning"),
+    "wind": ("wind", "breeze", "gust", "howl"),
+    "traffic": ("traffic", "street", "city", "cars", "car", "engine", "hiss", "highway"),
+    "waves": ("ocean", "sea", "waves", "surf", "beach", "water"),
+    "room": ("room tone", "room", "interior", "hum", "office"),
+}
+MINOR_WORDS = ("melancholic", "melancholy", "sad", "dark", "tense", "minor", "moody", "ominous", "eerie")
+
+
+def find_font() -> str | None:
+    for candidate in FONT_CANDIDATES:
+        if Path(candidate).is_file():
+            return candidate
+    for folder in (Path("/usr/share/fonts"), Path("/usr/local/share/fonts")):
+        if folder.is_dir():
+            for found in sorted(folder.rglob("*.ttf")):
+                return str(found)
+    return None
+
+
+def mood_rgb(text: str, seed: int) -> tuple[int, int, int]:
+    lowered = text.lower()
+    for words, rgb in MOODS:
+        if any(word in lowered for word in words):
+            base = rgb
+            break
+    else:
+        digest = hashlib.sha256(lowered.encode()).digest()
+        base = (40 + digest[0] % 100, 40 + digest[1] % 100, 40 + digest[2] % 100)
+    # Each seed nudges the shade so takes of one brief are told apart at a glance.
+    shift = (seed % 7) * 6 - 18
+    return tuple(max(0, min(255, c + shift)) for c in base)  # type: ignore[return-value]
+
+
+def bed_elements(spec: RenderSpec) -> list[str]:
+    source = " ".join(spec.sound).lower() or spec.picture.lower()
+    chosen = [name for name, words in BEDS.items() if any(word in source for word in words)]
+    if not chosen:
+        chosen = ["room"]
+    return chosen
+
+
+class PrevizProvider(Provider):
+    key = "previz"
+    display_name = "previz"
+    capabilities = Capabilities(
+        durations_s=list(range(1, 31)),
+        aspects=["16:9", "9:16", "1:1"],
+        resolutions=["720p", "1080p"],
+        audio_switch=True,
+        seed=True,
+        negative_prompt=False,
+        takes_per_call=1,
+        max_prompt_chars=3000,
+    )
+    prices = Prices(with_audio={"720p": 0.0, "1080p": 0.0}, silent={"720p": 0.0, "1080p": 0.0})
+
+    def __init__(self, work_dir: Path) -> None:
+        self.work_dir = Path(work_dir) / "previz"
+
+    def _job_path(self, job_id: str) -> Path:
+        return self.work_dir / f"{job_id}.mp4"
+
+    def job_id_for(self, spec: RenderSpec) -> str:
+        payload = spec.model_dump_json(exclude={"label"}) + spec.label
+        return "pv-" + hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+    def submit(self, spec: RenderSpec) -> str:
+        job_id = self.job_id_for(spec)
+        out = self._job_path(job_id)
+        if not out.is_file():
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+            render_previz(spec, out)
+        return job_id
+
+    def poll(self, job_id: str) -> PollResult:
+        path = self._job_path(job_id)
+        if path.is_file():
+            return PollResult(phase=JobPhase.succeeded, progress=1.0, result_url=path.resolve().as_uri())
+        return PollResult(phase=JobPhase.failed, message="the previz render is missing; reroll the take")
+
+    def fetch(self, job_id: str, result_url: str, dest: Path) -> Path:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self._job_path(job_id), dest)
+        return dest
+
+
+def render_previz(spec: RenderSpec, out: Path) -> Path:
+    """Render one previz clip to `out` (H.264 yuv420p, AAC 48 kHz stereo, +faststart)."""
+    width, height = SIZES[(spec.aspect, spec.resolution)]
+    seed = spec.seed or 0
+    duration = spec.duration_s
+    r, g, b = mood_rgb(spec.picture, seed)
+    text_file = out.with_suffix(".txt")
+    text_file.write_text(card_text(spec, width), encoding="utf-8")
+    video = (
+        f"color=c=0x{r:02x}{g:02x}{b:02x}:s={width}x{height}:r={FPS}:d={duration},"
+        f"vignette=PI/4,"
+        f"drawbox=x=0:y=ih-ih/60:w=iw:h=ih/60:color=black@0.4:t=fill"
+    )
+    font = find_font()
+    if font:
+        size = max(18, width // 40)
+        video += (
+            f",drawtext=fontfile={font}:textfile={text_file}:expansion=none:fontcolor=white:"
+            f"fontsize={size}:line_spacing={size // 2}:x=(w-text_w)/2:y=(h-text_h)/2"
+            f",drawtext=fontfile={font}:text=PREVIZ {spec.label}:expansion=none:fontcolor=white@0.8:"
+            f"fontsize={size}:x={size}:y={size}:box=1:boxcolor=black@0.5:boxborderw={size // 3}"
+        )
+    video += ",format=yuv420p[v]"
+    args: list[str] = ["-f", "lavfi", "-i", video.replace("[v]", "")]
+    maps = ["-map", "0:v"]
+    if spec.audio:
+        args += ["-f", "lavfi", "-i", audio_graph(spec)]
+        maps += ["-map", "1:a"]
+    args += maps + [
+        "-t", str(duration),
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p",
+        "-x264-params", f"threads=1:keyint={FPS * 2}",
+        "-profile:v", "high", "-movflags", "+faststart",
+        "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+        "-map_metadata", "-1",
+    ]
+    if spec.audio:
+        args += ["-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2"]
+    args += [str(out)]
+    run_ffmpeg(args, timeout_s=max(60.0, duration * 20))
+    text_file.unlink(missing_ok=True)
+    return out
+
+
+def card_text(spec: RenderSpec, width: int) -> str:
+    columns = max(20, width // 32)
+    picture = spec.picture or "(sound only)"
+    lines = textwrap.wrap(picture, columns)[:6]
+    if len(textwrap.wrap(picture, columns)) > 6:
+        lines[-1] = lines[-1][: columns - 1] + "…"
+    if spec.sound:
+        lines += ["", *textwrap.wrap("Sound: " + "; ".join(spec.sound), columns)[:2]]
+    if spec.music and not spec.music_off:
+        lines += textwrap.wrap("Music: " + spec.music, columns)[:1]
+    return "\n".join(lines)
+
+
+def audio_graph(spec: RenderSpec) -> str:
+    """A lavfi graph for the sound bed: ambience, a music pad, a placeholder voice; seeded noise."""
+    seed = (spec.seed or 0) % 2**31
+    duration = spec.duration_s
+    parts: list[str] = []
+    for element in bed_elements(spec):
+        s1, s2 = seed * 7 + len(parts) * 101 + 1, seed * 7 + len(parts) * 101 + 2
+        if element == "rain":
+            parts.append(
+                f"anoisesrc=d={duration}:c=white:a=0.5:seed={s1},highpass=f=1200,lowpass=f=8000,"
+                f"tremolo=f=9:d=0.35,volume=0.5"
+            )
+        elif element == "wind":
+            parts.append(f"anoisesrc=d={duration}:c=brown:a=0.6:seed={s1},lowpass=f=600,tremolo=f=0.25:d=0.7")
+        elif element == "traffic":
+            parts.append(
+                f"anoisesrc=d={duration}:c=brown:a=0.5:seed={s1},lowpass=f=300,tremolo=f=0.12:d=0.5,volume=0.8"
+            )
+            parts.append(f"anoisesrc=d={duration}:c=pink:a=0.08:seed={s2},bandpass=f=2500:w=1500")
+        elif element == "waves":
+            parts.append(f"anoisesrc=d={duration}:c=pink:a=0.5:seed={s1},lowpass=f=1500,tremolo=f=0.15:d=0.9")
+        elif element == "room":
+            parts.append(f"anoisesrc=d={duration}:c=pink:a=0.06:seed={s1},lowpass=f=900")
+    if spec.music and not spec.music_off:
+        parts.append(pad_source(spec.music, seed, duration))
+    elif not spec.music_off and not spec.sound and not spec.dialogue:
+        # No direction at all: a soft pad so the take is never silent.
+        parts.append(pad_source(spec.picture, seed, duration))
+    if spec.dialogue:
+        parts.append(voice_source(spec, duration))
+    inputs = "".join(f"[a{i}]" for i in range(len(parts)))
+    chains = ";".join(f"{src},aformat=sample_rates=48000:channel_layouts=mono[a{i}]" for i, src in enumerate(parts))
+    return (
+        f"{chains};{inputs}amix=inputs={len(parts)}:normalize=0:duration=longest,"
+        f"pan=stereo|c0=c0|c1=0.92*c0,"
+        f"afade=t=in:d=0.05,afade=t=out:st={max(0.0, duration - 0.2)}:d=0.2,"
+        f"alimiter=limit=0.7:level=false,aformat=sample_rates=48000:channel_layouts=stereo"
+    )
+
+
+def pad_source(words: str, seed: int, duration: int) -> str:
+    minor = any(word in words.lower() for word in MINOR_WORDS)
+    root = 110.0 * 2 ** ((seed % 5) / 12)
+    third = root * (2 ** (3 / 12) if minor else 2 ** (4 / 12))
+    fifth = root * 2 ** (7 / 12)
+    expr = (
+        f"0.10*sin(2*PI*{root:.3f}*t)+0.07*sin(2*PI*{third * 2:.3f}*t)"
+        f"+0.06*sin(2*PI*{fifth * 2:.3f}*t)+0.03*sin(2*PI*{root * 4:.3f}*t)"
+    )
+    return f"aevalsrc=exprs='{expr}':s=48000:d={duration},tremolo=f=0.3:d=0.3,lowpass=f=2500"
+
+
+def voice_source(spec: RenderSpec, duration: int) -> str:
+    """A placeholder voice: a pitched buzz in syllable bursts where the lines are spoken."""
+    words = sum(len(d.line.split()) for d in spec.dialogue)
+    start = min(0.8, duration * 0.15)
+    end = min(duration - 0.3, start + max(0.6, words * 0.35))
+    pitch = 140 + (spec.seed or 0) % 60
+    expr = (
+        f"between(t,{start:.2f},{end:.2f})*0.35*(0.5+0.5*sin(2*PI*4.5*t))"
+        f"*(sin(2*PI*{pitch}*t)+0.5*sin(2*PI*{pitch * 2}*t)+0.3*sin(2*PI*{pitch * 3}*t))"
+    )
+    return f"aevalsrc=exprs='{expr}':s=48000:d={duration},bandpass=f=900:w=1200"

@@ -1,0 +1,122 @@
+"""Configuration, read once from the environment into one pydantic settings object."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class ConfigError(Exception):
+    """A required setting is missing or invalid; the message names the variable."""
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", alias="REDIS_URL")
+    key_prefix: str = Field(default="dailies", alias="DAILIES_KEY_PREFIX")
+    queue_name: str = Field(default="dailies", alias="DAILIES_QUEUE")
+    media_dir: Path = Field(default=Path("media"), alias="DAILIES_MEDIA_DIR")
+    model: str = Field(default="previz", alias="DAILIES_MODEL")
+    leads: CommaList = Field(default_factory=list, alias="DAILIES_LEADS")
+    sound_team: CommaList = Field(default_factory=list, alias="DAILIES_SOUND_TEAM")
+    sound_channel: str | None = Field(default=None, alias="DAILIES_SOUND_CHANNEL")
+    channels: CommaList = Field(default_factory=list, alias="DAILIES_CHANNELS")
+
+    default_takes: int = Field(default=2, ge=1, le=24, alias="DAILIES_DEFAULT_TAKES")
+    default_duration_s: int = Field(default=6, ge=1, le=60, alias="DAILIES_DEFAULT_DURATION_S")
+    default_aspect: str = Field(default="16:9", alias="DAILIES_DEFAULT_ASPECT")
+    default_resolution: str = Field(default="720p", alias="DAILIES_DEFAULT_RESOLUTION")
+    default_target: str = Field(default="social", alias="DAILIES_DEFAULT_TARGET")
+
+    daily_budget_usd: float = Field(default=50.0, ge=0, alias="DAILIES_DAILY_BUDGET_USD")
+    hourly_job_limit: int = Field(default=60, ge=1, alias="DAILIES_HOURLY_JOB_LIMIT")
+    ticket_sla_hours: float = Field(default=48.0, gt=0, alias="DAILIES_TICKET_SLA_HOURS")
+
+    poll_initial_s: float = Field(default=5.0, gt=0, alias="DAILIES_POLL_INITIAL_S")
+    poll_max_s: float = Field(default=30.0, gt=0, alias="DAILIES_POLL_MAX_S")
+    status_edit_min_s: float = Field(default=3.0, ge=0, alias="DAILIES_STATUS_EDIT_MIN_S")
+    render_deadline_s: float = Field(default=1800.0, gt=0, alias="DAILIES_RENDER_DEADLINE_S")
+    step_lease_s: float = Field(default=120.0, gt=0, alias="DAILIES_STEP_LEASE_S")
+
+    allowed_media_urls: CommaList = Field(default_factory=list, alias="DAILIES_ALLOWED_MEDIA_URLS")
+    max_download_bytes: int = Field(default=500 * 1024 * 1024, gt=0, alias="DAILIES_MAX_DOWNLOAD_BYTES")
+    download_timeout_s: float = Field(default=120.0, gt=0, alias="DAILIES_DOWNLOAD_TIMEOUT_S")
+    max_clip_s: float = Field(default=120.0, gt=0, alias="DAILIES_MAX_CLIP_S")
+
+    fal_key: SecretStr | None = Field(default=None, alias="FAL_KEY")
+    fal_queue_url: str = Field(default="https://queue.fal.run", alias="FAL_QUEUE_URL")
+    kling_access_key: SecretStr | None = Field(default=None, alias="KLING_ACCESS_KEY")
+    kling_secret_key: SecretStr | None = Field(default=None, alias="KLING_SECRET_KEY")
+    kling_api_url: str = Field(default="https://api-singapore.klingai.com", alias="KLING_API_URL")
+    kling_model_name: str = Field(default="kling-v3", alias="KLING_MODEL_NAME")
+    ark_api_key: SecretStr | None = Field(default=None, alias="ARK_API_KEY")
+    seedance_api_url: str = Field(
+        default="https://ark.ap-southeast.bytepluses.com/api/v3", alias="SEEDANCE_API_URL"
+    )
+    seedance_model_name: str = Field(default="dreamina-seedance-2-0-260128", alias="SEEDANCE_MODEL_NAME")
+    veo_project: str | None = Field(default=None, alias="VEO_PROJECT")
+    veo_location: str = Field(default="us-central1", alias="VEO_LOCATION")
+    veo_model_name: str = Field(default="veo-3.1-generate-001", alias="VEO_MODEL_NAME")
+    veo_api_url: str | None = Field(default=None, alias="VEO_API_URL")
+    veo_access_token: SecretStr | None = Field(default=None, alias="VEO_ACCESS_TOKEN")
+
+    @field_validator("leads", "sound_team", "channels", "allowed_media_urls", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError naming the first missing environment variable among `names` (field names)."""
+        for name in names:
+            value = getattr(self, name)
+            if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
+                alias = type(self).model_fields[name].alias or name.upper()
+                raise ConfigError(f"{alias} is not set: export {alias}=… (see README, Configuration)")
+
+    def secret_values(self) -> list[str]:
+        """Every secret's plain value, so logs and messages can be checked or scrubbed for them."""
+        found: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                found.append(value.get_secret_value())
+        return found
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as error:  # pydantic ValidationError: turn into one line naming the variable
+        errors = getattr(error, "errors", None)
+        if callable(errors):
+            first = errors()[0]
+            where = ".".join(str(part) for part in first.get("loc", ()))
+            raise ConfigError(f"{where}: {first.get('msg')}") from None
+        raise ConfigError(str(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
