@@ -197,7 +197,8 @@ def audio_graph(spec: RenderSpec) -> str:
     duration = spec.duration_s
     parts: list[str] = []
     for element in bed_elements(spec):
-        s1, s2 = seed * 7 + len(parts) * 101 + 1, seed * 7 + len(parts) * 101 + 2
+        # anoisesrc takes a 32-bit seed.
+        s1, s2 = (seed * 7 + len(parts) * 101 + 1) % 2**31, (seed * 7 + len(parts) * 101 + 2) % 2**31
         if element == "rain":
             parts.append(
                 f"anoisesrc=d={duration}:c=white:a=0.5:seed={s1},highpass=f=1200,lowpass=f=8000,"

@@ -132,6 +132,7 @@ class Take(BaseModel):
     waveform_path: str | None = None
     sound: SoundReport | None = None
     file_id: str | None = None
+    waveform_file_id: str | None = None
     message_ts: str | None = None
     cost_usd: float = 0.0
     estimate_usd: float = 0.0

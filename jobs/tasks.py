@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
+
+import redis
+
+from adapters.base import FailureKind
 from jobs import pipeline
 from jobs.runtime import Runtime
 
+log = logging.getLogger(__name__)
 _runtime: Runtime | None = None
 
 
@@ -23,20 +31,31 @@ def current_runtime() -> Runtime:
     return _runtime
 
 
+def _take_step(step: Callable[[Runtime, str], None]) -> Callable[[str], None]:
+    """Run a take step; a bug or bad file fails that take with a reason instead of leaving it stuck."""
+
+    @functools.wraps(step)
+    def run(take_id: str) -> None:
+        runtime = current_runtime()
+        try:
+            step(runtime, take_id)
+        except redis.RedisError:
+            raise  # nothing can be recorded; rq retries or recovery resumes the take
+        except Exception as error:
+            log.exception("take %s: %s failed", take_id, step.__name__)
+            runtime.store.unlock(f"fetch:{take_id}")
+            pipeline.fail_take(runtime, take_id, FailureKind.bad_request, f"internal error in {step.__name__}: {error}")
+
+    return run
+
+
+submit_take = _take_step(pipeline.submit_take)
+poll_take = _take_step(pipeline.poll_take)
+fetch_take = _take_step(pipeline.fetch_take)
+
+
 def start_request(request_id: str) -> None:
     pipeline.start_request(current_runtime(), request_id)
-
-
-def submit_take(take_id: str) -> None:
-    pipeline.submit_take(current_runtime(), take_id)
-
-
-def poll_take(take_id: str) -> None:
-    pipeline.poll_take(current_runtime(), take_id)
-
-
-def fetch_take(take_id: str) -> None:
-    pipeline.fetch_take(current_runtime(), take_id)
 
 
 def cancel_request(request_id: str) -> None:

@@ -1,0 +1,7 @@
+"""Block action listeners, one file each."""
+
+from slack_bolt import App
+
+
+def register(app: App) -> None:
+    pass

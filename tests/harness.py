@@ -1,0 +1,243 @@
+"""Test harness: our own redis-server, the Slack stand-in, the bot's real HTTP endpoint, an rq worker."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from urllib.parse import urlencode
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import httpx
+from redis import Redis
+from rq import Queue, SimpleWorker
+
+from jobs import tasks
+from jobs.runtime import RqScheduler, Runtime
+from jobs.settings import Settings
+from jobs.store import RedisStore
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float = 20.0, interval_s: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"condition not met within {timeout_s} s")
+
+
+class RedisServer:
+    """A redis-server of the tests' own on a free port: they may flush it freely."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="dailies-redis-"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = Redis(port=self.port)
+        wait_for(lambda: _pings(client), timeout_s=10)
+        return self
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def _pings(client: Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+
+
+def make_settings(redis_url: str, slack_api_url: str, media_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack_api_url,
+        "REDIS_URL": redis_url,
+        "DAILIES_MEDIA_DIR": str(media_dir),
+        "DAILIES_KEY_PREFIX": "dailies-test",
+        "DAILIES_QUEUE": "dailies-test",
+        "DAILIES_POLL_INITIAL_S": 0.05,
+        "DAILIES_POLL_MAX_S": 0.2,
+        "DAILIES_STATUS_EDIT_MIN_S": 0,
+        "DAILIES_DEFAULT_DURATION_S": 2,
+        "DAILIES_DEFAULT_TAKES": 1,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class BotEndpoint:
+    """The bot's real WSGI app served over HTTP on localhost, and signed requests to it."""
+
+    def __init__(self, settings: Settings) -> None:
+        from bot.app import build_app
+        from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+        self.settings = settings
+        self.app = build_app(settings)
+        handler = SlackRequestHandler(self.app)
+        self.server = make_server("127.0.0.1", 0, handler, server_class=_ThreadingWSGIServer,
+                                  handler_class=_QuietHandler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.http = httpx.Client(timeout=10)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/slack/events"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.http.close()
+
+    def post(self, body: str, content_type: str, *, timestamp: int | None = None, secret: str = SIGNING_SECRET,
+             signature: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+        all_headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature or f"v0={digest}",
+            **(headers or {}),
+        }
+        return self.http.post(self.url, content=body.encode(), headers=all_headers)
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None,
+              **kwargs: Any) -> httpx.Response:
+        envelope = {
+            "token": "legacy", "team_id": "T0TEAM", "api_app_id": "A0DAILIES", "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}", "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T0TEAM", "user_id": "UDAILIESBOT", "is_bot": True}],
+            "event": event,
+        }
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return self.post(json.dumps(envelope), "application/json", headers=headers, **kwargs)
+
+    def action(self, payload: dict[str, Any], **kwargs: Any) -> httpx.Response:
+        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", **kwargs)
+
+
+def mention(text: str, *, channel: str = "C0ART", user: str = "U0CREATIVE", ts: str | None = None,
+            thread_ts: str | None = None) -> dict[str, Any]:
+    event = {"type": "app_mention", "user": user, "text": f"<@UDAILIESBOT> {text}",
+             "ts": ts or f"{time.time():.6f}", "channel": channel, "event_ts": ts or f"{time.time():.6f}"}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def block_action(action_id: str, value: str, *, user: str, channel: str, message_ts: str,
+                 thread_ts: str | None = None, selected: str | None = None) -> dict[str, Any]:
+    action: dict[str, Any] = {"action_id": action_id, "block_id": "b", "type": "button", "value": value,
+                              "action_ts": f"{time.time():.6f}"}
+    if selected is not None:
+        action = {"action_id": action_id, "block_id": "b", "type": "static_select",
+                  "selected_option": {"text": {"type": "plain_text", "text": selected}, "value": selected},
+                  "action_ts": f"{time.time():.6f}"}
+    return {
+        "type": "block_actions", "team": {"id": "T0TEAM"}, "user": {"id": user, "name": user.lower()},
+        "api_app_id": "A0DAILIES", "token": "legacy", "trigger_id": "1.2.3",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "channel": {"id": channel}, "message": {"ts": message_ts, "thread_ts": thread_ts or message_ts},
+        "actions": [action], "response_url": "http://127.0.0.1:9/unused",
+    }
+
+
+class Worker:
+    """An rq SimpleWorker in this process, driving the real pipeline until nothing is left to do."""
+
+    def __init__(self, settings: Settings, notifier_factory: Callable[[RedisStore], Any] | None = None) -> None:
+        from bot.poster import SlackNotifier
+        from bot.slack_client import make_web_client
+
+        self.settings = settings
+        self.connection = Redis.from_url(settings.redis_url)
+        self.queue = Queue(settings.queue_name, connection=self.connection)
+        self.store = RedisStore(self.connection, settings.key_prefix)
+        notifier = (notifier_factory(self.store) if notifier_factory
+                    else SlackNotifier(make_web_client(settings), self.store, settings))
+        self.runtime = Runtime(settings=settings, store=self.store, scheduler=RqScheduler(self.queue),
+                               notifier=notifier)
+
+    def pending(self) -> int:
+        return self.queue.count + self.queue.scheduled_job_registry.count
+
+    def drain(self, timeout_s: float = 60.0) -> None:
+        tasks.use_runtime(self.runtime)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                self._enqueue_due()
+                if self.queue.count:
+                    SimpleWorker([self.queue], connection=self.connection).work(burst=True, logging_level="WARNING")
+                    continue
+                if not self.queue.scheduled_job_registry.count:
+                    return
+                time.sleep(0.02)
+            raise AssertionError("the worker did not finish within the time limit")
+        finally:
+            tasks.use_runtime(None)
+
+    def _enqueue_due(self) -> None:
+        registry = self.queue.scheduled_job_registry
+        for job_id in registry.get_jobs_to_schedule(time.time() + 0.001):
+            job = self.queue.fetch_job(job_id)
+            registry.remove(job_id)
+            if job is not None:
+                self.queue._enqueue_job(job)

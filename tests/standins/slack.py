@@ -1,0 +1,301 @@
+"""A Slack Web API stand-in: a real HTTP server on localhost that answers like Slack.
+
+It implements the methods Dailies calls (including the three-step file upload),
+checks their required arguments and the bot token, records every call, and can
+be told to answer the next calls of a method with 429 + Retry-After, a 5xx or
+an `ok: false` error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+BOT_USER_ID = "UDAILIESBOT"
+BOT_ID = "BDAILIES"
+TEAM_ID = "T0TEAM"
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("channel",),
+    "chat.update": ("channel", "ts"),
+    "chat.postEphemeral": ("channel", "user"),
+    "chat.getPermalink": ("channel", "message_ts"),
+    "reactions.add": ("channel", "timestamp", "name"),
+    "files.getUploadURLExternal": ("filename", "length"),
+    "files.completeUploadExternal": ("files",),
+    "views.publish": ("user_id", "view"),
+    "views.open": ("trigger_id", "view"),
+    "usergroups.users.list": ("usergroup",),
+    "users.info": ("user",),
+    "conversations.replies": ("channel", "ts"),
+    "files.info": ("file",),
+}
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class Fault:
+    status: int = 200
+    error: str | None = None
+    retry_after_s: int | None = None
+
+
+class SlackStandIn:
+    def __init__(self, token: str = "xoxb-test-token") -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.uploads: dict[str, bytes] = {}
+        self.files: dict[str, dict[str, Any]] = {}
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self.faults: dict[str, list[Fault]] = {}
+        self.lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # lifecycle ------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def start(self) -> SlackStandIn:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # test controls --------------------------------------------------------
+    def fail_next(self, method: str, *, times: int = 1, status: int = 200, error: str | None = None,
+                  retry_after_s: int | None = None) -> None:
+        with self.lock:
+            self.faults.setdefault(method, []).extend(
+                Fault(status=status, error=error, retry_after_s=retry_after_s) for _ in range(times)
+            )
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method]
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.faults.clear()
+
+    def next_ts(self) -> str:
+        return f"{1_700_000_000 + next(self._ts)}.{next(self._ts):06d}"
+
+    # behaviour ------------------------------------------------------------
+    def answer(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self.lock:
+            self.calls.append(Call(method, args))
+            queue = self.faults.get(method)
+            fault = queue.pop(0) if queue else None
+        if fault and fault.status == 429:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(fault.retry_after_s or 1)}
+        if fault and fault.status >= 500:
+            return fault.status, {"ok": False, "error": "internal_error"}, {}
+        if fault and fault.error:
+            return 200, {"ok": False, "error": fault.error}, {}
+        missing = [name for name in REQUIRED.get(method, ()) if args.get(name) in (None, "")]
+        if missing:
+            return 200, {"ok": False, "error": f"missing_argument: {', '.join(missing)}"}, {}
+        handler = getattr(self, "m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+        return 200, handler(args), {}
+
+    def m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://dailies-test.slack.com/", "team": "Test", "user": "dailies",
+                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID}
+
+    def m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("text") and not args.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = self.next_ts()
+        message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts, "text": args.get("text", ""),
+                   "blocks": _json(args.get("blocks")), "thread_ts": args.get("thread_ts"),
+                   "metadata": _json(args.get("metadata"))}
+        self.messages[(args["channel"], ts)] = message
+        return {"ok": True, "channel": args["channel"], "ts": ts, "message": message}
+
+    def m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (args["channel"], args["ts"])
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages[key].update(text=args.get("text", ""), blocks=_json(args.get("blocks")))
+        return {"ok": True, "channel": args["channel"], "ts": args["ts"], "text": args.get("text", "")}
+
+    def m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self.next_ts()}
+
+    def m_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = args["message_ts"].replace(".", "")
+        return {"ok": True, "channel": args["channel"],
+                "permalink": f"https://dailies-test.slack.com/archives/{args['channel']}/p{ts}"}
+
+    def m_reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True}
+
+    def m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._file_ids):08d}"
+        self.files[file_id] = {"id": file_id, "name": args["filename"], "length": int(args["length"])}
+        return {"ok": True, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id}
+
+    def m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = _json(args["files"])
+        out = []
+        for item in files:
+            known = self.files.get(item["id"])
+            if known is None or item["id"] not in self.uploads:
+                return {"ok": False, "error": "file_not_found"}
+            if len(self.uploads[item["id"]]) != known["length"]:
+                return {"ok": False, "error": "file_upload_size_mismatch"}
+            known.update(title=item.get("title"), channel=args.get("channel_id"), thread_ts=args.get("thread_ts"),
+                         initial_comment=args.get("initial_comment"), completed=True)
+            out.append({"id": item["id"], "name": known["name"], "title": item.get("title"),
+                        "url_private_download": f"http://127.0.0.1:{self.port}/files/{item['id']}"})
+        return {"ok": True, "files": out}
+
+    def m_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = _json(args["view"])
+        return {"ok": True, "view": {"id": "V1", **(view or {})}}
+
+    def m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "view": {"id": "V2", **(_json(args["view"]) or {})}}
+
+    def m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args["usergroup"] not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": self.usergroups[args["usergroup"]]}
+
+    def m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "user": {"id": args["user"], "name": args["user"].lower(), "is_bot": False}}
+
+    def m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        thread = [m for (ch, _), m in self.messages.items() if ch == args["channel"] and m.get("thread_ts") == args["ts"]]
+        return {"ok": True, "messages": thread, "has_more": False}
+
+    def m_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        known = self.files.get(args["file"])
+        if not known:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": {**known, "url_private_download": f"http://127.0.0.1:{self.port}/files/{known['id']}"}}
+
+    def add_file(self, name: str, data: bytes, **extra: Any) -> dict[str, Any]:
+        """Put a file in the stand-in as if a person had uploaded it; returns its Slack file object."""
+        file_id = f"F{next(self._file_ids):08d}"
+        self.uploads[file_id] = data
+        self.files[file_id] = {"id": file_id, "name": name, "length": len(data), "completed": True, **extra}
+        return {"id": file_id, "name": name, "size": len(data), "mimetype": extra.get("mimetype", "video/mp4"),
+                "url_private_download": f"http://127.0.0.1:{self.port}/files/{file_id}"}
+
+    # sent-message helpers ---------------------------------------------------
+    def posted(self, channel: str | None = None, thread_ts: str | None = None) -> list[dict[str, Any]]:
+        out = []
+        for call in self.calls_to("chat.postMessage"):
+            if channel and call.args.get("channel") != channel:
+                continue
+            if thread_ts and call.args.get("thread_ts") != thread_ts:
+                continue
+            out.append(call.args)
+        return out
+
+    def completed_uploads(self, channel: str | None = None) -> list[dict[str, Any]]:
+        return [f for f in self.files.values() if f.get("completed") and (channel is None or f.get("channel") == channel)]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _body(self) -> bytes:
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def do_GET(self) -> None:
+                path = urlparse(self.path).path
+                if path.startswith("/files/"):
+                    if self.headers.get("Authorization") != f"Bearer {standin.token}":
+                        self._send(403, b"forbidden", "text/plain")
+                        return
+                    data = standin.uploads.get(path.rsplit("/", 1)[1])
+                    if data is None:
+                        self._send(404, b"not found", "text/plain")
+                    else:
+                        self._send(200, data, "application/octet-stream")
+                    return
+                self._send(404, b"not found", "text/plain")
+
+            def do_POST(self) -> None:
+                path = urlparse(self.path).path
+                raw = self._body()
+                if path.startswith("/upload/"):
+                    file_id = path.rsplit("/", 1)[1]
+                    if file_id not in standin.files:
+                        self._send(404, b"unknown upload", "text/plain")
+                        return
+                    standin.uploads[file_id] = raw
+                    self._send(200, f"OK - {len(raw)}".encode(), "text/plain")
+                    return
+                if not path.startswith("/api/"):
+                    self._send(404, b"not found", "text/plain")
+                    return
+                method = path[len("/api/"):]
+                content_type = self.headers.get("Content-Type", "")
+                if "application/json" in content_type:
+                    args = json.loads(raw or b"{}")
+                else:
+                    args = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or args.pop("token", "")
+                if token != standin.token:
+                    with standin.lock:
+                        standin.calls.append(Call(method, args))
+                    self._send(200, json.dumps({"ok": False, "error": "invalid_auth"}).encode(), "application/json")
+                    return
+                status, body, headers = standin.answer(method, args)
+                self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
+
+        return Handler
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
