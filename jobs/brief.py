@@ -40,7 +40,10 @@ _QUOTE_RE = re.compile(r"[\"“”]([^\"“”]{1,500})[\"“”]")
 _SPEAKER_RE = re.compile(r"^\s*([A-Za-z][\w .'-]{0,40}?)\s*:\s*(.+)$")
 _TAKES_RE = re.compile(r"^[xX×](\d{1,6})$")
 _DURATION_RE = re.compile(r"^(\d{1,4}(?:\.\d+)?)s$", re.I)
-_SHORT_FLAG_RE = re.compile(r"^(?:[xX×]\d{1,6}|\d{1,4}(?:\.\d+)?s|16:9|9:16|1:1|\d{3,4}p)$", re.I)
+_OTHER_ASPECTS = r"4:3|3:4|21:9|9:21|3:2|2:3|4:5|5:4|2:1|1:2|\d\.\d{1,2}:1"
+_SHORT_FLAG_RE = re.compile(
+    rf"^(?:[xX×]\d{{1,6}}|\d{{1,4}}(?:\.\d+)?s|16:9|9:16|1:1|{_OTHER_ASPECTS}|\d{{3,4}}p|[248]k)$", re.I
+)
 _MUSIC_OFF = {"none", "no", "off", "no music", "silence", "-"}
 
 

@@ -1,0 +1,70 @@
+"""manifest.yml installs the app with what the code uses; Procfile starts web and worker."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT.parent / "shared" / "reference" / "slack-manifest.schema.json"
+
+
+def _schema_path() -> Path:
+    for candidate in (SCHEMA, ROOT / "../shared/reference/slack-manifest.schema.json",
+                      Path("/work/shared/reference/slack-manifest.schema.json")):
+        if candidate.is_file():
+            return candidate
+    raise AssertionError("Slack's manifest schema is missing from ../shared/reference/")
+
+
+def manifest() -> dict:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+def test_manifest_validates_against_slack_schema():
+    schema = json.loads(_schema_path().read_text())
+    jsonschema.validate(manifest(), schema)
+
+
+def test_manifest_rejects_a_broken_manifest():
+    schema = json.loads(_schema_path().read_text())
+    broken = manifest()
+    broken["settings"]["event_subscriptions"]["bot_events"] = "app_mention"  # must be a list
+    try:
+        jsonschema.validate(broken, schema)
+    except jsonschema.ValidationError:
+        return
+    raise AssertionError("the schema accepted a manifest with bot_events as a string")
+
+
+def test_manifest_declares_every_event_the_code_listens_for():
+    events = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+    source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
+    used = set(re.findall(r'app\.event\("([a-z_]+)"\)', source))
+    needs = {"app_mention": "app_mention", "reaction_added": "reaction_added",
+             "reaction_removed": "reaction_removed", "app_home_opened": "app_home_opened"}
+    for event in used:
+        if event == "message":
+            assert {"message.channels", "message.groups", "message.im"} <= events
+        else:
+            assert needs.get(event, event) in events, f"{event} is handled but not subscribed in manifest.yml"
+
+
+def test_manifest_scopes_cover_the_methods_dailies_calls():
+    scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
+    assert {"app_mentions:read", "chat:write", "files:write", "files:read", "reactions:read", "reactions:write",
+            "usergroups:read", "users:read", "channels:history", "groups:history", "im:history"} <= scopes
+    source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
+    if "reactions_add" in source:
+        assert "reactions:write" in scopes
+    if "usergroups_users_list" in source:
+        assert "usergroups:read" in scopes
+
+
+def test_procfile_has_web_and_worker():
+    lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ":" in line)
+    assert "dailies serve" in lines["web"] and "dailies worker" in lines["worker"]
