@@ -45,6 +45,8 @@ class Capabilities(BaseModel):
     negative_prompt: bool = True
     takes_per_call: int = 1
     max_prompt_chars: int = 2500
+    # A resolution only available at some durations (e.g. Veo: 1080p only at 8 s).
+    durations_by_resolution: dict[str, list[int]] = Field(default_factory=dict)
 
     def problems(self, spec: RenderSpec) -> list[str]:
         """What this model cannot do of what `spec` asks, as plain sentences (empty when it can)."""
@@ -57,6 +59,11 @@ class Capabilities(BaseModel):
             found.append(f"{spec.resolution} (it makes {', '.join(self.resolutions)})")
         if not spec.audio and self.always_audio:
             found.append("silent clips (it always generates sound)")
+        allowed = self.durations_by_resolution.get(spec.resolution)
+        if allowed and spec.resolution in self.resolutions and spec.duration_s in self.durations_s \
+                and spec.duration_s not in allowed:
+            found.append(f"{spec.resolution} at {spec.duration_s} s (it makes {spec.resolution} only at "
+                         f"{_ranges(allowed)} s)")
         return found
 
 
@@ -123,6 +130,7 @@ class Provider(ABC):
     capabilities: Capabilities
     prices: Prices
     media_hosts: tuple[str, ...] = ()
+    render_deadline_s: float | None = None  # give up on a render after this long (None: the global setting)
 
     @abstractmethod
     def submit(self, spec: RenderSpec) -> str:

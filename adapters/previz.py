@@ -9,6 +9,7 @@ labelled PREVIZ on screen so nobody mistakes it for a model's take.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -119,7 +120,13 @@ class PrevizProvider(Provider):
         out = self._job_path(job_id)
         if not out.is_file():
             self.work_dir.mkdir(parents=True, exist_ok=True)
-            render_previz(spec, out)
+            # Render beside it and rename: a worker killed mid-render never leaves a half file that looks done.
+            partial = out.with_name(f"{out.stem}.{os.getpid()}.part.mp4")
+            try:
+                render_previz(spec, partial)
+                os.replace(partial, out)
+            finally:
+                partial.unlink(missing_ok=True)
         return job_id
 
     def poll(self, job_id: str) -> PollResult:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import logging
 
-from slack_bolt import App, BoltContext
+import redis
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
 from bot import actions, events, views
 from bot.deps import Deps, build_deps
+from bot.payloads import PayloadGuard
 from bot.slack_client import make_web_client
+from jobs.logs import install_secret_scrubber
 from jobs.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def build_app(settings: Settings, *, client: WebClient | None = None, deps: Deps | None = None) -> App:
+    install_secret_scrubber(settings.secret_values())
     client = client or make_web_client(settings)
     deps = deps or build_deps(settings, client)
     app = App(
@@ -27,12 +31,48 @@ def build_app(settings: Settings, *, client: WebClient | None = None, deps: Deps
         token_verification_enabled=True,
     )
 
+    app.use(PayloadGuard())
+
     @app.middleware
     def inject_deps(context: BoltContext, next) -> None:  # noqa: ANN001 - Bolt's signature
         context["deps"] = deps
         next()
 
+    app.middleware(channel_allowlist(settings))
+    app.error(listener_error)
+
     events.register(app)
     actions.register(app)
     views.register(app)
     return app
+
+
+def channel_allowlist(settings: Settings):  # noqa: ANN201 - a Bolt middleware
+    """With DAILIES_CHANNELS set, events, buttons and reactions from any other channel are acknowledged
+    quietly and dropped. DMs, App Home and the sound-queue channel always pass."""
+    allowed = set(settings.channels)
+    if settings.sound_channel:
+        allowed.add(settings.sound_channel)
+
+    def allowlist(body: dict, context: BoltContext, next) -> BoltResponse | None:  # noqa: ANN001
+        container = body.get("container")
+        channel = context.channel_id or (container.get("channel_id") if isinstance(container, dict) else None)
+        channel = channel if isinstance(channel, str) else None
+        if not settings.channels or not channel or channel.startswith("D") or channel in allowed:
+            next()
+            return None
+        kind = body.get("type") if body.get("type") != "event_callback" else (body.get("event") or {}).get("type")
+        log.info("dropped %s from channel %s: not in DAILIES_CHANNELS", kind, channel)
+        return BoltResponse(status=200, body="")
+
+    return allowlist
+
+
+def listener_error(error: Exception, body: dict) -> None:
+    """A listener that raised: one operator line for a lost Redis, the traceback for anything else."""
+    kind = body.get("type") if body.get("type") != "event_callback" else (body.get("event") or {}).get("type")
+    if isinstance(error, redis.RedisError):
+        log.error("Redis unavailable while handling %s (%s): check REDIS_URL; Dailies retries by itself", kind,
+                  error)
+        return
+    log.error("listener for %s failed: %s", kind, error, exc_info=error)

@@ -24,6 +24,9 @@ IGNORED_SUBTYPES = {"message_changed", "message_deleted", "bot_message", "channe
 
 # Words that ask Dailies something instead of being a brief; other listeners add theirs.
 KEYWORD_HANDLERS: dict[str, Any] = {}
+# Commands with arguments (`set key=value …`): first word → fn(deps, client, event, thread_ts, rest) → bool;
+# a handler returning False lets the text run as a brief.
+COMMAND_HANDLERS: dict[str, Any] = {}
 
 
 def is_human_message(event: dict[str, Any], context: BoltContext) -> bool:
@@ -66,6 +69,10 @@ def handle_brief_message(body: dict[str, Any], event: dict[str, Any], context: B
         keyword = text.strip().lower()
         if keyword in KEYWORD_HANDLERS:
             KEYWORD_HANDLERS[keyword](deps, client, event, thread_ts)
+            return
+        first, _, rest = text.strip().partition(" ")
+        command = COMMAND_HANDLERS.get(first.lower())
+        if command and command(deps, client, event, thread_ts, rest.strip()):
             return
         try:
             accepted = accept_brief(deps.store, deps.settings, channel=channel, thread_ts=thread_ts,

@@ -60,8 +60,11 @@ class BriefError(ValueError):
         return f"{self.problem}\n{self.hint}"
 
 
-def parse_brief(text: str) -> Brief:
-    """Parse decoded brief text (Slack markup already turned into plain text)."""
+def parse_brief(text: str, *, refining: bool = False) -> Brief:
+    """Parse decoded brief text (Slack markup already turned into plain text).
+
+    `refining`: the text refines a thread's last brief, so flags alone (`x6 --seed 9`) are enough.
+    """
     if len(text) > MAX_BRIEF_CHARS:
         raise BriefError(
             f"This brief is {len(text):,} characters; the limit is {MAX_BRIEF_CHARS:,}.",
@@ -87,7 +90,7 @@ def parse_brief(text: str) -> Brief:
         brief.dialogue.append(DialogueLine(line=quoted.strip()))
     _apply_flags(brief, flag_tokens)
     _check_conflicts(brief)
-    if not brief.picture and not brief.has_sound_direction:
+    if not brief.picture and not brief.has_sound_direction and not (refining and flag_tokens):
         raise BriefError("The brief is empty: there is nothing to render.", hint=HOW_TO)
     return brief
 

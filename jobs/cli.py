@@ -34,6 +34,15 @@ def _require(settings: Settings, *names: str) -> None:
         raise click.ClickException(str(error)) from None
 
 
+def _require_redis(settings: Settings) -> None:
+    """Stop with one line naming REDIS_URL when Redis cannot be reached (no traceback)."""
+    from jobs.faults import redis_problem
+
+    problem = redis_problem(settings.redis_url)
+    if problem:
+        raise click.ClickException(problem)
+
+
 @click.group()
 @click.option("--log-level", default="INFO", show_default=True, help="Python logging level.")
 def main(log_level: str) -> None:
@@ -70,6 +79,7 @@ def serve(port: int, host: str, workers: int) -> None:
     """Run the Slack app over HTTP (events, actions, commands at /slack/events) under gunicorn."""
     settings = _settings()
     _require(settings, "slack_bot_token", "slack_signing_secret")
+    _require_redis(settings)
     from bot.server import run_gunicorn
 
     run_gunicorn(host=host, port=port, workers=workers)
@@ -80,6 +90,7 @@ def socket() -> None:
     """Run the Slack app in Socket Mode (no public URL needed)."""
     settings = _settings()
     _require(settings, "slack_bot_token", "slack_app_token")
+    _require_redis(settings)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import build_app
@@ -94,6 +105,7 @@ def worker(burst: bool) -> None:
     """Run an rq worker (with the scheduler) for the take pipeline."""
     settings = _settings()
     _require(settings, "slack_bot_token")
+    _require_redis(settings)
     from jobs.worker_main import run_worker
 
     run_worker(settings, burst=burst)
@@ -103,11 +115,21 @@ def worker(burst: bool) -> None:
 @click.option("--channel", required=True, help="Slack channel id")
 @click.option("--thread", "thread_ts", default=None, help="Only this thread (its parent ts)")
 @click.option("--json", "as_json", is_flag=True, help="JSON output")
-def export(channel: str, thread_ts: str | None, as_json: bool) -> None:
-    """Print the takes recorded in Redis for a channel (or one thread)."""
+@click.option("--spend", is_flag=True, help="Show the channel's spend (today, 7 and 30 days, by model) instead.")
+def export(channel: str, thread_ts: str | None, as_json: bool, spend: bool) -> None:
+    """Print the takes recorded in Redis for a channel (or one thread), or with --spend what it cost."""
     from jobs.export import export_takes
 
     settings = _settings()
+    _require_redis(settings)
+    if spend:
+        from jobs.budget import spend_summary, summary_json
+        from jobs.store import RedisStore
+
+        summary = spend_summary(RedisStore.from_url(settings.redis_url, settings.key_prefix), channel,
+                                settings=settings)
+        click.echo(summary_json(summary) if as_json else "\n".join([f"Spend in {channel}:", *summary.lines()]))
+        return
     rows = export_takes(settings, channel, thread_ts)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -127,6 +149,12 @@ def doctor() -> None:
 
     ok = run_doctor(_settings(), click.echo)
     sys.exit(0 if ok else 1)
+
+
+from jobs.cli_audio import master, qc  # noqa: E402
+
+main.add_command(qc)
+main.add_command(master)
 
 
 def run() -> None:

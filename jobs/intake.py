@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jobs.brief import BriefError, parse_brief
+from jobs.budget import admit
 from jobs.channels import load_channel_settings
 from jobs.models import Request, Take
 from jobs.requests import build_request, refine, resolve_brief
@@ -29,9 +30,9 @@ def accept_brief(
     text: str,
 ) -> Accepted:
     """Record a new request for `text`, or raise BriefError with the reply to post. Nothing is queued here."""
-    brief = parse_brief(text)
     history = store.thread_requests(channel, thread_ts)
     previous = history[-1] if history else None
+    brief = parse_brief(text, refining=previous is not None)
     merged, changes = refine(previous, brief)
     resolved = resolve_brief(merged, settings, load_channel_settings(store, channel))
     round_number = store.next_round(channel, thread_ts)
@@ -39,10 +40,9 @@ def accept_brief(
         resolved, settings=settings, channel=channel, thread_ts=thread_ts, source_ts=source_ts,
         requester=user, round_number=round_number, changes=changes,
     )
-    check_limits = getattr(store, "check_and_reserve", None)
-    if check_limits:
-        check_limits(request, settings)
-    store.record_new_request(request, takes)
+    # Budget and hourly limit, atomically in Redis; over them raises OverBudget/OverLimit (a BriefError
+    # whose reply carries the numbers and an Approve button) and the request is held for a lead, not queued.
+    admit(store, settings, request, takes)
     return Accepted(request=request, takes=takes)
 
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 from adapters.base import FailureKind, JobPhase, ProviderError, RenderSpec, SpokenLine
 from adapters.media import MediaError, probe_media
+from jobs import budget
+from jobs.faults import DeliveryError, count_attempt, decode_problem, lock_wait_s
+from jobs.logs import scrub_text
 from jobs.models import Request, RequestState, Take, TakeState
 from jobs.runtime import Runtime
 from jobs.soundcheck import check_file
@@ -21,6 +25,8 @@ from jobs.soundcheck import check_file
 log = logging.getLogger(__name__)
 
 RETRY_CAP = 8
+QUEUED_LEASE_S = 600.0  # a queued take may wait this long behind others before recovery re-enqueues it
+DELIVERY_TRIES = 6  # posting a finished take to Slack: tries before the take fails
 FAILURE_SENTENCES = {
     FailureKind.policy: "{model} declined this brief: {message}",
     FailureKind.bad_request: "{model} rejected the request ({message}). This is a bug or a capability gap; the take was not charged.",
@@ -71,6 +77,9 @@ def submit_take(rt: Runtime, take_id: str) -> None:
     if request is None or request.state == RequestState.cancelled:
         return
     if not rt.store.try_lock(f"submit:{take_id}", rt.settings.step_lease_s):
+        # Another worker has it, or one died holding it: look again when the lease runs out.
+        rt.scheduler.enqueue_in(lock_wait_s(rt.store, f"submit:{take_id}", rt.settings.step_lease_s),
+                                "submit_take", take_id)
         return
     try:
         provider = rt.provider(take.model)
@@ -80,27 +89,39 @@ def submit_take(rt: Runtime, take_id: str) -> None:
             _provider_error(rt, take, error, retry_task="submit_take")
             return
 
+        chain = new_poll_chain()
+
         def submitted(t: Take) -> None:
             if t.state == TakeState.queued:
                 t.state, t.provider_job_id, t.submitted_at, t.polls = TakeState.submitted, job_id, time.time(), 0
-                t.error = None
+                t.error, t.poll_chain = None, chain
 
         take = rt.store.update_take(take_id, submitted)
     finally:
         rt.store.unlock(f"submit:{take_id}")
-    rt.scheduler.enqueue("poll_take", take_id)
+    if take is None or take.poll_chain != chain:
+        return
+    rt.scheduler.enqueue("poll_take", take_id, chain)
     refresh_status(rt, take.request_id if take else request.id)
 
 
-def poll_take(rt: Runtime, take_id: str) -> None:
+def new_poll_chain() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def poll_take(rt: Runtime, take_id: str, chain: str | None = None) -> None:
+    """One status check. Each take has one poll chain; a poll from any other chain (a retried job, a
+    recovered step whose original turned up after all) stops at once, so polling is never doubled."""
     take = rt.store.get_take(take_id)
     if take is None or take.state not in (TakeState.submitted, TakeState.generating) or not take.provider_job_id:
+        return
+    if chain != take.poll_chain:
         return
     provider = rt.provider(take.model)
     try:
         result = provider.poll(take.provider_job_id)
     except ProviderError as error:
-        _provider_error(rt, take, error, retry_task="poll_take")
+        _provider_error(rt, take, error, retry_task="poll_take", chain=chain)
         return
     if result.phase == JobPhase.succeeded:
         def succeeded(t: Take) -> None:
@@ -115,21 +136,30 @@ def poll_take(rt: Runtime, take_id: str) -> None:
         fail_take(rt, take_id, result.failure_kind or FailureKind.bad_request, result.message or "no reason given")
         return
     elapsed = time.time() - (take.submitted_at or time.time())
-    if elapsed > rt.settings.render_deadline_s:
-        provider.cancel(take.provider_job_id)
+    if elapsed > (provider.render_deadline_s or rt.settings.render_deadline_s):
+        try:
+            provider.cancel(take.provider_job_id)
+        except ProviderError as error:
+            log.warning("cancel after the deadline failed for take %s: %s", take.id, error.message)
         fail_take(rt, take_id, FailureKind.expired, f"no result after {elapsed / 60:.0f} minutes")
         return
 
-    def running(t: Take) -> None:
-        if t.state in (TakeState.submitted, TakeState.generating):
-            t.state = TakeState.generating if result.phase == JobPhase.running else t.state
-            t.progress, t.polls = result.progress, t.polls + 1
-            t.provider_status = (
-                f"queue position {result.queue_position}" if result.queue_position is not None else result.phase.value
-            )
+    def running_until(delay_s: float):  # noqa: ANN202 - a mutation for update_take
+        def running(t: Take) -> None:
+            if t.state in (TakeState.submitted, TakeState.generating):
+                t.state = TakeState.generating if result.phase == JobPhase.running else t.state
+                t.progress, t.polls = result.progress, t.polls + 1
+                t.next_step_at = time.time() + delay_s
+                t.provider_status = (
+                    f"queue position {result.queue_position}" if result.queue_position is not None
+                    else result.phase.value
+                )
 
-    take = rt.store.update_take(take_id, running) or take
-    rt.scheduler.enqueue_in(poll_delay_s(rt, take.polls), "poll_take", take_id)
+        return running
+
+    delay = poll_delay_s(rt, take.polls + 1)
+    take = rt.store.update_take(take_id, running_until(delay)) or take
+    rt.scheduler.enqueue_in(delay, "poll_take", take_id, chain)
     refresh_status(rt, take.request_id)
 
 
@@ -144,9 +174,11 @@ def take_dir(rt: Runtime, take: Take) -> Path:
 def fetch_take(rt: Runtime, take_id: str) -> None:
     """Download, check and post one finished take; exactly once however often it runs."""
     take = rt.store.get_take(take_id)
-    if take is None or take.state != TakeState.processing or take.message_ts:
+    if take is None or take.state != TakeState.processing:
         return
     if not rt.store.try_lock(f"fetch:{take_id}", rt.settings.step_lease_s):
+        rt.scheduler.enqueue_in(lock_wait_s(rt.store, f"fetch:{take_id}", rt.settings.step_lease_s),
+                                "fetch_take", take_id)
         return
     try:
         request = rt.store.get_request(take.request_id)
@@ -155,46 +187,69 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
         folder = take_dir(rt, take)
         folder.mkdir(parents=True, exist_ok=True)
         clip = folder / f"{take.label}.mp4"
-        if not take.file_path or not Path(take.file_path).is_file():
+        if not take.message_ts and (not take.file_path or not Path(take.file_path).is_file()):
             try:
                 rt.provider(take.model).fetch(take.provider_job_id or "", take.result_url or "", clip)
                 problem = media_problem(rt, take, clip)
             except ProviderError as error:
-                if error.kind == FailureKind.retry and take.polls < 1000:
-                    rt.scheduler.enqueue_in(error.retry_after_s or 10.0, "fetch_take", take_id)
+                clip.unlink(missing_ok=True)
+                tries = count_attempt(rt.store, f"download:{take_id}")
+                if error.kind == FailureKind.retry and tries < RETRY_CAP:
+                    delay = error.retry_after_s if error.retry_after_s is not None else poll_delay_s(rt, tries)
+                    rt.scheduler.enqueue_in(min(max(delay, 0.0), 600.0), "fetch_take", take_id)
                     return
-                problem = error.message
+                fail_take(rt, take_id, error.kind if error.kind != FailureKind.retry else FailureKind.bad_media,
+                          error.message)
+                return
             except MediaError as error:
                 problem = str(error)
             if problem:
                 clip.unlink(missing_ok=True)
                 fail_take(rt, take_id, FailureKind.bad_media, problem)
                 return
-            report = check_file(clip, take.target, expect_audio=not take.silent)
+            report = check_file(clip, take.target, expect_audio=not take.silent,
+                                waveform_png=clip.with_suffix(".waveform.png"))
             cost = rt.provider(take.model).prices.estimate_usd(take.resolution, not take.silent, take.duration_s)
 
             def measured(t: Take) -> None:
                 t.file_path, t.sound, t.cost_usd = str(clip), report, cost
 
             take = rt.store.update_take(take_id, measured) or take
-        take = rt.notifier.take_ready(request, take)
+        try:
+            take = rt.notifier.take_ready(request, take)
+        except DeliveryError as error:
+            _delivery_error(rt, take, error)
+            return
+        record_spend(rt, take)  # before the state changes: a crash in between still charges exactly once
 
         def posted(t: Take) -> None:
             t.state, t.file_id, t.message_ts = TakeState.posted, take.file_id, take.message_ts
             t.waveform_path, t.file_path = take.waveform_path, take.file_path
 
         rt.store.update_take(take_id, posted)
-        record_spend(rt, take)
     finally:
         rt.store.unlock(f"fetch:{take_id}")
     refresh_status(rt, take.request_id, force=True)
 
 
 def record_spend(rt: Runtime, take: Take) -> None:
-    """Charge a posted take to its channel and model (Redis stores only)."""
-    recorder = getattr(rt.store, "record_spend", None)
-    if recorder and take.cost_usd:
-        recorder(take.channel, take.model, take.id, take.cost_usd)
+    """Charge a posted take to its channel, person and model, exactly once (jobs.budget; Redis stores only)."""
+    budget.settle_take(rt.store, take)
+
+
+def _delivery_error(rt: Runtime, take: Take, error: DeliveryError) -> None:
+    """Slack would not take the finished take: retry with back-off (the recorded file id and message ts stop
+    a second upload or card), or fail it, uncharged, when retrying cannot help."""
+    tries = count_attempt(rt.store, f"deliver:{take.id}")
+    if error.retryable and tries < DELIVERY_TRIES:
+        delay = min(max(rt.settings.poll_initial_s, 0.05) * 2 ** tries, 300.0)
+        log.warning("posting take %s failed (try %d of %d), again in %.1f s: %s", take.id, tries,
+                    DELIVERY_TRIES, delay, error.message)
+        rt.scheduler.enqueue_in(delay, "fetch_take", take.id)
+        return
+    log.error("giving up posting take %s after %d tries: %s", take.id, tries, error.message)
+    fail_take(rt, take.id, FailureKind.bad_request, error.message,
+              sentence=f"Take {take.label} could not be posted to Slack: {error.message}. It was not charged.")
 
 
 def media_problem(rt: Runtime, take: Take, clip: Path) -> str | None:
@@ -211,15 +266,19 @@ def media_problem(rt: Runtime, take: Take, clip: Path) -> str | None:
         return "it has no sound although sound was asked for"
     if info.duration_s is not None and info.duration_s > rt.settings.max_clip_s:
         return f"it is {info.duration_s:.0f} s long; the limit is {rt.settings.max_clip_s:.0f} s"
-    return None
+    size = clip.stat().st_size
+    if size > rt.settings.max_download_bytes:
+        return f"it is {size / 1e6:.1f} MB; the limit is {rt.settings.max_download_bytes / 1e6:.1f} MB"
+    return decode_problem(clip)
 
 
-def fail_take(rt: Runtime, take_id: str, kind: FailureKind, message: str) -> None:
+def fail_take(rt: Runtime, take_id: str, kind: FailureKind, message: str, *, sentence: str | None = None) -> None:
     take = rt.store.get_take(take_id)
     if take is None or take.state.finished:
         return
     model = rt.provider(take.model).display_name if kind != FailureKind.cancelled else take.model
-    sentence = FAILURE_SENTENCES[kind].format(model=model, message=message)
+    message = scrub_text(message)  # a provider's error text must never carry a key into Slack
+    sentence = scrub_text(sentence) if sentence else FAILURE_SENTENCES[kind].format(model=model, message=message)
 
     def failed(t: Take) -> None:
         if not t.state.finished:
@@ -229,6 +288,7 @@ def fail_take(rt: Runtime, take_id: str, kind: FailureKind, message: str) -> Non
     take = rt.store.update_take(take_id, failed)
     if take is None:
         return
+    budget.release_take(rt.store, take)  # failed and cancelled takes are never charged
     if kind == FailureKind.auth:
         log.error("provider auth/quota failure model=%s take=%s: %s", take.model, take.id, message)
     request = rt.store.get_request(take.request_id)
@@ -237,13 +297,20 @@ def fail_take(rt: Runtime, take_id: str, kind: FailureKind, message: str) -> Non
     refresh_status(rt, take.request_id, force=True)
 
 
-def _provider_error(rt: Runtime, take: Take, error: ProviderError, *, retry_task: str) -> None:
+def _provider_error(rt: Runtime, take: Take, error: ProviderError, *, retry_task: str,
+                    chain: str | None = None) -> None:
     if error.kind == FailureKind.retry:
-        attempts = rt.store.update_take(take.id, lambda t: setattr(t, "polls", t.polls + 1))
-        tries = attempts.polls if attempts else RETRY_CAP
+        tries = count_attempt(rt.store, f"{retry_task}:{take.id}")
         if tries <= RETRY_CAP * (20 if retry_task == "poll_take" else 1):
             delay = error.retry_after_s if error.retry_after_s is not None else poll_delay_s(rt, tries)
-            rt.scheduler.enqueue_in(min(max(delay, 0.0), 600.0), retry_task, take.id)
+            delay = min(max(delay, 0.0), 600.0)
+
+            def waiting(t: Take) -> None:
+                t.polls += 1
+                t.next_step_at = time.time() + delay if retry_task == "poll_take" else t.next_step_at
+
+            rt.store.update_take(take.id, waiting)
+            rt.scheduler.enqueue_in(delay, retry_task, take.id, *([chain] if retry_task == "poll_take" else []))
             return
     fail_take(rt, take.id, error.kind, error.message)
 
@@ -293,24 +360,42 @@ def cancel_request(rt: Runtime, request_id: str) -> list[str]:
 
 
 def cleanup_take_media(rt: Runtime, take: Take) -> None:
+    from jobs.tickets import is_held
+
+    if is_held(take_dir(rt, take)):  # a sound ticket still needs the take's file until it is delivered
+        return
     shutil.rmtree(take_dir(rt, take), ignore_errors=True)
 
 
-def recover(rt: Runtime, take_ids: list[str]) -> int:
+def stalled(rt: Runtime, take: Take, *, at_start: bool = False) -> bool:
+    """True when nothing has moved a take for longer than its step could take: its worker died mid-step.
+
+    At a worker's start every queued take counts (a duplicate submit job is a no-op); the periodic check
+    leaves queued takes alone for a long while, since they may just be waiting behind others.
+    """
+    lease = rt.settings.step_lease_s
+    if take.state == TakeState.queued:
+        return at_start or time.time() - take.updated_at > max(lease, QUEUED_LEASE_S)
+    if take.state in (TakeState.submitted, TakeState.generating):
+        return time.time() > max(take.next_step_at or 0.0, take.updated_at) + lease
+    return time.time() - take.updated_at > lease
+
+
+def recover(rt: Runtime, take_ids: list[str], *, at_start: bool = False) -> int:
     """Re-schedule the next step of takes whose worker died mid-step (steps are idempotent)."""
     resumed = 0
     for take_id in take_ids:
         take = rt.store.get_take(take_id)
         if take is None or take.state.finished:
             continue
-        if time.time() - take.updated_at < rt.settings.step_lease_s and take.state != TakeState.queued:
+        if not stalled(rt, take, at_start=at_start):
             continue
-        step = {
-            TakeState.queued: "submit_take",
-            TakeState.submitted: "poll_take",
-            TakeState.generating: "poll_take",
-            TakeState.processing: "fetch_take",
-        }[take.state]
-        rt.scheduler.enqueue(step, take_id)
+        if take.state in (TakeState.submitted, TakeState.generating):
+            # Start a new poll chain; the dead one, should its job turn up after all, stops at its next run.
+            chain = new_poll_chain()
+            rt.store.update_take(take_id, lambda t, chain=chain: setattr(t, "poll_chain", chain))
+            rt.scheduler.enqueue("poll_take", take_id, chain)
+        else:
+            rt.scheduler.enqueue("submit_take" if take.state == TakeState.queued else "fetch_take", take_id)
         resumed += 1
     return resumed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from adapters.base import Provider
+from adapters.base import Prices, Provider
 from adapters.previz import PrevizProvider
 from jobs.settings import Settings
 
@@ -43,7 +43,18 @@ def normalise_model_key(key: str) -> str:
 def build_provider(key: str, settings: Settings) -> Provider:
     key = normalise_model_key(key)
     family = "fal" if key.startswith("fal:") else key
-    return FACTORIES[family](settings, key)
+    return apply_price_overrides(FACTORIES[family](settings, key), settings, key, family)
+
+
+def apply_price_overrides(provider: Provider, settings: Settings, key: str, family: str) -> Provider:
+    """`DAILIES_PRICES` (per model key, else family) replaces the listed per-second prices, for every model."""
+    override = settings.price_overrides.get(key) or settings.price_overrides.get(family)
+    if override:
+        provider.prices = Prices(
+            with_audio={**provider.prices.with_audio, **override.get("with_audio", {})},
+            silent={**provider.prices.silent, **override.get("silent", {})},
+        )
+    return provider
 
 
 _loaded = False

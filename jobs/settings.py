@@ -76,11 +76,38 @@ class Settings(BaseSettings):
     veo_model_name: str = Field(default="veo-3.1-generate-001", alias="VEO_MODEL_NAME")
     veo_api_url: str | None = Field(default=None, alias="VEO_API_URL")
     veo_access_token: SecretStr | None = Field(default=None, alias="VEO_ACCESS_TOKEN")
+    veo_storage_uri: str | None = Field(default=None, alias="VEO_STORAGE_URI")
+    veo_storage_api_url: str = Field(default="https://storage.googleapis.com", alias="VEO_STORAGE_API_URL")
+    veo_person_generation: str = Field(default="allow_adult", alias="VEO_PERSON_GENERATION")
+    veo_1080p_durations_s: CommaList = Field(default_factory=lambda: ["8"], alias="VEO_1080P_DURATIONS_S")
+    # Provider adapters: price overrides by model key, JSON like
+    # {"kling": {"with_audio": {"720p": 0.126}, "silent": {"720p": 0.084}}, "fal:fal-ai/veo3.1": {...}}
+    price_overrides: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict, alias="DAILIES_PRICES")
+    # Give up on a render after this many seconds, by model family: {"veo": 1200, "kling": 3600, "fal": 1800}
+    render_deadlines_s: dict[str, float] = Field(default_factory=dict, alias="DAILIES_RENDER_DEADLINES")
+    # Result-file hosts per provider (comma list; replaces the built-in list when set)
+    kling_media_hosts: CommaList = Field(default_factory=list, alias="KLING_MEDIA_HOSTS")
+    seedance_media_hosts: CommaList = Field(default_factory=list, alias="SEEDANCE_MEDIA_HOSTS")
+    fal_media_hosts: CommaList = Field(default_factory=list, alias="FAL_MEDIA_HOSTS")
+    provider_timeout_s: float = Field(default=30.0, gt=0, alias="DAILIES_PROVIDER_TIMEOUT_S")
 
     @field_validator("leads", "sound_team", "channels", "allowed_media_urls", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split_commas(value)
+
+    @field_validator("kling_media_hosts", "seedance_media_hosts", "fal_media_hosts", mode="before")
+    @classmethod
+    def _comma_list_hosts(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("veo_1080p_durations_s", mode="before")
+    @classmethod
+    def _comma_list_seconds(cls, value: object) -> object:
+        value = _split_commas(value)
+        if isinstance(value, list) and not all(str(v).strip().isdigit() for v in value):
+            raise ValueError("give whole seconds separated by commas, e.g. 8 or 6,8")
+        return [str(v).strip() for v in value] if isinstance(value, list) else value
 
     @field_validator("slack_api_url")
     @classmethod

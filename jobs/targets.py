@@ -9,9 +9,10 @@ class DeliveryTarget(BaseModel):
     key: str
     label: str
     integrated_lufs: float
-    true_peak_dbtp: float
-    tolerance_lu: float = 1.0
+    true_peak_dbtp: float  # the ceiling, measured as true peak (4x oversampled)
+    tolerance_lu: float = 1.0  # how far integrated loudness may sit from the target
     max_short_term_lufs: float | None = None
+    approximate: bool = False  # the real spec gates differently; ours is programme loudness
     note: str = ""
 
 
@@ -26,7 +27,7 @@ TARGETS: dict[str, DeliveryTarget] = {
         DeliveryTarget(key="broadcast-us", label="Broadcast US (ATSC A/85)", integrated_lufs=-24, true_peak_dbtp=-2,
                        tolerance_lu=2.0),
         DeliveryTarget(key="netflix", label="Netflix (programme loudness approximating dialogue gating)",
-                       integrated_lufs=-27, true_peak_dbtp=-2, tolerance_lu=2.0,
+                       integrated_lufs=-27, true_peak_dbtp=-2, tolerance_lu=2.0, approximate=True,
                        note="approximation: measured on programme loudness, not dialogue-gated"),
     )
 }

@@ -10,7 +10,7 @@ import redis
 
 from adapters.base import FailureKind
 from jobs import pipeline
-from jobs.runtime import Runtime
+from jobs.runtime import RqScheduler, Runtime
 
 log = logging.getLogger(__name__)
 _runtime: Runtime | None = None
@@ -31,20 +31,24 @@ def current_runtime() -> Runtime:
     return _runtime
 
 
-def _take_step(step: Callable[[Runtime, str], None]) -> Callable[[str], None]:
+def _take_step(step: Callable[..., None]) -> Callable[..., None]:
     """Run a take step; a bug or bad file fails that take with a reason instead of leaving it stuck."""
 
     @functools.wraps(step)
-    def run(take_id: str) -> None:
+    def run(take_id: str, *args: str | None) -> None:
         runtime = current_runtime()
         try:
-            step(runtime, take_id)
+            step(runtime, take_id, *args)
         except redis.RedisError:
             raise  # nothing can be recorded; rq retries or recovery resumes the take
         except Exception as error:
             log.exception("take %s: %s failed", take_id, step.__name__)
             runtime.store.unlock(f"fetch:{take_id}")
-            pipeline.fail_take(runtime, take_id, FailureKind.bad_request, f"internal error in {step.__name__}: {error}")
+            pipeline.fail_take(
+                runtime, take_id, FailureKind.bad_request, f"internal error in {step.__name__}: {error}",
+                sentence=f"Dailies hit an internal error while working on this take ({type(error).__name__}); "
+                "it was not charged. Reroll it, and tell the operator if it happens again.",
+            )
 
     return run
 
@@ -62,7 +66,52 @@ def cancel_request(request_id: str) -> None:
     pipeline.cancel_request(current_runtime(), request_id)
 
 
-def recover_stalled() -> int:
+RECOVERY_INTERVAL_S = 60
+
+
+def recover_stalled(at_start: bool = False) -> int:
+    """Resume takes a dead worker left mid-step, then look again in a minute (one schedule across workers)."""
     runtime = current_runtime()
     active = getattr(runtime.store, "active_take_ids", None)
-    return pipeline.recover(runtime, active() if active else [])
+    resumed = pipeline.recover(runtime, active() if active else [], at_start=at_start)
+    store = runtime.store
+    client = getattr(store, "redis", None)
+    if (isinstance(runtime.scheduler, RqScheduler) and client is not None
+            and client.set(store.key("recovery", "scheduled"), "1", nx=True, ex=RECOVERY_INTERVAL_S - 5)):
+        runtime.scheduler.enqueue_in(RECOVERY_INTERVAL_S, "recover_stalled")
+    return resumed
+
+
+def refresh_cards(channel: str) -> None:
+    """Re-render the cards of `channel` whose vote tally moved (scheduled at most once a second per channel)."""
+    from jobs.votes import refresh_channel_cards
+
+    refresh_channel_cards(current_runtime(), channel)
+
+
+def post_ticket(ticket_id: str) -> None:
+    """Post a sound ticket in the sound-queue channel with its handoff package (bot.sound_queue)."""
+    from bot.sound_queue import post_ticket as run
+
+    run(current_runtime(), ticket_id)
+
+
+def sync_ticket(ticket_id: str) -> None:
+    """Mirror a sound ticket's changes into the creative thread, the queue message and the take's card."""
+    from bot.sound_queue import sync_ticket as run
+
+    run(current_runtime(), ticket_id)
+
+
+def check_ticket_mix(ticket_id: str, file_id: str, user: str) -> None:
+    """Download a mix uploaded into a ticket's thread, measure it, deliver the ticket when it passes."""
+    from bot.sound_queue import check_ticket_mix as run
+
+    run(current_runtime(), ticket_id, file_id, user)
+
+
+def master_take(take_id: str, target: str, user: str) -> None:
+    """*Master for…*: a delivery copy of a take at `target`, posted in its thread."""
+    from jobs.take_master import master_take as run
+
+    run(current_runtime(), take_id, target, user)

@@ -21,8 +21,10 @@ def make_queue(settings: Settings, connection: Redis | None = None) -> Queue:
 def build_worker_runtime(settings: Settings | None = None) -> Runtime:
     from bot.poster import SlackNotifier
     from bot.slack_client import make_web_client
+    from jobs.logs import install_secret_scrubber
 
     settings = settings or get_settings()
+    install_secret_scrubber(settings.secret_values())
     connection = redis_connection(settings)
     store = RedisStore(connection, settings.key_prefix)
     client = make_web_client(settings)

@@ -112,6 +112,7 @@ def make_settings(redis_url: str, slack_api_url: str, media_dir: Path, **overrid
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 256  # bursts of concurrent events (the listen backlog default of 5 resets them)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -123,8 +124,9 @@ class BotEndpoint:
     """The bot's real WSGI app served over HTTP on localhost, and signed requests to it."""
 
     def __init__(self, settings: Settings) -> None:
-        from bot.app import build_app
         from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+        from bot.app import build_app
 
         self.settings = settings
         self.app = build_app(settings)
@@ -231,6 +233,23 @@ class Worker:
                     return
                 time.sleep(0.02)
             raise AssertionError("the worker did not finish within the time limit")
+        finally:
+            tasks.use_runtime(None)
+
+    def drain_until(self, condition: Callable[[], Any], timeout_s: float = 30.0) -> None:
+        """Run jobs one at a time until `condition()` holds, leaving the rest queued or scheduled."""
+        tasks.use_runtime(self.runtime)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not condition():
+                if time.monotonic() > deadline:
+                    raise AssertionError("condition not met while draining")
+                self._enqueue_due()
+                if self.queue.count:
+                    SimpleWorker([self.queue], connection=self.connection).work(burst=True, max_jobs=1,
+                                                                                logging_level="WARNING")
+                else:
+                    time.sleep(0.02)
         finally:
             tasks.use_runtime(None)
 

@@ -31,6 +31,7 @@ def test_retry_and_twin_message_event_make_one_job(bot, worker: Worker, slack: S
     # The same message delivered again as a fresh app_mention (new event id) is still one job.
     assert bot.event(event, event_id="EvOTHER").status_code == 200
     wait_for(lambda: _replies(slack, ts))
+    wait_for(lambda: worker.pending() == 1)
     time.sleep(0.5)  # give any duplicate listener time to act before counting
     assert worker.pending() == 1
     assert len(_replies(slack, ts)) == 1
@@ -62,6 +63,7 @@ def test_direct_message_brief_runs_in_the_dm(bot, worker: Worker, slack: SlackSt
              "text": "A red balloon over rooftops\nMusic: playful pizzicato strings\nx1 1s", "ts": "1700000300.000100"}
     bot.event(event)
     wait_for(lambda: slack.posted(channel="D0DM"))
+    wait_for(worker.pending)
     worker.drain()
     clips = [f for f in slack.completed_uploads("D0DM") if f["name"].endswith(".mp4")]
     assert len(clips) == 1 and clips[0]["thread_ts"] == "1700000300.000100"
@@ -71,6 +73,7 @@ def test_mention_inside_a_thread_posts_into_that_thread(bot, worker: Worker, sla
     bot.event(mention("Desert highway at noon\nSound: wind, cicadas\nx1 1s", ts="1700000400.000200",
                       thread_ts="1700000400.000100"))
     wait_for(lambda: slack.posted(thread_ts="1700000400.000100"))
+    wait_for(worker.pending)
     worker.drain()
     clips = [f for f in slack.completed_uploads() if f["name"].endswith(".mp4")]
     assert [c["thread_ts"] for c in clips] == ["1700000400.000100"]
@@ -112,7 +115,7 @@ def test_brief_without_sound_direction_runs_with_a_tip(bot, worker: Worker, slac
     bot.event(mention("A paper boat in a gutter x1 1s", ts=ts))
     status = wait_for(lambda: _replies(slack, ts))[0]
     assert "no sound direction" in json.dumps(status["blocks"])
-    assert worker.pending() == 1
+    wait_for(lambda: worker.pending() == 1)
 
 
 def test_bad_signature_is_rejected(bot, worker: Worker, slack: SlackStandIn):
@@ -145,6 +148,7 @@ def test_export_lists_takes_as_json(bot, worker: Worker, slack: SlackStandIn, se
     ts = "1700000600.000100"
     bot.event(mention("Harbour at dawn\nSound: gulls, rigging\nx2 1s", ts=ts))
     wait_for(lambda: _replies(slack, ts))
+    wait_for(worker.pending)
     worker.drain()
     for name, field in type(settings).model_fields.items():
         value = getattr(settings, name)

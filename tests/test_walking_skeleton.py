@@ -16,7 +16,7 @@ def test_mention_becomes_one_take_with_sound_in_its_thread(bot, worker: Worker, 
     assert response.status_code == 200
     status = wait_for(lambda: slack.posted(thread_ts="1700000001.000100"))
     assert "queued" in status[0]["text"].lower()
-    assert worker.pending() == 1
+    wait_for(lambda: worker.pending() == 1)
 
     worker.drain()
 

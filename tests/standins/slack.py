@@ -60,6 +60,7 @@ class SlackStandIn:
         self.files: dict[str, dict[str, Any]] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self.bots: set[str] = set()  # user ids users.info reports as bots
         self.faults: dict[str, list[Fault]] = {}
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -190,7 +191,8 @@ class SlackStandIn:
         return {"ok": True, "users": self.usergroups[args["usergroup"]]}
 
     def m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "user": {"id": args["user"], "name": args["user"].lower(), "is_bot": False}}
+        return {"ok": True, "user": {"id": args["user"], "name": args["user"].lower(),
+                                    "is_bot": args["user"] in self.bots}}
 
     def m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         thread = [m for (ch, _), m in self.messages.items() if ch == args["channel"] and m.get("thread_ts") == args["ts"]]

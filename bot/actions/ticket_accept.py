@@ -1,0 +1,47 @@
+"""*Accept anyway* under a mix that failed its check: a lead delivers the ticket with that mix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from bot.ticket_access import action_place, action_ticket, lead_in, tell
+from jobs import tickets
+from jobs.tickets import Ticket, TicketError
+
+
+def register(app: App) -> None:
+    app.action("ticket_accept")(on_accept)
+
+
+def on_accept(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    ack()
+    deps: Deps = context["deps"]
+    user = (body.get("user") or {}).get("id", "")
+    channel, thread_ts = action_place(body)
+    ticket_id, _, file_id = str(action.get("value") or "").partition("|")
+    ticket = action_ticket(deps, client, body, ticket_id, user)
+    if ticket is None:
+        return
+    if not lead_in(deps, client, user, ticket.channel):
+        tell(client, user, "Only leads can accept a mix that failed its sound check.", channel=channel,
+             thread_ts=thread_ts)
+        return
+    mix = ticket.mix(file_id)
+    if mix is None or mix.passed is not False:
+        tell(client, user, f"That mix is not one of {ticket.id}'s checked mixes.", channel=channel, thread_ts=thread_ts)
+        return
+
+    def final(t: Ticket) -> None:
+        t.final_file_id = file_id
+
+    try:
+        tickets.transition(deps.store, ticket.id, "accept", user, note=f"accepted {mix.name}: " + "; ".join(mix.reasons),
+                           extra=final)
+    except TicketError as error:
+        tell(client, user, str(error), channel=channel, thread_ts=thread_ts)
+        return
+    deps.enqueue("sync_ticket", ticket.id)

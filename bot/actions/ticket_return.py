@@ -1,0 +1,75 @@
+"""*Return* on a sound ticket: a sound-team member sends it back with notes (a modal asks for them)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.actions.ticket_claim import ONLY_SOUND_TEAM
+from bot.deps import Deps
+from bot.poster import explain_slack_error
+from bot.ticket_access import action_place, action_ticket, on_sound_team, tell
+from bot.ticket_blocks import return_modal
+from jobs import tickets
+from jobs.tickets import TicketError
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App) -> None:
+    app.action("ticket_return")(on_return)
+    app.view("ticket_return_modal")(on_return_submitted)
+
+
+def on_return(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    ack()
+    deps: Deps = context["deps"]
+    user = (body.get("user") or {}).get("id", "")
+    channel, thread_ts = action_place(body)
+    ticket = action_ticket(deps, client, body, str(action.get("value") or ""), user)
+    if ticket is None:
+        return
+    if not on_sound_team(deps, client, user):
+        tell(client, user, ONLY_SOUND_TEAM, channel=channel, thread_ts=thread_ts)
+        return
+    if not ticket.state.open:
+        tell(client, user, f"{ticket.id} is {ticket.state.value}: there is nothing to return.", channel=channel,
+             thread_ts=thread_ts)
+        return
+    try:
+        client.views_open(trigger_id=body.get("trigger_id", ""), view=return_modal(ticket))
+    except SlackApiError as error:
+        log.warning("return modal for %s: %s", ticket.id, explain_slack_error(error))
+        tell(client, user, "Slack would not open the notes form; press Return again.", channel=channel,
+             thread_ts=thread_ts)
+
+
+def on_return_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
+                        client: WebClient) -> None:
+    deps: Deps = context["deps"]
+    user = (body.get("user") or {}).get("id", "")
+    ticket_id = str(view.get("private_metadata") or "")
+    notes = (((view.get("state") or {}).get("values") or {}).get("notes") or {}).get("notes") or {}
+    text = str(notes.get("value") or "").strip()
+    if not tickets.valid_ticket_id(ticket_id) or tickets.get_ticket(deps.store, ticket_id) is None:
+        log.warning("refused a return by %s: unknown ticket %r", user, ticket_id[:40])
+        ack(response_action="errors", errors={"notes": "That sound ticket does not exist."})
+        return
+    if not on_sound_team(deps, client, user):
+        log.warning("refused a return of %s by %s: not on the sound team", ticket_id, user)
+        ack(response_action="errors", errors={"notes": ONLY_SOUND_TEAM})
+        return
+    if not text:
+        ack(response_action="errors", errors={"notes": "Say what needs to change."})
+        return
+    try:
+        tickets.transition(deps.store, ticket_id, "return", user, note=text[:2000])
+    except TicketError as error:
+        ack(response_action="errors", errors={"notes": str(error)})
+        return
+    ack()
+    deps.enqueue("sync_ticket", ticket_id)

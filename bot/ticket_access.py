@@ -1,0 +1,73 @@
+"""Who may do what to a sound ticket, decided from settings and Redis; quiet refusals to everyone else."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.deps import Deps
+from bot.people import is_lead, is_sound_team
+from bot.poster import explain_slack_error
+from jobs import tickets
+from jobs.channels import load_channel_settings
+from jobs.tickets import Ticket
+
+log = logging.getLogger(__name__)
+ONLY_LEADS_FLAG = "Only leads can send takes to sound."
+
+
+def lead_in(deps: Deps, client: WebClient, user: str, channel: str) -> bool:
+    channel_leads = load_channel_settings(deps.store, channel).leads if channel else []
+    return is_lead(deps.store, client, user, deps.settings.leads, channel_leads)
+
+
+def on_sound_team(deps: Deps, client: WebClient, user: str) -> bool:
+    return is_sound_team(deps.store, client, user, deps.settings.sound_team)
+
+
+def tell(client: WebClient, user: str, text: str, *, channel: str | None, thread_ts: str | None = None) -> None:
+    """An ephemeral note in `channel`, or a DM when the action came from App Home (no channel)."""
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+        else:
+            client.chat_postMessage(channel=user, text=text, parse="none")
+    except SlackApiError as error:
+        log.warning("could not tell %s: %s", user, explain_slack_error(error))
+
+
+def action_place(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, thread_ts) an action was pressed in; (None, None) for App Home and modals."""
+    container = body.get("container") or {}
+    if container.get("type") == "view":
+        return None, None
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    message = body.get("message") or {}
+    return channel, message.get("thread_ts") or None
+
+
+def action_ticket(deps: Deps, client: WebClient, body: dict[str, Any], value: str, user: str) -> Ticket | None:
+    """Load the ticket an action's value names; refuse (and log) forged or unknown ids."""
+    channel, thread_ts = action_place(body)
+    ticket = tickets.get_ticket(deps.store, value) if tickets.valid_ticket_id(value) else None
+    if ticket is None:
+        log.warning("refused a ticket action by %s: unknown ticket %r", user, value[:40])
+        tell(client, user, "That sound ticket does not exist.", channel=channel, thread_ts=thread_ts)
+        return None
+    if channel and channel != ticket.queue_channel:
+        log.warning("refused a ticket action by %s: %s pressed in %s, not its queue channel", user, ticket.id, channel)
+        tell(client, user, f"{ticket.id} is not handled in this channel.", channel=channel, thread_ts=thread_ts)
+        return None
+    return ticket
+
+
+def republish_home(deps: Deps, client: WebClient, body: dict[str, Any], user: str) -> None:
+    """After an action pressed in App Home, show the person the new state there."""
+    if (body.get("container") or {}).get("type") != "view" or (body.get("view") or {}).get("type") != "home":
+        return
+    from bot.views.home import publish_home
+
+    publish_home(deps, client, user)

@@ -1,0 +1,113 @@
+"""fal.ai queue stand-in: submit, status (with queue positions), result, cancel, and fal's two error shapes."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from tests.standins.media import sample_mp4
+from tests.standins.server import Recorded, Reply, StandinServer
+
+FAL_KEY = "fal-standin-key:secret"
+_REQUEST_PATH = re.compile(r"^/(?P<endpoint>.+)/requests/(?P<id>[0-9a-f-]{36})(?P<tail>/status|/cancel)?$")
+
+
+@dataclass
+class FalJob:
+    request_id: str
+    endpoint: str
+    body: dict[str, Any]
+    finish_after: int
+    outcome: str
+    video_url: str | None
+    polls: int = 0
+    cancelled: bool = False
+
+
+class FalStandin(StandinServer):
+    name = "fal"
+
+    def __init__(self, key: str = FAL_KEY) -> None:
+        super().__init__()
+        self.key = key
+        self.finish_after_polls = 3  # IN_QUEUE (position 1), IN_PROGRESS, then COMPLETED
+        self.outcome = "success"  # "success", "policy", "validation", "infra"
+        self.video_url: str | None = None
+        self.urls_host: str | None = None  # answer status/response/cancel URLs on another host
+        self.jobs: dict[str, FalJob] = {}
+        self._order = itertools.count(1)
+
+    def route(self, request: Recorded) -> Reply | None:
+        if request.headers.get("authorization") != f"Key {self.key}":
+            return Reply(401, {"detail": "Unauthorized: invalid or missing key"})
+        match = _REQUEST_PATH.match(request.path)
+        if match:
+            job = self.jobs.get(match["id"])
+            if job is None:
+                return Reply(404, {"detail": "Request not found"})
+            tail = match["tail"]
+            if tail == "/status" and request.method == "GET":
+                return self._status(job)
+            if tail == "/cancel" and request.method == "PUT":
+                if job.polls >= job.finish_after:
+                    return Reply(400, {"status": "ALREADY_COMPLETED"})
+                job.cancelled = True
+                return Reply(202, {"status": "CANCELLATION_REQUESTED"})
+            if tail is None and request.method == "GET":
+                return self._result(job)
+            return Reply(405, {"detail": "Method not allowed"})
+        if request.method == "POST":
+            return self._submit(request)
+        return Reply(404, {"detail": "Not found"})
+
+    def _submit(self, request: Recorded) -> Reply:
+        endpoint = request.path.strip("/")
+        body = request.json if isinstance(request.json, dict) else {}
+        if not body.get("prompt"):
+            return Reply(422, {"detail": [{"loc": ["body", "prompt"], "msg": "field required", "type": "missing"}]})
+        request_id = str(uuid.uuid4())
+        self.jobs[request_id] = FalJob(request_id, endpoint, body, self.finish_after_polls, self.outcome, self.video_url)
+        base = self.urls_host or self.url
+        root = f"{base}/{endpoint}/requests/{request_id}"
+        return Reply(200, {
+            "request_id": request_id, "response_url": root, "status_url": root + "/status",
+            "cancel_url": root + "/cancel", "queue_position": 0,
+        })
+
+    def _status(self, job: FalJob) -> Reply:
+        job.polls += 1
+        if job.cancelled:
+            return Reply(200, {"status": "COMPLETED", "error": "Request was cancelled", "error_type": "request_cancelled"})
+        if job.polls < job.finish_after - 1:
+            return Reply(202, {"status": "IN_QUEUE", "queue_position": job.finish_after - 1 - job.polls,
+                               "response_url": f"{self.url}/{job.endpoint}/requests/{job.request_id}"})
+        if job.polls < job.finish_after:
+            return Reply(202, {"status": "IN_PROGRESS", "logs": [],
+                               "response_url": f"{self.url}/{job.endpoint}/requests/{job.request_id}"})
+        answer: dict[str, Any] = {"status": "COMPLETED", "logs": [], "metrics": {"inference_time": 42.0},
+                                  "response_url": f"{self.url}/{job.endpoint}/requests/{job.request_id}"}
+        if job.outcome == "infra":
+            answer.update(error="Runner disconnected", error_type="runner_disconnected")
+        return Reply(200, answer)
+
+    def _result(self, job: FalJob) -> Reply:
+        if job.polls < job.finish_after:
+            return Reply(400, {"detail": "Request is still in progress"})
+        if job.outcome == "policy":
+            return Reply(422, {"detail": [{
+                "loc": ["body", "prompt"], "msg": "The content was flagged by a content checker.",
+                "type": "content_policy_violation", "url": "https://docs.fal.ai/errors#content_policy_violation",
+                "input": job.body.get("prompt"),
+            }]})
+        if job.outcome == "validation":
+            return Reply(422, {"detail": [{"loc": ["body", "duration"], "msg": "unexpected value", "type": "literal_error"}]})
+        if job.outcome == "infra":
+            return Reply(503, {"detail": "Runner disconnected", "error_type": "runner_disconnected"},
+                         headers={"X-Fal-Error-Type": "runner_disconnected"})
+        url = job.video_url or self.serve_media(f"/media/{job.request_id}.mp4",
+                                                sample_mp4(bool(job.body.get("generate_audio", True))))
+        return Reply(200, {"video": {"url": url, "content_type": "video/mp4", "file_name": "output.mp4"},
+                           "seed": job.body.get("seed", 0)})

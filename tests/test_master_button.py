@@ -1,0 +1,65 @@
+"""*Master for…* on a take's card: a copy at the target's loudness, picture untouched, posted in the thread."""
+
+from __future__ import annotations
+
+import subprocess
+
+from redis import Redis
+
+from adapters.media import ffmpeg_exe
+from jobs.soundcheck import check_file
+from jobs.store import RedisStore
+from tests.harness import Worker, block_action, mention, wait_for
+from tests.standins.slack import SlackStandIn
+
+
+def video_md5(path) -> str:
+    out = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-c", "copy", "-f", "md5", "-"],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def posted_take(bot, worker: Worker, slack: SlackStandIn, settings, ts: str):
+    bot.event(mention("Cathedral interior\nSound: choir echo, footsteps\nx1 3s", ts=ts))
+    wait_for(lambda: slack.posted(thread_ts=ts))
+    wait_for(worker.pending)
+    worker.drain()
+    store = RedisStore(Redis.from_url(settings.redis_url), settings.key_prefix)
+    (take,) = store.channel_takes("C0ART")
+    assert take.message_ts
+    return take
+
+
+def test_master_for_broadcast_posts_a_copy_on_target_with_the_picture_copied(bot, worker, slack, settings, tmp_path):
+    ts = "1700030000.000100"
+    take = posted_take(bot, worker, slack, settings, ts)
+    payload = block_action("master_for", "", user="U0PRODUCER", channel="C0ART", message_ts=take.message_ts,
+                           thread_ts=ts, selected=f"{take.id}|broadcast-eu")
+    assert bot.action(payload).status_code == 200
+    wait_for(lambda: worker.pending())
+    worker.drain()
+    masters = [f for f in slack.completed_uploads("C0ART") if "broadcast-eu" in f["name"]]
+    assert len(masters) == 1 and masters[0]["thread_ts"] == ts
+    assert "mastered for" in masters[0]["initial_comment"]
+    out = tmp_path / "master.mp4"
+    out.write_bytes(slack.uploads[masters[0]["id"]])
+    report = check_file(out, "broadcast-eu")
+    assert abs(report.integrated_lufs - (-23.0)) <= 0.5
+    assert report.true_peak_dbtp <= -1.0
+    assert video_md5(out) == video_md5(take.file_path)
+
+
+def test_master_for_a_take_in_another_channel_is_refused(bot, worker, slack, settings):
+    ts = "1700030100.000100"
+    take = posted_take(bot, worker, slack, settings, ts)
+    forged = block_action("master_for", "", user="U0INTRUDER", channel="C0OTHER", message_ts=take.message_ts,
+                          thread_ts=ts, selected=f"{take.id}|social")
+    assert bot.action(forged).status_code == 200
+    wait_for(lambda: slack.calls_to("chat.postEphemeral"))
+    assert worker.pending() == 0
+    unknown_target = block_action("master_for", "", user="U0PRODUCER", channel="C0ART", message_ts=take.message_ts,
+                                  thread_ts=ts, selected=f"{take.id}|cinema")
+    bot.action(unknown_target)
+    wait_for(lambda: len(slack.calls_to("chat.postEphemeral")) == 2)
+    assert worker.pending() == 0
+    assert not [f for f in slack.completed_uploads("C0ART") if "master" in f["name"]]

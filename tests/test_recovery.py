@@ -1,0 +1,59 @@
+"""Recovery: a take whose worker died mid-step is resumed; a healthy poll chain is never doubled."""
+
+from __future__ import annotations
+
+import time
+
+from redis import Redis
+
+from jobs import pipeline, tasks
+from jobs.models import TakeState
+from jobs.store import RedisStore
+from tests.harness import Worker, make_settings, mention, wait_for
+from tests.standins.fal import FAL_KEY, FalStandin
+
+
+def test_duplicate_poll_chain_merges_and_a_dead_chain_is_resumed(bot, slack, settings, tmp_path):
+    fal = FalStandin().start()
+    try:
+        fal.finish_after_polls = 8
+        tuned = make_settings(settings.redis_url, slack.api_url, tmp_path / "media", FAL_KEY=FAL_KEY,
+                              FAL_QUEUE_URL=fal.url, DAILIES_ALLOWED_MEDIA_URLS=fal.url + "/",
+                              DAILIES_POLL_INITIAL_S=0.3, DAILIES_POLL_MAX_S=0.3, DAILIES_STEP_LEASE_S=1)
+        worker = Worker(tuned)
+        store = RedisStore(Redis.from_url(tuned.redis_url), tuned.key_prefix)
+        bot.event(mention("Ferris wheel at dusk\nSound: creaking, distant music\nx1 4s --model fal:fal-ai/veo3.1",
+                          ts="1700040000.000100"))
+        wait_for(worker.pending)
+
+        def first_poll_done() -> bool:
+            takes = store.channel_takes("C0ART")
+            return bool(takes) and takes[0].polls >= 1
+
+        worker.drain_until(first_poll_done)  # submit and one poll; the next poll stays scheduled
+        (take,) = store.channel_takes("C0ART")
+        assert take.state in (TakeState.submitted, TakeState.generating) and take.next_step_at
+
+        tasks.use_runtime(worker.runtime)
+        try:
+            # A second chain (a retried job, an over-eager recovery) is dropped before it polls.
+            before = len(fal.calls("GET", "/status"))
+            pipeline.poll_take(worker.runtime, take.id)
+            assert len(fal.calls("GET", "/status")) == before
+            assert pipeline.recover(worker.runtime, [take.id]) == 0  # the chain is alive: nothing to resume
+
+            # Lose the scheduled poll, as if it died with its worker; after the lease, recovery resumes it.
+            registry = worker.queue.scheduled_job_registry
+            for job_id in registry.get_job_ids():
+                registry.remove(job_id)
+            time.sleep(1.6)
+            assert pipeline.recover(worker.runtime, [take.id]) == 1
+        finally:
+            tasks.use_runtime(None)
+        worker.drain()
+        (take,) = store.channel_takes("C0ART")
+        assert take.state == TakeState.posted
+        assert len(fal.calls("GET", "/status")) == 8  # exactly the polls the render needed: no doubled chain
+        assert len([f for f in slack.completed_uploads("C0ART") if f["name"].endswith(".mp4")]) == 1
+    finally:
+        fal.stop()
