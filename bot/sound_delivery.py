@@ -9,11 +9,10 @@ import redis
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.actions.ticket_claim import ONLY_SOUND_TEAM
 from bot.briefs import reply
 from bot.deps import Deps
 from bot.sound_queue import is_mix_file
-from bot.ticket_access import on_sound_team, tell
+from bot.ticket_access import ONLY_SOUND_TEAM, on_sound_team, tell
 from jobs import tickets
 from jobs.tickets import TicketState
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
@@ -13,7 +14,7 @@ from bot.people import is_lead, is_sound_team
 from bot.poster import explain_slack_error
 from jobs import tickets
 from jobs.channels import load_channel_settings
-from jobs.tickets import Ticket
+from jobs.tickets import Ticket, TicketError
 
 log = logging.getLogger(__name__)
 ONLY_LEADS_FLAG = "Only leads can send takes to sound."
@@ -71,3 +72,52 @@ def republish_home(deps: Deps, client: WebClient, body: dict[str, Any], user: st
     from bot.views.home import publish_home
 
     publish_home(deps, client, user)
+
+
+ONLY_SOUND_TEAM = "Only the sound team can claim, deliver or return sound tickets."
+ONLY_LEADS_CANCEL = "Only leads can cancel sound tickets."
+
+
+@dataclass
+class TicketPress:
+    """A ticket button pressed by someone allowed to press it."""
+
+    deps: Deps
+    client: WebClient
+    body: dict[str, Any]
+    user: str
+    channel: str | None
+    thread_ts: str | None
+    ticket: Ticket
+
+    def tell(self, text: str) -> None:
+        tell(self.client, self.user, text, channel=self.channel, thread_ts=self.thread_ts)
+
+    def transition(self, action: str, **details: Any) -> bool:
+        """Move the ticket, mirror the change everywhere, refresh App Home; say why when the move is refused."""
+        try:
+            tickets.transition(self.deps.store, self.ticket.id, action, self.user, **details)
+        except TicketError as error:
+            self.tell(str(error))
+            return False
+        self.deps.enqueue("sync_ticket", self.ticket.id)
+        republish_home(self.deps, self.client, self.body, self.user)
+        return True
+
+
+def ticket_press(body: dict[str, Any], action: dict[str, Any], deps: Deps, client: WebClient, *,
+                 leads_only: bool = False) -> TicketPress | None:
+    """The pressed ticket when it exists, was pressed in its queue channel (or App Home) and the presser is on
+    the sound team (or, with `leads_only`, a lead); otherwise None after a quiet, logged refusal."""
+    user = (body.get("user") or {}).get("id", "")
+    channel, thread_ts = action_place(body)
+    ticket = action_ticket(deps, client, body, str(action.get("value") or ""), user)
+    if ticket is None:
+        return None
+    allowed = lead_in(deps, client, user, ticket.channel) if leads_only else on_sound_team(deps, client, user)
+    if not allowed:
+        log.warning("refused %s on %s by %s: not %s", action.get("action_id"), ticket.id, user,
+                    "a lead" if leads_only else "on the sound team")
+        tell(client, user, ONLY_LEADS_CANCEL if leads_only else ONLY_SOUND_TEAM, channel=channel, thread_ts=thread_ts)
+        return None
+    return TicketPress(deps, client, body, user, channel, thread_ts, ticket)

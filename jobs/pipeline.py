@@ -367,6 +367,29 @@ def cleanup_take_media(rt: Runtime, take: Take) -> None:
     shutil.rmtree(take_dir(rt, take), ignore_errors=True)
 
 
+def sweep_media(rt: Runtime, *, now: float | None = None) -> int:
+    """Delete take folders and provider renders older than DAILIES_MEDIA_KEEP_H (Slack holds the posted copies),
+    except folders a sound ticket still holds. Returns how many were removed."""
+    from jobs.tickets import is_held
+
+    cutoff = (now or time.time()) - rt.settings.media_keep_h * 3600
+    removed = 0
+    media = Path(rt.settings.media_dir)
+    for folder in sorted((media / "takes").glob("*")) if (media / "takes").is_dir() else []:
+        if folder.is_dir() and not is_held(folder) and _newest_mtime(folder) < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    for render in sorted((media / "previz").glob("*")) if (media / "previz").is_dir() else []:
+        if render.is_file() and render.stat().st_mtime < cutoff:
+            render.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _newest_mtime(folder: Path) -> float:
+    return max([folder.stat().st_mtime, *(p.stat().st_mtime for p in folder.iterdir())])
+
+
 def stalled(rt: Runtime, take: Take, *, at_start: bool = False) -> bool:
     """True when nothing has moved a take for longer than its step could take: its worker died mid-step.
 

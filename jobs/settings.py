@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     max_download_bytes: int = Field(default=500 * 1024 * 1024, gt=0, alias="DAILIES_MAX_DOWNLOAD_BYTES")
     download_timeout_s: float = Field(default=120.0, gt=0, alias="DAILIES_DOWNLOAD_TIMEOUT_S")
     max_clip_s: float = Field(default=120.0, gt=0, alias="DAILIES_MAX_CLIP_S")
+    media_keep_h: float = Field(default=72.0, gt=0, alias="DAILIES_MEDIA_KEEP_H")
 
     fal_key: SecretStr | None = Field(default=None, alias="FAL_KEY")
     fal_queue_url: str = Field(default="https://queue.fal.run", alias="FAL_QUEUE_URL")

@@ -67,6 +67,7 @@ def cancel_request(request_id: str) -> None:
 
 
 RECOVERY_INTERVAL_S = 60
+MEDIA_SWEEP_INTERVAL_S = 3600
 
 
 def recover_stalled(at_start: bool = False) -> int:
@@ -79,6 +80,10 @@ def recover_stalled(at_start: bool = False) -> int:
     if (isinstance(runtime.scheduler, RqScheduler) and client is not None
             and client.set(store.key("recovery", "scheduled"), "1", nx=True, ex=RECOVERY_INTERVAL_S - 5)):
         runtime.scheduler.enqueue_in(RECOVERY_INTERVAL_S, "recover_stalled")
+    if client is not None and client.set(store.key("media", "swept"), "1", nx=True, ex=MEDIA_SWEEP_INTERVAL_S):
+        removed = pipeline.sweep_media(runtime)
+        if removed:
+            log.info("removed %d media folder(s) older than %.0f h", removed, runtime.settings.media_keep_h)
     return resumed
 
 

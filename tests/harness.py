@@ -220,7 +220,12 @@ class Worker:
     def pending(self) -> int:
         return self.queue.count + self.queue.scheduled_job_registry.count
 
-    def drain(self, timeout_s: float = 60.0) -> None:
+    def drain(self, timeout_s: float = 60.0, wait_for_work_s: float = 2.0) -> None:
+        """Run every job until none is queued or scheduled. The bot enqueues just after it posts a status
+        message, so a drain that starts on seeing that message first gives the job a moment to arrive."""
+        settle = time.monotonic() + wait_for_work_s
+        while not self.pending() and time.monotonic() < settle:
+            time.sleep(0.02)
         tasks.use_runtime(self.runtime)
         try:
             deadline = time.monotonic() + timeout_s

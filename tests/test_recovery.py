@@ -57,3 +57,25 @@ def test_duplicate_poll_chain_merges_and_a_dead_chain_is_resumed(bot, slack, set
         assert len([f for f in slack.completed_uploads("C0ART") if f["name"].endswith(".mp4")]) == 1
     finally:
         fal.stop()
+
+
+def test_media_sweep_removes_old_take_folders_but_keeps_held_and_recent_ones(settings, tmp_path):
+    import os
+
+    from jobs.runtime import InlineScheduler, Runtime
+    from jobs.store import MemoryStore
+    from jobs.tickets import hold_media
+
+    runtime = Runtime(settings=settings, store=MemoryStore(), scheduler=InlineScheduler(), notifier=None)
+    takes = settings.media_dir / "takes"
+    old, held, fresh = takes / "old-0", takes / "held-0", takes / "fresh-0"
+    for folder in (old, held, fresh):
+        folder.mkdir(parents=True)
+        (folder / "1A.mp4").write_bytes(b"x")
+    hold_media(held, "SND-0001")
+    week_ago = time.time() - 7 * 24 * 3600
+    for folder in (old, held):
+        for path in (*folder.iterdir(), folder):
+            os.utime(path, (week_ago, week_ago))
+    assert pipeline.sweep_media(runtime) == 1
+    assert not old.exists() and held.exists() and fresh.exists()

@@ -167,7 +167,7 @@ def test_mentions_and_links_in_a_brief_never_come_back_out_live(bot, worker, sla
         wait_for(lambda: worker.pending())
         worker.drain()
         bot.event(mention(refinement, ts="1700620002.000100", thread_ts=thread))
-        wait_for(lambda: len(worker.store.thread_requests(CHANNEL, thread)) == 2)
+        wait_for(lambda: len(worker.store.thread_requests(CHANNEL, thread)) == 2 and worker.pending())
         worker.drain()
         for bad in ("--model " + slack_wire("<!channel><@U0VICTIM>"), "x2 --bogus" + slack_wire("<!here>"),
                     "--target " + slack_wire("<@U0VICTIM>")):

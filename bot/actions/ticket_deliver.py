@@ -7,9 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.actions.ticket_claim import ONLY_SOUND_TEAM
-from bot.deps import Deps
-from bot.ticket_access import action_place, action_ticket, on_sound_team, tell
+from bot.ticket_access import tell, ticket_press
 from bot.ticket_blocks import target_text
 from jobs.tickets import TicketState
 
@@ -20,15 +18,10 @@ def register(app: App) -> None:
 
 def on_deliver(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
-    deps: Deps = context["deps"]
-    user = (body.get("user") or {}).get("id", "")
-    channel, thread_ts = action_place(body)
-    ticket = action_ticket(deps, client, body, str(action.get("value") or ""), user)
-    if ticket is None:
+    press = ticket_press(body, action, context["deps"], client)
+    if press is None:
         return
-    if not on_sound_team(deps, client, user):
-        tell(client, user, ONLY_SOUND_TEAM, channel=channel, thread_ts=thread_ts)
-        return
+    ticket = press.ticket
     if ticket.state == TicketState.queued:
         text = f"{ticket.id} is not claimed yet: claim it first, then upload the final mix into its thread."
     elif ticket.state != TicketState.claimed:
@@ -40,4 +33,4 @@ def on_deliver(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: 
         last = ticket.last_mix
         if last and last.passed is False:
             text += " The last mix did not pass: " + "; ".join(last.reasons or [last.error or "unreadable"])
-    tell(client, user, text, channel=channel, thread_ts=ticket.queue_ts if channel else None)
+    tell(client, press.user, text, channel=press.channel, thread_ts=ticket.queue_ts if press.channel else None)

@@ -9,10 +9,9 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.actions.ticket_claim import ONLY_SOUND_TEAM
 from bot.deps import Deps
 from bot.poster import explain_slack_error
-from bot.ticket_access import action_place, action_ticket, on_sound_team, tell
+from bot.ticket_access import ONLY_SOUND_TEAM, on_sound_team, ticket_press
 from bot.ticket_blocks import return_modal
 from jobs import tickets
 from jobs.tickets import TicketError
@@ -27,25 +26,18 @@ def register(app: App) -> None:
 
 def on_return(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
-    deps: Deps = context["deps"]
-    user = (body.get("user") or {}).get("id", "")
-    channel, thread_ts = action_place(body)
-    ticket = action_ticket(deps, client, body, str(action.get("value") or ""), user)
-    if ticket is None:
+    press = ticket_press(body, action, context["deps"], client)
+    if press is None:
         return
-    if not on_sound_team(deps, client, user):
-        tell(client, user, ONLY_SOUND_TEAM, channel=channel, thread_ts=thread_ts)
-        return
+    ticket = press.ticket
     if not ticket.state.open:
-        tell(client, user, f"{ticket.id} is {ticket.state.value}: there is nothing to return.", channel=channel,
-             thread_ts=thread_ts)
+        press.tell(f"{ticket.id} is {ticket.state.value}: there is nothing to return.")
         return
     try:
         client.views_open(trigger_id=body.get("trigger_id", ""), view=return_modal(ticket))
     except SlackApiError as error:
         log.warning("return modal for %s: %s", ticket.id, explain_slack_error(error))
-        tell(client, user, "Slack would not open the notes form; press Return again.", channel=channel,
-             thread_ts=thread_ts)
+        press.tell("Slack would not open the notes form; press Return again.")
 
 
 def on_return_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
