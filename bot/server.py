@@ -3,19 +3,52 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_sdk.signature import SignatureVerifier
 
 from bot.app import build_app
-from jobs.settings import get_settings
+from jobs.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 
 
+class DailiesRequestHandler(SlackRequestHandler):
+    """Bolt's WSGI handler, hardened: a signed payload Bolt cannot even parse (a field of the wrong type)
+    is acknowledged and dropped instead of answering 500; an unsigned one is still refused with 401."""
+
+    def __init__(self, app: App, signing_secret: str) -> None:
+        super().__init__(app)
+        self.verifier = SignatureVerifier(signing_secret)
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        body, headers = request.get_body(), request.get_headers()  # the body can be read only once
+        try:
+            bolt_request = BoltRequest(body=body, query=request.query_string, headers=headers)
+        except (TypeError, AttributeError, KeyError, ValueError) as error:
+            flat = {k.lower(): v if isinstance(v, str) else next(iter(v), "") for k, v in headers.items()}
+            if not self.verifier.is_valid_request(body, flat):
+                return BoltResponse(status=401, body="")
+            log.warning("dropped a signed payload Bolt could not read (%s: %s)", type(error).__name__, error)
+            return BoltResponse(status=200, body="")
+        return self.app.dispatch(bolt_request)
+
+
+def request_handler(settings: Settings | None = None) -> DailiesRequestHandler:
+    settings = settings or get_settings()
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    return DailiesRequestHandler(build_app(settings), secret)
+
+
 def create_wsgi_app() -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
-    handler = SlackRequestHandler(build_app(get_settings()))
+    handler = request_handler()
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -124,13 +124,11 @@ class BotEndpoint:
     """The bot's real WSGI app served over HTTP on localhost, and signed requests to it."""
 
     def __init__(self, settings: Settings) -> None:
-        from slack_bolt.adapter.wsgi import SlackRequestHandler
-
-        from bot.app import build_app
+        from bot.server import request_handler
 
         self.settings = settings
-        self.app = build_app(settings)
-        handler = SlackRequestHandler(self.app)
+        handler = request_handler(settings)
+        self.app = handler.app
         self.server = make_server("127.0.0.1", 0, handler, server_class=_ThreadingWSGIServer,
                                   handler_class=_QuietHandler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -164,3 +164,11 @@ def test_export_lists_takes_as_json(bot, worker: Worker, slack: SlackStandIn, se
         assert row["message_ts"] and row["duration_s"] == 1
         assert row["sound"]["integrated_lufs"] is not None and row["sound"]["true_peak_dbtp"] is not None
         assert row["score"] == 0 and row["votes"] == {} and row["ticket"] is None
+
+
+def test_a_payload_bolt_cannot_parse_is_acked_when_signed_and_refused_when_not(bot, worker: Worker, slack):
+    odd = {"type": "app_mention", "user": False, "channel": "C0ART", "ts": "1700000700.000100", "text": "x1 1s A"}
+    assert bot.event(odd).status_code == 200
+    assert bot.event(odd, secret="wrong-secret").status_code == 401
+    time.sleep(0.3)
+    assert worker.pending() == 0 and slack.calls_to("chat.postMessage") == []
