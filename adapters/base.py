@@ -88,6 +88,15 @@ class Prices(BaseModel):
         return round(self.per_second(resolution, audio) * duration_s * takes, 4)
 
 
+class ProviderConfig(BaseModel):
+    """What every network adapter's configuration carries besides its keys and URLs."""
+
+    prices: Prices | None = None  # None: the adapter's published prices
+    render_deadline_s: float = 1800.0  # give up on a render after this long
+    http_timeout_s: float = 30.0  # each API call
+    credentials_hint: str = ""  # what to set when a key is missing
+
+
 class JobPhase(StrEnum):
     queued = "queued"
     running = "running"

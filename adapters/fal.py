@@ -39,6 +39,7 @@ from adapters.base import (
     PollResult,
     Prices,
     Provider,
+    ProviderConfig,
     ProviderError,
     RenderSpec,
     Resolution,
@@ -100,13 +101,10 @@ def generic_profile(endpoint: str) -> FalProfile:
     )
 
 
-class FalConfig(BaseModel):
+class FalConfig(ProviderConfig):
     api_key: str | None = None
     queue_url: str = "https://queue.fal.run"
     endpoint: str
-    prices: Prices | None = None
-    render_deadline_s: float = 1800.0
-    http_timeout_s: float = 30.0
     credentials_hint: str = "set FAL_KEY"
 
 

@@ -33,6 +33,7 @@ from adapters.base import (
     PollResult,
     Prices,
     Provider,
+    ProviderConfig,
     ProviderError,
     RenderSpec,
     compose_prompt,
@@ -46,14 +47,12 @@ RESIGN_MARGIN_S = 60
 _POLICY_WORDS = ("risk", "policy", "sensitive", "violat", "inappropriate", "security")
 
 
-class KlingConfig(BaseModel):
+class KlingConfig(ProviderConfig):
     access_key: str | None = None
     secret_key: str | None = None
     api_url: str = "https://api-singapore.klingai.com"
     model_name: str = "kling-v3"
-    prices: Prices | None = None
     render_deadline_s: float = 3600.0
-    http_timeout_s: float = 30.0
     credentials_hint: str = "set KLING_ACCESS_KEY and KLING_SECRET_KEY"
 
 

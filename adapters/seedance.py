@@ -29,6 +29,7 @@ from adapters.base import (
     PollResult,
     Prices,
     Provider,
+    ProviderConfig,
     ProviderError,
     RenderSpec,
     compose_prompt,
@@ -49,13 +50,10 @@ from adapters.httpcommon import (
 MEDIA_HOSTS = ("ark-content-generation-*.volces.com", "ark-content-generation-*.bytepluses.com")
 
 
-class SeedanceConfig(BaseModel):
+class SeedanceConfig(ProviderConfig):
     api_key: str | None = None
     api_url: str = "https://ark.ap-southeast.bytepluses.com/api/v3"
     model_name: str = "dreamina-seedance-2-0-260128"
-    prices: Prices | None = None
-    render_deadline_s: float = 1800.0
-    http_timeout_s: float = 30.0
     credentials_hint: str = "set ARK_API_KEY"
 
 

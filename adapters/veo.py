@@ -36,6 +36,7 @@ from adapters.base import (
     PollResult,
     Prices,
     Provider,
+    ProviderConfig,
     ProviderError,
     RenderSpec,
 )
@@ -60,7 +61,7 @@ _OPERATION_RE = re.compile(
 _POLICY_WORDS = ("usage guidelines", "responsible ai", "violat", "safety", "prohibited", "sensitive", "blocked")
 
 
-class VeoConfig(BaseModel):
+class VeoConfig(ProviderConfig):
     project: str | None = None
     location: str = "us-central1"
     model_name: str = "veo-3.1-generate-001"
@@ -71,9 +72,7 @@ class VeoConfig(BaseModel):
     storage_api_url: str = "https://storage.googleapis.com"
     person_generation: str | None = "allow_adult"
     full_hd_durations_s: list[int] = Field(default_factory=lambda: [8])
-    prices: Prices | None = None
     render_deadline_s: float = 1200.0
-    http_timeout_s: float = 30.0
     credentials_hint: str = "set VEO_PROJECT and VEO_ACCESS_TOKEN, or install the `google` extra for application-default credentials"
 
 
