@@ -24,14 +24,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from bot.payloads import BlockActionPayload, parse_block_action
-from bot.people import is_lead, is_sound_team
+from bot.people import is_lead
 from bot.poster import explain_slack_error
 from jobs.channels import load_channel_settings
-from jobs.models import Request, Take
+from jobs.models import Take
 
 log = logging.getLogger(__name__)
 TAKE_ID_RE = re.compile(r"^[0-9a-f]{8,32}-\d{1,3}$")
-REQUEST_ID_RE = re.compile(r"^[0-9a-f]{8,32}$")
 UNKNOWN_TAKE = "That button does not match a take Dailies knows on this message, so nothing happened."
 
 
@@ -90,21 +89,6 @@ def load_take_for_action(deps: Deps, body: Any, *, client: WebClient | None = No
     return take
 
 
-def load_request_for_action(deps: Deps, body: Any, *, client: WebClient | None = None) -> Request | None:
-    """The request a status-message button names, when it exists and is in the channel pressed in."""
-    client = client or deps.client
-    payload = read_action(body)
-    if payload is None:
-        return None
-    request_id = payload.action.chosen.split("|", 1)[0]
-    request = deps.store.get_request(request_id) if REQUEST_ID_RE.match(request_id) else None
-    if request is None or request.channel != payload.channel_id:
-        refuse(client, payload, "That button does not match a request Dailies knows here, so nothing happened.",
-               f"request {request_id!r} unknown or not in {payload.channel_id}")
-        return None
-    return request
-
-
 def lead_in(deps: Deps, user: str, channel: str | None, client: WebClient | None = None) -> bool:
     """A lead everywhere (DAILIES_LEADS) or of this channel (its settings in Redis); groups resolved by Slack."""
     channel_leads = load_channel_settings(deps.store, channel).leads if channel else []
@@ -115,14 +99,3 @@ def requester_or_lead(deps: Deps, user: str, requester: str, channel: str | None
                       client: WebClient | None = None) -> bool:
     return user == requester or lead_in(deps, user, channel, client)
 
-
-def sound_team_member(deps: Deps, user: str, client: WebClient | None = None) -> bool:
-    return is_sound_team(deps.store, client or deps.client, user, deps.settings.sound_team)
-
-
-def payload_summary(body: dict[str, Any]) -> str:
-    """A short, log-safe description of an action payload."""
-    payload = read_action(body)
-    if payload is None:
-        return "malformed payload"
-    return f"{payload.action.action_id} by {payload.user_id} in {payload.channel_id} on {payload.message_ts}"

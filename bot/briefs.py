@@ -81,8 +81,7 @@ def handle_brief_message(body: dict[str, Any], event: dict[str, Any], context: B
             fallback, blocks = brief_error_reply(error.problem, error.hint)
             reply(client, channel, thread_ts, fallback, error_blocks(error, blocks))
             return
-        deps.runtime.notifier.request_status(accepted.request, accepted.takes)
-        deps.enqueue("start_request", accepted.request.id)
+        deps.start_round(accepted.request, accepted.takes)
     except redis.RedisError as error:
         log.error("redis unavailable while handling a brief in %s: %s", channel, error)
         reply(client, channel, thread_ts, BUSY_REPLY)

@@ -9,6 +9,7 @@ from rq import Queue
 from slack_sdk import WebClient
 
 from bot.poster import SlackNotifier
+from jobs.models import Request, Take
 from jobs.runtime import RqScheduler, Runtime
 from jobs.settings import Settings
 from jobs.store import RedisStore
@@ -30,6 +31,15 @@ class Deps:
 
     def enqueue(self, task: str, *args: object) -> None:
         RqScheduler(self.queue).enqueue(task, *args)
+
+    def enqueue_in(self, delay_s: float, task: str, *args: object) -> None:
+        RqScheduler(self.queue).enqueue_in(delay_s, task, *args)
+
+    def start_round(self, request: Request, takes: list[Take]) -> None:
+        """Post a recorded request's status message, then queue it: in that order, so the worker edits the
+        message instead of posting a second one."""
+        self.runtime.notifier.request_status(request, takes)
+        self.enqueue("start_request", request.id)
 
 
 def build_deps(settings: Settings, client: WebClient) -> Deps:

@@ -14,8 +14,9 @@ from typing import Any
 import redis
 from slack_sdk import WebClient
 
+from bot.auth import lead_in
 from bot.deps import Deps
-from bot.ticket_access import ONLY_LEADS_FLAG, lead_in, tell
+from bot.ticket_access import ONLY_LEADS_FLAG, tell
 from jobs import tickets
 from jobs.channels import load_channel_settings
 from jobs.models import Take, TakeState
@@ -40,7 +41,7 @@ def handle_hero_reaction(deps: Deps, client: WebClient, body: dict[str, Any], ev
 
 
 def flag_take(deps: Deps, client: WebClient, *, user: str, take: Take, channel: str, thread_ts: str | None) -> None:
-    if not lead_in(deps, client, user, take.channel):
+    if not lead_in(deps, user, take.channel, client):
         log.info("refused send-to-sound of take %s by %s: not a lead", take.id, user)
         tell(client, user, ONLY_LEADS_FLAG, channel=channel, thread_ts=thread_ts)
         return

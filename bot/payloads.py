@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.middleware import Middleware
 
+from jobs.votes import base_emoji
+
 log = logging.getLogger(__name__)
 
 SlackId = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{1,39}$")]
@@ -123,7 +125,7 @@ class ReactionEvent(SlackModel):
     @property
     def emoji(self) -> str:
         """`+1::skin-tone-3` counts as `+1`."""
-        return self.reaction.split("::", 1)[0]
+        return base_emoji(self.reaction)
 
     @property
     def added(self) -> bool:
@@ -161,14 +163,6 @@ def parse_reaction(event: Any) -> ReactionEvent | None:
         return ReactionEvent.model_validate(event)
     except ValidationError as error:
         log.warning("ignored a malformed reaction event: %s", _first_error(error))
-        return None
-
-
-def parse_message(event: Any) -> MessageEvent | None:
-    try:
-        return MessageEvent.model_validate(event)
-    except ValidationError as error:
-        log.warning("ignored a malformed message event: %s", _first_error(error))
         return None
 
 

@@ -13,6 +13,7 @@ from jobs.faults import CHANNEL_SLACK_ERRORS, DeliveryError, slack_error_is_retr
 from jobs.models import Request, Take
 from jobs.settings import Settings
 from jobs.store import RedisStore
+from jobs.waveform import render_waveform_png
 
 log = logging.getLogger(__name__)
 OPERATOR_ERRORS = {
@@ -152,10 +153,6 @@ class SlackNotifier:
                                     thread_ts=take.thread_ts, initial_comment=comment)
 
     def _waveform(self, take: Take) -> Path | None:
-        try:
-            from jobs.waveform import render_waveform_png
-        except ImportError:
-            return None
         if take.silent or not take.file_path:
             return None
         out = Path(take.file_path).with_suffix(".waveform.png")

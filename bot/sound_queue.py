@@ -119,14 +119,10 @@ def extract_wav(clip: Path, out: Path) -> Path:
 
 # posting the ticket -----------------------------------------------------------------------------------
 def post_ticket(rt: Runtime, ticket_id: str) -> None:
-    store = _store(rt)
-    if not store.try_lock(f"ticket-post:{ticket_id}", LOCK_S):
-        rt.scheduler.enqueue_in(2.0, "post_ticket", ticket_id)
-        return
-    try:
+    with rt.step_lock(f"ticket-post:{ticket_id}", LOCK_S, "post_ticket", ticket_id, retry_in_s=2.0) as held:
+        if not held:
+            return
         _post_ticket(rt, ticket_id)
-    finally:
-        store.unlock(f"ticket-post:{ticket_id}")
     sync_ticket(rt, ticket_id)
 
 
@@ -214,14 +210,10 @@ def _post_package(rt: Runtime, client: WebClient, ticket: Ticket, take: Take, cl
 # mirroring ----------------------------------------------------------------------------------------------
 def sync_ticket(rt: Runtime, ticket_id: str) -> None:
     """Post every change not yet mirrored into the creative thread, then refresh the queue message and card."""
-    store = _store(rt)
-    if not store.try_lock(f"ticket-sync:{ticket_id}", LOCK_S):
-        rt.scheduler.enqueue_in(1.0, "sync_ticket", ticket_id)
-        return
-    try:
-        _sync(rt, ticket_id)
-    finally:
-        store.unlock(f"ticket-sync:{ticket_id}")
+    # A change made while another sync runs may be missed by it, so look again soon rather than at lock expiry.
+    with rt.step_lock(f"ticket-sync:{ticket_id}", LOCK_S, "sync_ticket", ticket_id, retry_in_s=1.0) as held:
+        if held:
+            _sync(rt, ticket_id)
 
 
 def _sync(rt: Runtime, ticket_id: str) -> None:

@@ -9,20 +9,15 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.auth import lead_in
 from bot.deps import Deps
-from bot.people import is_lead, is_sound_team
+from bot.people import is_sound_team
 from bot.poster import explain_slack_error
 from jobs import tickets
-from jobs.channels import load_channel_settings
 from jobs.tickets import Ticket, TicketError
 
 log = logging.getLogger(__name__)
 ONLY_LEADS_FLAG = "Only leads can send takes to sound."
-
-
-def lead_in(deps: Deps, client: WebClient, user: str, channel: str) -> bool:
-    channel_leads = load_channel_settings(deps.store, channel).leads if channel else []
-    return is_lead(deps.store, client, user, deps.settings.leads, channel_leads)
 
 
 def on_sound_team(deps: Deps, client: WebClient, user: str) -> bool:
@@ -114,7 +109,7 @@ def ticket_press(body: dict[str, Any], action: dict[str, Any], deps: Deps, clien
     ticket = action_ticket(deps, client, body, str(action.get("value") or ""), user)
     if ticket is None:
         return None
-    allowed = lead_in(deps, client, user, ticket.channel) if leads_only else on_sound_team(deps, client, user)
+    allowed = lead_in(deps, user, ticket.channel, client) if leads_only else on_sound_team(deps, client, user)
     if not allowed:
         log.warning("refused %s on %s by %s: not %s", action.get("action_id"), ticket.id, user,
                     "a lead" if leads_only else "on the sound team")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -234,6 +233,3 @@ def return_modal(ticket: Ticket) -> dict[str, Any]:
         ],
     }
 
-
-def overdue_marker(ticket: Ticket, now: float | None = None) -> str:
-    return ":rotating_light: overdue" if ticket.state.open and (now or time.time()) > ticket.due_at else ""

@@ -12,7 +12,6 @@ from slack_sdk.errors import SlackApiError
 from bot.deps import Deps
 from jobs import votes
 from jobs.channels import ChannelSettings
-from jobs.runtime import RqScheduler
 from jobs.store import RedisStore
 
 log = logging.getLogger(__name__)
@@ -65,6 +64,6 @@ def handle_vote_reaction(deps: Deps, client: WebClient, body: dict[str, Any], ev
             return
         votes.sync_take(store, take_id)
         if votes.mark_dirty(store, channel, take_id):
-            RqScheduler(deps.queue).enqueue_in(votes.refresh_delay_s(store, channel), "refresh_cards", channel)
+            deps.enqueue_in(votes.refresh_delay_s(store, channel), "refresh_cards", channel)
     except redis.RedisError as error:
         log.error("redis unavailable while counting a vote in %s: %s", channel, error)

@@ -30,13 +30,11 @@ class ChannelSettings(BaseModel):
 
 def load_channel_settings(store: object, channel: str) -> ChannelSettings:
     """The channel's saved settings, or defaults (MemoryStore and fresh channels have none)."""
-    getter = getattr(store, "get_channel_settings", None)
-    if getter is None and hasattr(store, "redis"):
-        from jobs.channel_store import get_channel_settings
+    if not hasattr(store, "redis"):
+        return ChannelSettings()
+    from jobs.channel_store import get_channel_settings
 
-        return get_channel_settings(store, channel) or ChannelSettings()  # type: ignore[arg-type]
-    found = getter(channel) if getter else None
-    return found or ChannelSettings()
+    return get_channel_settings(store, channel) or ChannelSettings()  # type: ignore[arg-type]
 
 
 def effective_defaults(settings: Settings, channel: ChannelSettings) -> dict[str, object]:

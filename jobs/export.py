@@ -37,5 +37,4 @@ def export_takes(settings: Settings, channel: str, thread_ts: str | None = None)
     takes = store.channel_takes(channel)
     if thread_ts:
         takes = [t for t in takes if t.thread_ts == thread_ts]
-    enrich = getattr(store, "enrich_take", None)
-    return [take_row(enrich(t) if enrich else t) for t in takes]
+    return [take_row(t) for t in takes]

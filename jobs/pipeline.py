@@ -16,7 +16,7 @@ from pathlib import Path
 from adapters.base import FailureKind, JobPhase, ProviderError, RenderSpec, SpokenLine
 from adapters.media import MediaError, probe_media
 from jobs import budget
-from jobs.faults import DeliveryError, count_attempt, decode_problem, lock_wait_s
+from jobs.faults import DeliveryError, count_attempt, decode_problem
 from jobs.logs import scrub_text
 from jobs.models import Request, RequestState, Take, TakeState
 from jobs.runtime import Runtime
@@ -76,12 +76,9 @@ def submit_take(rt: Runtime, take_id: str) -> None:
     request = rt.store.get_request(take.request_id)
     if request is None or request.state == RequestState.cancelled:
         return
-    if not rt.store.try_lock(f"submit:{take_id}", rt.settings.step_lease_s):
-        # Another worker has it, or one died holding it: look again when the lease runs out.
-        rt.scheduler.enqueue_in(lock_wait_s(rt.store, f"submit:{take_id}", rt.settings.step_lease_s),
-                                "submit_take", take_id)
-        return
-    try:
+    with rt.step_lock(f"submit:{take_id}", rt.settings.step_lease_s, "submit_take", take_id) as held:
+        if not held:
+            return
         provider = rt.provider(take.model)
         try:
             job_id = provider.submit(render_spec(request, take))
@@ -97,8 +94,6 @@ def submit_take(rt: Runtime, take_id: str) -> None:
                 t.error, t.poll_chain = None, chain
 
         take = rt.store.update_take(take_id, submitted)
-    finally:
-        rt.store.unlock(f"submit:{take_id}")
     if take is None or take.poll_chain != chain:
         return
     rt.scheduler.enqueue("poll_take", take_id, chain)
@@ -176,11 +171,9 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
     take = rt.store.get_take(take_id)
     if take is None or take.state != TakeState.processing:
         return
-    if not rt.store.try_lock(f"fetch:{take_id}", rt.settings.step_lease_s):
-        rt.scheduler.enqueue_in(lock_wait_s(rt.store, f"fetch:{take_id}", rt.settings.step_lease_s),
-                                "fetch_take", take_id)
-        return
-    try:
+    with rt.step_lock(f"fetch:{take_id}", rt.settings.step_lease_s, "fetch_take", take_id) as held:
+        if not held:
+            return
         request = rt.store.get_request(take.request_id)
         if request is None:
             return
@@ -227,8 +220,6 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
             t.waveform_path, t.file_path = take.waveform_path, take.file_path
 
         rt.store.update_take(take_id, posted)
-    finally:
-        rt.store.unlock(f"fetch:{take_id}")
     refresh_status(rt, take.request_id, force=True)
 
 

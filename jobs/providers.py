@@ -66,8 +66,4 @@ def _load_optional_adapters() -> None:
     if _loaded:
         return
     _loaded = True
-    try:
-        import jobs.provider_registry  # noqa: F401
-    except ModuleNotFoundError as error:
-        if error.name != "jobs.provider_registry":
-            raise
+    import jobs.provider_registry  # noqa: F401  (imported late: it registers into this module)

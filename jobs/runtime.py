@@ -5,7 +5,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,6 +39,23 @@ class Runtime:
     scheduler: Scheduler
     notifier: Notifier
     _providers: dict[str, Provider] = field(default_factory=dict)
+
+    @contextmanager
+    def step_lock(self, name: str, ttl_s: float, retry_task: str, *args: Any,
+                  retry_in_s: float | None = None) -> Iterator[bool]:
+        """Hold the lock `name` for one step, yielding True; when another worker holds it, yield False and run
+        `retry_task(*args)` again later: after `retry_in_s`, or when the lock runs out (a dead holder's does)."""
+        if not self.store.try_lock(name, ttl_s):
+            from jobs.faults import lock_wait_s
+
+            delay = retry_in_s if retry_in_s is not None else lock_wait_s(self.store, name, ttl_s)
+            self.scheduler.enqueue_in(delay, retry_task, *args)
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self.store.unlock(name)
 
     def provider(self, model_key: str) -> Provider:
         if model_key not in self._providers:

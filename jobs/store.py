@@ -208,9 +208,6 @@ class RedisStore(Store):
         """True the first time (kind, ident) is seen: Slack retries and twin events start nothing twice."""
         return bool(self.redis.set(self.key("seen", kind, ident), "1", nx=True, ex=ttl_s))
 
-    def forget_seen(self, kind: str, ident: str) -> None:
-        self.redis.delete(self.key("seen", kind, ident))
-
     def try_lock(self, name: str, ttl_s: float) -> bool:
         return bool(self.redis.set(self.key("lock", name), "1", nx=True, px=int(ttl_s * 1000)))
 

@@ -43,7 +43,6 @@ def _take_step(step: Callable[..., None]) -> Callable[..., None]:
             raise  # nothing can be recorded; rq retries or recovery resumes the take
         except Exception as error:
             log.exception("take %s: %s failed", take_id, step.__name__)
-            runtime.store.unlock(f"fetch:{take_id}")
             pipeline.fail_take(
                 runtime, take_id, FailureKind.bad_request, f"internal error in {step.__name__}: {error}",
                 sentence=f"Dailies hit an internal error while working on this take ({type(error).__name__}); "

@@ -217,7 +217,7 @@ def test_huge_briefs_and_24_takes_stay_within_slacks_limits(bot, worker, slack, 
 # -- secrets ----------------------------------------------------------------------------------------------
 
 SECRETS = {
-    "SLACK_APP_TOKEN": "xapp-1-A0DAILIES-1234567890-abcdefabcdef",
+    "SLACK_APP_TOKEN": "xapp-test-not-a-real-app-token",
     "FAL_KEY": "fal-secret-3f1c2b8e9d7a6b5c4d3e2f1a",
     "KLING_ACCESS_KEY": "kling-access-9a8b7c6d5e4f",
     "KLING_SECRET_KEY": "kling-secret-0f1e2d3c4b5a",

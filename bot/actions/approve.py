@@ -55,8 +55,7 @@ def on_approve(ack: Ack, body: dict[str, Any], context: BoltContext, client: Web
             refuse(client, payload, NOT_WAITING, f"held request {pending.request.id} was already approved")
             return
         request = approved.request
-        deps.runtime.notifier.request_status(request, approved.takes)
-        deps.enqueue("start_request", request.id)
+        deps.start_round(request, approved.takes)
     except redis.RedisError as error:
         log.error("Redis unavailable while approving in %s: %s", channel, error)
         refuse(client, payload, BUSY_REPLY, "redis unavailable")

@@ -58,8 +58,7 @@ def new_round_from_button(body: dict[str, Any], context: BoltContext, client: We
             fallback, blocks = brief_error_reply(error.problem, error.hint)
             reply(client, channel, take.thread_ts, fallback, error_blocks(error, blocks))
             return
-        deps.runtime.notifier.request_status(accepted.request, accepted.takes)
-        deps.enqueue("start_request", accepted.request.id)
+        deps.start_round(accepted.request, accepted.takes)
     except redis.RedisError as error:
         log.error("redis unavailable while handling %s in %s: %s", action.action_id, channel, error)
         thread_ts = payload.thread_ts or payload.message_ts

@@ -7,8 +7,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.auth import lead_in
 from bot.deps import Deps
-from bot.ticket_access import action_place, action_ticket, lead_in, tell
+from bot.ticket_access import action_place, action_ticket, tell
 from jobs import tickets
 from jobs.tickets import Ticket, TicketError
 
@@ -26,7 +27,7 @@ def on_accept(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: B
     ticket = action_ticket(deps, client, body, ticket_id, user)
     if ticket is None:
         return
-    if not lead_in(deps, client, user, ticket.channel):
+    if not lead_in(deps, user, ticket.channel, client):
         tell(client, user, "Only leads can accept a mix that failed its sound check.", channel=channel,
              thread_ts=thread_ts)
         return

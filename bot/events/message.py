@@ -8,6 +8,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.briefs import handle_brief_message, is_human_message
+from bot.sound_delivery import handle_thread_upload
 
 
 def register(app: App) -> None:
@@ -17,13 +18,8 @@ def register(app: App) -> None:
 def on_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     if not is_human_message(event, context):
         return
-    if event.get("files") and event.get("thread_ts"):
-        try:
-            from bot.sound_delivery import handle_thread_upload
-        except ImportError:
-            handle_thread_upload = None
-        if handle_thread_upload and handle_thread_upload(body, event, context, client):
-            return
+    if event.get("files") and event.get("thread_ts") and handle_thread_upload(body, event, context, client):
+        return
     if event.get("channel_type") == "im":
         handle_brief_message(body, event, context, client)
     # In channels the same message also arrives as app_mention; that listener handles it.

@@ -20,11 +20,6 @@ def register(app: App) -> None:
     app.event("reaction_removed")(on_reaction_removed)
 
 
-def base_emoji(name: str) -> str:
-    """`+1::skin-tone-3` counts as `+1`."""
-    return name.split("::", 1)[0]
-
-
 def on_reaction_added(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     route(body, event, context, client, added=True)
 
