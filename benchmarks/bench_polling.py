@@ -25,16 +25,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
-from rq import Queue, SimpleWorker  # noqa: E402
+from rq import Queue  # noqa: E402
 
-from jobs import tasks  # noqa: E402
-from jobs.brief import parse_brief  # noqa: E402
-from jobs.channels import ChannelSettings  # noqa: E402
-from jobs.models import Request, Take, TakeState  # noqa: E402
-from jobs.requests import build_request, resolve_brief  # noqa: E402
-from jobs.runtime import RqScheduler, Runtime  # noqa: E402
-from jobs.settings import Settings  # noqa: E402
-from jobs.store import RedisStore  # noqa: E402
+from bot.worker import SimpleRuntimeWorker  # noqa: E402
+from jobs.domain.brief import parse_brief  # noqa: E402
+from jobs.domain.channels import ChannelSettings  # noqa: E402
+from jobs.domain.models import Request, Take, TakeState  # noqa: E402
+from jobs.domain.requests import build_request, resolve_brief  # noqa: E402
+from jobs.infra.settings import Settings  # noqa: E402
+from jobs.infra.store import RedisStore  # noqa: E402
+from jobs.pipeline.runtime import RqScheduler, Runtime  # noqa: E402
+from jobs.pipeline.tasks import TaskJob  # noqa: E402
 from tests.harness import RedisServer  # noqa: E402
 from tests.standins.fal import FAL_KEY, FalStandin  # noqa: E402
 
@@ -50,11 +51,14 @@ class CountingNotifier:
         self.posted += 1
         return take.model_copy(update={"message_ts": f"m{self.posted}", "file_id": f"F{self.posted}"})
 
+    def card_changed(self, take: Take) -> None:
+        pass
+
     def take_failed(self, request: Request, take: Take) -> None:
         pass
 
 
-class TimedWorker(SimpleWorker):
+class TimedWorker(SimpleRuntimeWorker):
     durations: dict[str, list[float]] = {}
 
     def perform_job(self, job, queue):  # noqa: ANN001 - rq's signature
@@ -87,7 +91,6 @@ def main() -> None:
         store = RedisStore(connection, settings.key_prefix)
         notifier = CountingNotifier()
         runtime = Runtime(settings=settings, store=store, scheduler=RqScheduler(queue), notifier=notifier)
-        tasks.use_runtime(runtime)
         before_bytes = connection.info("memory")["used_memory"]
         resolved = resolve_brief(parse_brief("Rain on neon\nSound: rain\nx24 4s --model fal:fal-ai/veo3.1"),
                                  settings, ChannelSettings())
@@ -97,7 +100,7 @@ def main() -> None:
                                            source_ts=f"{index}.0", requester="UBENCH", round_number=1)
             store.record_new_request(request, takes)
             requests.append(request)
-            queue.enqueue("jobs.tasks.start_request", request.id)
+            queue.enqueue("jobs.pipeline.tasks.start_request", request.id)
         recorded_bytes = connection.info("memory")["used_memory"] - before_bytes
         total_takes = sum(len(r.take_ids) for r in requests)
 
@@ -110,7 +113,9 @@ def main() -> None:
                 if job is not None:
                     queue._enqueue_job(job)
             if queue.count:
-                TimedWorker([queue], connection=connection).work(burst=True, logging_level="ERROR")
+                worker = TimedWorker([queue], connection=connection, job_class=TaskJob)
+                worker.runtime = runtime
+                worker.work(burst=True, logging_level="ERROR")
             elif not registry.count:
                 break
             else:
@@ -139,7 +144,6 @@ def main() -> None:
         for name, value in rows:
             print(f"{name.ljust(width)}  {value}")
     finally:
-        tasks.use_runtime(None)
         fal.stop()
         redis_server.stop()
 

@@ -1,11 +1,11 @@
-"""Benchmark: a take's post-processing (sound check, waveform, poster) against one plain ffmpeg decode.
+"""Benchmark: a take's post-processing (sound check, waveform) against one plain ffmpeg decode.
 
     .venv/bin/python benchmarks/bench_postprocess.py [--reps 5] [--long-s 600] [--keep DIR]
 
 1. Renders an 8 s 1080p previz take (H.264 + AAC), then times, in this one process run,
    a plain full decode of it (`ffmpeg -i take.mp4 -f null -`, picture and sound) and the
    whole post-processing Dailies does per take: probe, sound check (one streaming audio
-   decode that also counts the picture's packets), waveform PNG, poster frame. Each is
+   decode that also counts the picture's packets), waveform PNG. Each is
    repeated and the median reported; the ratio is post-processing / decode (target < 1.0).
 2. Synthesises a 10-minute file with ffmpeg (stereo AAC 48 kHz and a small H.264 picture)
    and runs the same post-processing in a child Python process, reporting its peak resident
@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 from adapters.base import RenderSpec  # noqa: E402
 from adapters.media import ffmpeg_exe, probe_media, run_ffmpeg  # noqa: E402
 from adapters.previz import render_previz  # noqa: E402
-from jobs.soundcheck import check_file  # noqa: E402
-from jobs.waveform import render_poster, render_waveform_png  # noqa: E402
+from jobs.audio.check import check_file  # noqa: E402
+from jobs.audio.waveform import render_waveform_png  # noqa: E402
 
 BRIEF = RenderSpec(
     picture="Neon alley at night, slow push-in on a woman with a red umbrella.",
@@ -45,15 +45,14 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from jobs.soundcheck import check_file
-from jobs.waveform import render_poster, render_waveform_png
+from jobs.audio.check import check_file
+from jobs.audio.waveform import render_waveform_png
 path, folder = Path({path!r}), Path({folder!r})
 imports_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 start = time.perf_counter()
 report = check_file(path, "social", waveform_png=folder / "long.waveform.png")
 checked = time.perf_counter()
 render_waveform_png(path, folder / "long.waveform.png")
-render_poster(path, folder / "long.poster.jpg")
 done = time.perf_counter()
 print(json.dumps({{
     "self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "imports_mb": imports_mb,
@@ -91,9 +90,6 @@ def post_process(path: Path, folder: Path) -> dict[str, float]:
     start = time.perf_counter()
     render_waveform_png(path, waveform)  # what the bot calls: reuses the picture the check drew
     steps["waveform for the card (reused)"] = time.perf_counter() - start
-    start = time.perf_counter()
-    render_poster(path, folder / "take.poster.jpg", info=info)
-    steps["poster frame"] = time.perf_counter() - start
     return steps
 
 
@@ -145,7 +141,7 @@ def bench_long(folder: Path, seconds: int) -> tuple[list[tuple[str, str]], float
         ("file", f"{seconds / 60:g} min, stereo AAC 48 kHz + 640x360 H.264 ({path.stat().st_size / 1e6:.0f} MB, "
                  f"made in {made:.0f} s)"),
         ("sound check + waveform time", f"{data['check_s']:.1f} s"),
-        ("check + waveform + poster", f"{data['total_s']:.1f} s"),
+        ("check + waveform", f"{data['total_s']:.1f} s"),
         ("peak memory, Python process", f"{data['self_mb']:.0f} MB (of which {data['imports_mb']:.0f} MB "
                                         "is the interpreter with numpy/scipy loaded)"),
         ("peak memory, the ffmpeg decoder", f"{decoder_mb:.0f} MB"),

@@ -8,12 +8,12 @@ import redis
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
-from bot import actions, events, views
+from bot import listeners
 from bot.deps import Deps, build_deps
-from bot.payloads import PayloadGuard
-from bot.slack_client import make_web_client
-from jobs.logs import install_secret_scrubber
-from jobs.settings import Settings
+from bot.slack.client import make_web_client
+from bot.slack.payloads import PayloadGuard
+from jobs.infra.logs import install_secret_scrubber
+from jobs.infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,7 @@ def build_app(settings: Settings, *, client: WebClient | None = None, deps: Deps
     app.middleware(channel_allowlist(settings))
     app.error(listener_error)
 
-    events.register(app)
-    actions.register(app)
-    views.register(app)
+    listeners.register(app)
     return app
 
 

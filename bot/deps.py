@@ -3,51 +3,48 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from redis import Redis
 from rq import Queue
 from slack_sdk import WebClient
 
-from bot.poster import SlackNotifier
-from jobs.models import Request, Take
-from jobs.runtime import RqScheduler, Runtime
-from jobs.settings import Settings
-from jobs.store import RedisStore
+from bot.slack.notifier import SlackNotifier
+from jobs.domain.models import Request, Take
+from jobs.infra.redis_client import connect
+from jobs.infra.settings import Settings
+from jobs.infra.store import RedisStore
+from jobs.pipeline.runtime import RqScheduler
 
 
 @dataclass
 class Deps:
     settings: Settings
     store: RedisStore
-    queue: Queue
+    scheduler: RqScheduler
     client: WebClient
 
     @property
-    def runtime(self) -> Runtime:
-        return Runtime(
-            settings=self.settings, store=self.store, scheduler=RqScheduler(self.queue),
-            notifier=SlackNotifier(self.client, self.store, self.settings),
-        )
+    def queue(self) -> Queue:
+        return self.scheduler.queue
 
-    def enqueue(self, task: str, *args: object) -> None:
-        RqScheduler(self.queue).enqueue(task, *args)
+    def enqueue(self, task: str, *args: Any) -> None:
+        self.scheduler.enqueue(task, *args)
 
-    def enqueue_in(self, delay_s: float, task: str, *args: object) -> None:
-        RqScheduler(self.queue).enqueue_in(delay_s, task, *args)
+    def enqueue_in(self, delay_s: float, task: str, *args: Any) -> None:
+        self.scheduler.enqueue_in(delay_s, task, *args)
 
     def start_round(self, request: Request, takes: list[Take]) -> None:
         """Post a recorded request's status message, then queue it: in that order, so the worker edits the
         message instead of posting a second one."""
-        self.runtime.notifier.request_status(request, takes)
+        SlackNotifier(self.client, self.store, self.settings).request_status(request, takes)
         self.enqueue("start_request", request.id)
 
 
 def build_deps(settings: Settings, client: WebClient) -> Deps:
-    connection = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=5,
-                                health_check_interval=30, retry_on_timeout=False)
+    connection = connect(settings.redis_url)
     return Deps(
         settings=settings,
         store=RedisStore(connection, settings.key_prefix),
-        queue=Queue(settings.queue_name, connection=connection),
+        scheduler=RqScheduler(Queue(settings.queue_name, connection=connection)),
         client=client,
     )

@@ -7,13 +7,14 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from gunicorn.app.base import BaseApplication
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import build_app
-from jobs.settings import Settings, get_settings
+from jobs.infra.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,6 @@ def create_wsgi_app() -> Callable[[dict[str, Any], StartResponse], Iterable[byte
 
 
 def run_gunicorn(*, host: str, port: int, workers: int) -> None:
-    from gunicorn.app.base import BaseApplication
-
     class DailiesServer(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")

@@ -112,7 +112,7 @@ def at_lufs(x: np.ndarray, lufs: float, rate: int = RATE) -> np.ndarray:
 
 
 def reference_true_peak_dbtp(x: np.ndarray) -> float:
-    """True peak by scipy's polyphase resampler at 4x (a different filter from jobs.measure's)."""
+    """True peak by scipy's polyphase resampler at 4x (a different filter from jobs.audio.measure's)."""
     from scipy.signal import resample_poly
 
     peak = float(np.max(np.abs(resample_poly(np.asarray(x, dtype=np.float64), 4, 1, axis=0))))
@@ -132,3 +132,10 @@ def ffmpeg_ebur128(path: Path) -> tuple[float, float]:
     integrated = float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))  # type: ignore[union-attr]
     peak = float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1))  # type: ignore[union-attr]
     return integrated, peak
+
+
+def reference_lufs(x: np.ndarray, rate: int = RATE) -> float:
+    """Integrated loudness of samples in memory by pyloudnorm (not by jobs/)."""
+    import pyloudnorm
+
+    return float(pyloudnorm.Meter(rate).integrated_loudness(np.asarray(x, dtype=np.float64)))

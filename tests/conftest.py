@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from jobs.settings import Settings
+from jobs.infra.settings import Settings
 from tests.harness import BotEndpoint, RedisServer, Worker, make_settings
 from tests.standins.slack import SlackStandIn
 

@@ -21,12 +21,15 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 
-from jobs import tasks
-from jobs.runtime import RqScheduler, Runtime
-from jobs.settings import Settings
-from jobs.store import RedisStore
+from bot.server import request_handler
+from bot.slack.client import make_web_client
+from bot.slack.notifier import SlackNotifier
+from bot.worker import make_worker
+from jobs.infra.settings import Settings
+from jobs.infra.store import RedisStore
+from jobs.pipeline.runtime import RqScheduler, Runtime
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token"
@@ -124,8 +127,6 @@ class BotEndpoint:
     """The bot's real WSGI app served over HTTP on localhost, and signed requests to it."""
 
     def __init__(self, settings: Settings) -> None:
-        from bot.server import request_handler
-
         self.settings = settings
         handler = request_handler(settings)
         self.app = handler.app
@@ -203,9 +204,6 @@ class Worker:
     """An rq SimpleWorker in this process, driving the real pipeline until nothing is left to do."""
 
     def __init__(self, settings: Settings, notifier_factory: Callable[[RedisStore], Any] | None = None) -> None:
-        from bot.poster import SlackNotifier
-        from bot.slack_client import make_web_client
-
         self.settings = settings
         self.connection = Redis.from_url(settings.redis_url)
         self.queue = Queue(settings.queue_name, connection=self.connection)
@@ -224,37 +222,32 @@ class Worker:
         settle = time.monotonic() + wait_for_work_s
         while not self.pending() and time.monotonic() < settle:
             time.sleep(0.02)
-        tasks.use_runtime(self.runtime)
-        try:
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                self._enqueue_due()
-                if self.queue.count:
-                    SimpleWorker([self.queue], connection=self.connection).work(burst=True, logging_level="WARNING")
-                    continue
-                if not self.queue.scheduled_job_registry.count:
-                    return
-                time.sleep(0.02)
-            raise AssertionError("the worker did not finish within the time limit")
-        finally:
-            tasks.use_runtime(None)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self._enqueue_due()
+            if self.queue.count:
+                self._worker().work(burst=True, logging_level="WARNING")
+                continue
+            if not self.queue.scheduled_job_registry.count:
+                return
+            time.sleep(0.02)
+        raise AssertionError("the worker did not finish within the time limit")
 
     def drain_until(self, condition: Callable[[], Any], timeout_s: float = 30.0) -> None:
         """Run jobs one at a time until `condition()` holds, leaving the rest queued or scheduled."""
-        tasks.use_runtime(self.runtime)
-        try:
-            deadline = time.monotonic() + timeout_s
-            while not condition():
-                if time.monotonic() > deadline:
-                    raise AssertionError("condition not met while draining")
-                self._enqueue_due()
-                if self.queue.count:
-                    SimpleWorker([self.queue], connection=self.connection).work(burst=True, max_jobs=1,
-                                                                                logging_level="WARNING")
-                else:
-                    time.sleep(0.02)
-        finally:
-            tasks.use_runtime(None)
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not met while draining")
+            self._enqueue_due()
+            if self.queue.count:
+                self._worker().work(burst=True, max_jobs=1, logging_level="WARNING")
+            else:
+                time.sleep(0.02)
+
+    def _worker(self):  # noqa: ANN202 - an rq worker of bot.worker's classes
+        """rq's in-process worker, handed this harness's runtime as `dailies worker` hands its own."""
+        return make_worker(self.runtime, self.queue, simple=True)
 
     def _enqueue_due(self) -> None:
         registry = self.queue.scheduled_job_registry

@@ -14,8 +14,8 @@ from typing import Any
 
 from adapters.base import Capabilities, JobPhase, PollResult, Prices, Provider, ProviderError, RenderSpec
 from adapters.media import ffmpeg_exe
-from jobs import providers
-from jobs.settings import Settings
+from jobs.domain import providers
+from jobs.infra.settings import Settings
 from tests.standins.slack import SlackStandIn
 
 POSTING_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "views.publish", "views.open")
@@ -56,7 +56,7 @@ def crafted_provider(files: dict[str, Path], errors: dict[str, ProviderError] | 
                      key: str = "crafted") -> Iterator[str]:
     """Register the crafted provider as `--model <key>` for the duration of a test."""
     errors = errors or {}
-    providers.register_provider(key, lambda settings, model_key: CraftedProvider(files, errors))
+    providers.FACTORIES[key] = lambda settings, model_key: CraftedProvider(files, errors)
     try:
         yield key
     finally:

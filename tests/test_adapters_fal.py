@@ -11,7 +11,7 @@ import pytest
 from adapters.base import FailureKind, JobPhase, ProviderError, RenderSpec, SpokenLine
 from adapters.fal import FalProvider
 from adapters.media import probe_media
-from jobs.providers import build_provider
+from jobs.domain.providers import build_provider
 from tests.standins.config import provider_settings
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.server import Reply, StandinServer

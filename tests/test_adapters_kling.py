@@ -12,7 +12,7 @@ import pytest
 from adapters.base import FailureKind, JobPhase, ProviderError, RenderSpec, SpokenLine
 from adapters.kling import KlingProvider, external_task_id
 from adapters.media import probe_media
-from jobs.providers import build_provider
+from jobs.domain.providers import build_provider
 from tests.standins.config import provider_settings
 from tests.standins.kling import ACCESS_KEY, SECRET_KEY, KlingStandin, envelope
 from tests.standins.server import Reply

@@ -10,7 +10,7 @@ import pytest
 from adapters.base import FailureKind, JobPhase, ProviderError, RenderSpec, SpokenLine
 from adapters.media import probe_media
 from adapters.seedance import SeedanceProvider
-from jobs.providers import build_provider
+from jobs.domain.providers import build_provider
 from tests.standins.config import provider_settings
 from tests.standins.seedance import API_KEY, SeedanceStandin, ark_error
 from tests.standins.server import Reply

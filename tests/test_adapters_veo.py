@@ -10,10 +10,10 @@ import pytest
 from adapters.base import FailureKind, JobPhase, ProviderError, RenderSpec, SpokenLine
 from adapters.media import probe_media
 from adapters.veo import VeoProvider
-from jobs.brief import BriefError, parse_brief
-from jobs.channels import ChannelSettings
-from jobs.providers import build_provider
-from jobs.requests import resolve_brief
+from jobs.domain.brief import BriefError, parse_brief
+from jobs.domain.channels import ChannelSettings
+from jobs.domain.providers import build_provider
+from jobs.domain.requests import resolve_brief
 from tests.standins.config import provider_settings
 from tests.standins.server import Reply
 from tests.standins.veo import LOCATION, PROJECT, TOKEN, VeoStandin, google_error

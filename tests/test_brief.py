@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text import decode_event_text
-from jobs.brief import BriefError, merge_briefs, parse_brief
+from bot.slack.text import decode_event_text
+from jobs.domain.brief import BriefError, merge_briefs, parse_brief
 
 DESIGN_BRIEF = """Neon alley at night, slow push-in on a woman with a red umbrella.
 Sound: rain drumming on metal awnings, distant traffic hiss, low room tone

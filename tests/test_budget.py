@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jobs import budget
-from jobs.channel_store import save_channel_settings
-from jobs.channels import ChannelSettings
-from jobs.cli import main as cli_main
-from jobs.models import TakeState
-from jobs.settings import Settings
-from jobs.store import RedisStore
+from bot.cli import main as cli_main
+from jobs.domain import budget
+from jobs.domain.channels import ChannelSettings, save_channel_settings
+from jobs.domain.models import TakeState
+from jobs.infra.settings import Settings
+from jobs.infra.store import RedisStore
 from tests.harness import BotEndpoint, Worker, block_action, make_settings, mention, wait_for
 from tests.hostile import crafted_files, crafted_provider, priced
 from tests.standins.slack import SlackStandIn
@@ -99,7 +98,7 @@ def test_fifty_requests_at_once_against_a_budget_for_ten_run_exactly_ten(make_en
     for _, message in refused:
         words = json.dumps(message["blocks"])
         assert "daily budget" in words and "$10.00" in words and "est. $1.00" in words
-    assert queued_jobs(worker) == ["jobs.tasks.start_request"] * 10
+    assert queued_jobs(worker) == ["jobs.pipeline.tasks.start_request"] * 10
     store = worker.store
     assert len(store.redis.keys(f"{settings.key_prefix}:req:*")) == 10  # refused requests are not recorded
     assert len(store.redis.keys(f"{settings.key_prefix}:pending:*")) == 40  # held for a lead instead

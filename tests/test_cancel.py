@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from adapters.previz import PrevizProvider
-from jobs.models import RequestState, TakeState
-from jobs.settings import Settings
-from jobs.store import RedisStore
+from jobs.domain.models import RequestState, TakeState
+from jobs.infra.settings import Settings
+from jobs.infra.store import RedisStore
 from tests.harness import Worker, make_settings, wait_for
 from tests.standins.slack import SlackStandIn
 from tests.vote_helpers import CHANNEL, CREATIVE, event_id, posted_round, reaction, run_jobs, send_brief

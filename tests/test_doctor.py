@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from jobs.cli import main as cli_main
-from jobs.doctor import run_doctor
-from jobs.settings import Settings
+from bot.cli import main as cli_main
+from bot.doctor import run_doctor
+from jobs.infra.settings import Settings
 from tests.harness import BOT_TOKEN, SIGNING_SECRET, free_port, make_settings
 from tests.standins.slack import SlackStandIn
 

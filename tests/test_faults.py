@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.briefs import BUSY_REPLY
-from bot.slack_client import make_web_client
-from jobs import budget
-from jobs.cli import main as cli_main
-from jobs.doctor import run_doctor
-from jobs.models import TakeState
-from jobs.settings import Settings
-from jobs.store import RedisStore
+from bot.cli import main as cli_main
+from bot.doctor import run_doctor
+from bot.listeners.messages.brief import BUSY_REPLY
+from bot.slack.client import make_web_client
+from jobs.domain import budget
+from jobs.domain.models import TakeState
+from jobs.infra.settings import Settings
+from jobs.infra.store import RedisStore
 from tests.harness import (
     BOT_TOKEN,
     SIGNING_SECRET,

@@ -7,8 +7,8 @@ import subprocess
 from redis import Redis
 
 from adapters.media import ffmpeg_exe
-from jobs.soundcheck import check_file
-from jobs.store import RedisStore
+from jobs.audio.check import check_file
+from jobs.infra.store import RedisStore
 from tests.harness import Worker, block_action, mention, wait_for
 from tests.standins.slack import SlackStandIn
 

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from adapters.media import probe_media
-from jobs.cli import main
-from jobs.mastering import MasteringRefused, master_file
-from jobs.targets import get_target
+from bot.cli import main
+from jobs.audio.master import MasteringRefused, master_file
+from jobs.audio.targets import get_target
 from tests.audio_signals import (
     RATE,
     at_lufs,

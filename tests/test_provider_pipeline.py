@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from jobs import pipeline, tasks
-from jobs.brief import parse_brief
-from jobs.channels import ChannelSettings
-from jobs.models import Request, Take, TakeState
-from jobs.requests import build_request, resolve_brief
-from jobs.runtime import InlineScheduler, Runtime
-from jobs.settings import Settings
-from jobs.store import RedisStore
+from jobs.domain.brief import parse_brief
+from jobs.domain.channels import ChannelSettings
+from jobs.domain.models import Request, Take, TakeState
+from jobs.domain.requests import build_request, resolve_brief
+from jobs.infra.settings import Settings
+from jobs.infra.store import RedisStore
+from jobs.pipeline import takes as pipeline
+from jobs.pipeline.console import InlineScheduler
+from jobs.pipeline.runtime import Runtime
 from tests.standins.config import provider_settings
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.kling import ACCESS_KEY, SECRET_KEY, KlingStandin, envelope
@@ -45,6 +46,9 @@ class RecordingNotifier:
     def take_failed(self, request: Request, take: Take) -> None:
         self.failed.append(take)
 
+    def card_changed(self, take: Take) -> None:
+        """No cards here."""
+
 
 def runtime_for(settings: Settings) -> tuple[Runtime, RecordingNotifier, InlineScheduler]:
     notifier = RecordingNotifier()
@@ -54,12 +58,6 @@ def runtime_for(settings: Settings) -> tuple[Runtime, RecordingNotifier, InlineS
     return rt, notifier, scheduler
 
 
-@pytest.fixture(autouse=True)
-def _reset_task_runtime() -> Iterator[None]:
-    yield
-    tasks.use_runtime(None)
-
-
 def run_brief(rt: Runtime, scheduler: InlineScheduler, text: str) -> tuple[Request, list[Take]]:
     resolved = resolve_brief(parse_brief(text), rt.settings, ChannelSettings())
     request, takes = build_request(resolved, settings=rt.settings, channel="C1", thread_ts="1.0", source_ts="1.0",
@@ -67,9 +65,8 @@ def run_brief(rt: Runtime, scheduler: InlineScheduler, text: str) -> tuple[Reque
     store = rt.store
     assert isinstance(store, RedisStore)
     store.record_new_request(request, takes)
-    tasks.use_runtime(rt)
     pipeline.start_request(rt, request.id)
-    scheduler.run_until_idle(timeout_s=60)
+    scheduler.run_until_idle(rt, timeout_s=60)
     final = [t for t in (store.get_take(t.id) for t in takes) if t is not None]
     return request, final
 

@@ -6,9 +6,10 @@ import time
 
 from redis import Redis
 
-from jobs import pipeline, tasks
-from jobs.models import TakeState
-from jobs.store import RedisStore
+from jobs.domain.models import TakeState
+from jobs.infra.store import RedisStore
+from jobs.pipeline import recovery
+from jobs.pipeline import takes as pipeline
 from tests.harness import Worker, make_settings, mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 
@@ -34,22 +35,18 @@ def test_duplicate_poll_chain_merges_and_a_dead_chain_is_resumed(bot, slack, set
         (take,) = store.channel_takes("C0ART")
         assert take.state in (TakeState.submitted, TakeState.generating) and take.next_step_at
 
-        tasks.use_runtime(worker.runtime)
-        try:
-            # A second chain (a retried job, an over-eager recovery) is dropped before it polls.
-            before = len(fal.calls("GET", "/status"))
-            pipeline.poll_take(worker.runtime, take.id)
-            assert len(fal.calls("GET", "/status")) == before
-            assert pipeline.recover(worker.runtime, [take.id]) == 0  # the chain is alive: nothing to resume
+        # A second chain (a retried job, an over-eager recovery) is dropped before it polls.
+        before = len(fal.calls("GET", "/status"))
+        pipeline.poll_take(worker.runtime, take.id)
+        assert len(fal.calls("GET", "/status")) == before
+        assert recovery.recover(worker.runtime, [take.id]) == 0  # the chain is alive: nothing to resume
 
-            # Lose the scheduled poll, as if it died with its worker; after the lease, recovery resumes it.
-            registry = worker.queue.scheduled_job_registry
-            for job_id in registry.get_job_ids():
-                registry.remove(job_id)
-            time.sleep(1.6)
-            assert pipeline.recover(worker.runtime, [take.id]) == 1
-        finally:
-            tasks.use_runtime(None)
+        # Lose the scheduled poll, as if it died with its worker; after the lease, recovery resumes it.
+        registry = worker.queue.scheduled_job_registry
+        for job_id in registry.get_job_ids():
+            registry.remove(job_id)
+        time.sleep(1.6)
+        assert recovery.recover(worker.runtime, [take.id]) == 1
         worker.drain()
         (take,) = store.channel_takes("C0ART")
         assert take.state == TakeState.posted
@@ -62,9 +59,10 @@ def test_duplicate_poll_chain_merges_and_a_dead_chain_is_resumed(bot, slack, set
 def test_media_sweep_removes_old_take_folders_but_keeps_held_and_recent_ones(settings, tmp_path):
     import os
 
-    from jobs.runtime import InlineScheduler, Runtime
-    from jobs.store import MemoryStore
-    from jobs.tickets import hold_media
+    from jobs.domain.tickets import hold_media
+    from jobs.infra.store import MemoryStore
+    from jobs.pipeline.console import InlineScheduler
+    from jobs.pipeline.runtime import Runtime
 
     runtime = Runtime(settings=settings, store=MemoryStore(), scheduler=InlineScheduler(), notifier=None)
     takes = settings.media_dir / "takes"
@@ -77,5 +75,5 @@ def test_media_sweep_removes_old_take_folders_but_keeps_held_and_recent_ones(set
     for folder in (old, held):
         for path in (*folder.iterdir(), folder):
             os.utime(path, (week_ago, week_ago))
-    assert pipeline.sweep_media(runtime) == 1
+    assert recovery.sweep_media(runtime) == 1
     assert not old.exists() and held.exists() and fresh.exists()

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from adapters.previz import PrevizProvider
-from jobs.pipeline import render_spec
-from jobs.settings import Settings
-from jobs.store import RedisStore
+from jobs.infra.settings import Settings
+from jobs.infra.store import RedisStore
+from jobs.pipeline.takes import render_spec
 from tests.harness import Worker, block_action, make_settings, wait_for
 from tests.standins.slack import SlackStandIn
 from tests.vote_helpers import CHANNEL, CREATIVE, posted_round, send_brief, thread_requests, thread_takes

@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from adapters.base import FailureKind, ProviderError
-from bot.text import escape
-from jobs.cli import main as cli_main
-from jobs.doctor import run_doctor
-from jobs.logs import stderr_handler
-from jobs.models import TakeState
-from jobs.store import RedisStore
+from bot.cli import main as cli_main
+from bot.doctor import run_doctor
+from bot.slack.text import escape
+from jobs.domain.models import TakeState
+from jobs.infra.logs import stderr_handler
+from jobs.infra.store import RedisStore
 from tests.harness import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -95,7 +95,7 @@ def test_forged_buttons_are_refused_logged_and_change_nothing(bot, worker, slack
                                    thread_ts=mine.thread_ts, selected=selected)
             assert bot.action(payload).status_code == 200
         wait_for(lambda: len(ephemerals(slack, INTRUDER)) >= len(forged) + 9, timeout_s=30)
-        assert "jobs.tasks.master_take" not in [job.func_name for job in worker.queue.get_jobs()]
+        assert "jobs.pipeline.tasks.master_take" not in [job.func_name for job in worker.queue.get_jobs()]
 
         # Malformed payloads: acknowledged, nothing happens.
         broken = block_action("reroll", mine.id, user=INTRUDER, channel=CHANNEL, message_ts=mine.message_ts)

@@ -35,7 +35,7 @@ def settings_env(settings) -> dict[str, str]:
 
 
 def dailies(*args: str) -> list[str]:
-    return [sys.executable, "-m", "jobs.cli", *args]
+    return [sys.executable, "-m", "bot.cli", *args]
 
 
 def signed(body: str) -> dict[str, str]:

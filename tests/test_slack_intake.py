@@ -8,7 +8,7 @@ import time
 import pytest
 from redis import Redis
 
-from jobs.store import RedisStore
+from jobs.infra.store import RedisStore
 from tests.harness import Worker, mention, wait_for
 from tests.standins.slack import BOT_ID, BOT_USER_ID, SlackStandIn
 
@@ -143,7 +143,7 @@ def test_url_verification_challenge_is_answered(bot):
 def test_export_lists_takes_as_json(bot, worker: Worker, slack: SlackStandIn, settings, monkeypatch):
     from click.testing import CliRunner
 
-    from jobs.cli import main
+    from bot.cli import main
 
     ts = "1700000600.000100"
     bot.event(mention("Harbour at dawn\nSound: gulls, rigging\nx2 1s", ts=ts))

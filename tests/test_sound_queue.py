@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 
 from adapters.media import probe_media, run_ffmpeg
-from jobs import tickets
-from jobs.export import take_row
-from jobs.models import Take
-from jobs.soundcheck import decode_audio, integrated_lufs
-from jobs.store import RedisStore
-from jobs.tickets import TicketState
+from jobs.domain import tickets
+from jobs.domain.export import take_row
+from jobs.domain.models import Take
+from jobs.domain.tickets import TicketState
+from jobs.infra.store import RedisStore
+from jobs.pipeline import recovery
+from jobs.pipeline.media import take_dir
+from tests.audio_signals import decode, reference_lufs
 from tests.harness import BotEndpoint, Worker, block_action, make_settings, mention, wait_for
 from tests.standins.slack import SlackStandIn
 
@@ -63,6 +65,12 @@ def take(bot: BotEndpoint, worker: Worker, slack: SlackStandIn, store: RedisStor
     return takes[0]
 
 
+def ticket_for_take(store: RedisStore, take_id: str) -> tickets.Ticket | None:
+    """The ticket made for a take, read from its index in Redis."""
+    ticket_id = store.redis.get(store.key("ticket", "take", take_id))
+    return tickets.get_ticket(store, ticket_id.decode()) if ticket_id else None
+
+
 def reaction(user: str, channel: str, ts: str, name: str = "headphones") -> dict[str, Any]:
     return {"type": "reaction_added", "user": user, "reaction": name, "item_user": "UDAILIESBOT",
             "item": {"type": "message", "channel": channel, "ts": ts}, "event_ts": f"{time.time():.6f}"}
@@ -84,9 +92,9 @@ def send_to_sound(bot: BotEndpoint, take: Take, user: str):
 
 def flag_and_post(bot: BotEndpoint, worker: Worker, store: RedisStore, take: Take) -> tickets.Ticket:
     bot.event(reaction(LEAD, ART, take.message_ts))
-    wait_for(lambda: tickets.ticket_for_take(store, take.id))
+    wait_for(lambda: ticket_for_take(store, take.id))
     worker.drain()
-    ticket = tickets.ticket_for_take(store, take.id)
+    ticket = ticket_for_take(store, take.id)
     assert ticket and ticket.queue_ts
     return ticket
 
@@ -110,9 +118,9 @@ def make_mix(path: Path, lufs: float, seconds: float = 2.0) -> Path:
     for _ in range(2):
         run_ffmpeg(["-f", "lavfi", "-i", f"aevalsrc={amplitude}*sin(2*PI*997*t)|{amplitude}*sin(2*PI*997*t)"
                     f":s=48000:d={seconds}", "-c:a", "pcm_s24le", str(path)])
-        measured = integrated_lufs(decode_audio(path))
+        measured = reference_lufs(decode(path))
         amplitude *= 10 ** ((lufs - measured) / 20)
-    assert abs(integrated_lufs(decode_audio(path)) - lufs) < 0.1
+    assert abs(reference_lufs(decode(path)) - lufs) < 0.1
     return path
 
 
@@ -123,7 +131,7 @@ def test_non_lead_flag_is_refused_by_reaction_and_button(bot, worker, slack, sto
     wait_for(lambda: len(ephemerals(slack, CREATIVE)) == 2)
     assert all("only leads can send takes to sound" in text.lower() for text in ephemerals(slack, CREATIVE))
     time.sleep(0.3)
-    assert tickets.ticket_for_take(store, take.id) is None
+    assert ticket_for_take(store, take.id) is None
     assert tickets.open_tickets(store) == []
     assert worker.pending() == 0
     assert slack.posted(channel=SOUND) == []
@@ -134,7 +142,7 @@ def test_lead_flag_makes_one_ticket_with_the_handoff_package(bot, worker, slack,
     # a reaction and the button at once, then the reaction again: one ticket
     bot.event(reaction(LEAD, ART, take.message_ts))
     send_to_sound(bot, take, LEAD)
-    wait_for(lambda: tickets.ticket_for_take(store, take.id))
+    wait_for(lambda: ticket_for_take(store, take.id))
     wait_for(lambda: ephemerals(slack, LEAD))
     bot.event(reaction(LEAD, ART, take.message_ts))
     wait_for(lambda: len(ephemerals(slack, LEAD)) == 2)
@@ -142,7 +150,7 @@ def test_lead_flag_makes_one_ticket_with_the_handoff_package(bot, worker, slack,
     assert worker.pending() == 1
     worker.drain()
 
-    ticket = tickets.ticket_for_take(store, take.id)
+    ticket = ticket_for_take(store, take.id)
     assert ticket.id == "SND-0001" and ticket.state == TicketState.queued
     assert ticket.lead == LEAD and ticket.requester == CREATIVE and ticket.target == "social"
     assert abs(ticket.due_at - ticket.created_at - 24 * 3600) < 1
@@ -173,8 +181,8 @@ def test_lead_flag_makes_one_ticket_with_the_handoff_package(bot, worker, slack,
     wav_info, clip_info = probe_media(wav_path), probe_media(clip_path)
     assert wav_info.audio_codec == "pcm_s24le" and wav_info.sample_rate_hz == 48000 and not wav_info.has_video
     frame_s = 1 / (clip_info.fps or 24)
-    wav_seconds = decode_audio(wav_path).shape[0] / 48000
-    take_audio_seconds = decode_audio(clip_path).shape[0] / 48000
+    wav_seconds = decode(wav_path).shape[0] / 48000
+    take_audio_seconds = decode(clip_path).shape[0] / 48000
     assert abs(wav_seconds - take_audio_seconds) <= frame_s
     assert abs(wav_seconds - clip_info.duration_s) <= frame_s
     full = json.loads(slack.uploads[report["id"]])
@@ -189,17 +197,13 @@ def test_lead_flag_makes_one_ticket_with_the_handoff_package(bot, worker, slack,
     row = take_row(store.get_take(take.id))
     assert row["ticket"]["id"] == "SND-0001" and row["ticket"]["status"] == "queued" and row["ticket"]["lead"] == LEAD
 
-    # the take's file is held for the ticket: media cleanup leaves it
-    from jobs.pipeline import cleanup_take_media, take_dir
-
-    cleanup_take_media(worker.runtime, take)
+    # the take's file is held for the ticket: the media sweep leaves it, however old it is
+    recovery.sweep_media(worker.runtime, now=time.time() + 365 * 24 * 3600)
     assert Path(take.file_path).is_file() and tickets.is_held(take_dir(worker.runtime, take))
 
 
 def test_package_wav_comes_from_the_take_folder_when_the_recorded_file_is_gone(bot, worker, slack, store, take,
                                                                                tmp_path):
-    from jobs.pipeline import take_dir
-
     kept = take_dir(worker.runtime, take) / f"{take.label}.mp4"
     assert kept.is_file()
     store.update_take(take.id, lambda t: setattr(t, "file_path", str(tmp_path / "cleaned" / "gone.mp4")))
@@ -292,8 +296,6 @@ def test_claim_then_a_failing_mix_stays_claimed_and_a_passing_mix_is_delivered(b
     row = take_row(store.get_take(take.id))
     assert row["ticket"]["status"] == "delivered" and row["ticket"]["claimed_by"] == GROUP_DESIGNER
     # the queue message lost its buttons; the take's file is released
-    from jobs.pipeline import take_dir
-
     last_update = [c for c in slack.calls_to("chat.update") if c.args.get("ts") == ticket.queue_ts][-1]
     assert "ticket_claim" not in str(last_update.args["blocks"]) and "delivered" in str(last_update.args["blocks"])
     assert not tickets.is_held(take_dir(worker.runtime, take))
@@ -407,7 +409,7 @@ def test_app_home_caps_its_blocks(bot, worker, slack, store, take):
 
 
 def test_transitions_are_validated():
-    from jobs.models import Brief
+    from jobs.domain.models import Brief
 
     ticket = tickets.Ticket(id="SND-0001", take_id="t", request_id="r", take_label="1A", model="previz", duration_s=2,
                             channel=ART, thread_ts=THREAD, requester=CREATIVE, lead=LEAD, target="social",
@@ -427,11 +429,9 @@ def test_transitions_are_validated():
 
 def test_mixes_are_downloaded_only_from_slack(settings):
     from adapters.download import refusal
-    from bot.sound_queue import slack_file_policy
-    from jobs.runtime import Runtime
+    from bot.slack.notifier import SlackNotifier
 
-    runtime = Runtime(settings=settings, store=None, scheduler=None, notifier=None)  # type: ignore[arg-type]
-    policy = slack_file_policy(runtime)
+    policy = SlackNotifier(None, None, settings).file_policy()  # type: ignore[arg-type]
     api_origin = settings.slack_api_url.rsplit("/api/", 1)[0]
     assert refusal(f"{api_origin}/files/F0001", policy) is None
     assert refusal("https://files.slack.com/files-pri/T0-F0/download/mix.wav", policy) is None
@@ -442,7 +442,7 @@ def test_mixes_are_downloaded_only_from_slack(settings):
 
 
 def test_judge_mix_rule():
-    from jobs.models import SoundFinding, SoundReport
+    from jobs.audio.report import SoundFinding, SoundReport
 
     on_target = SoundReport(integrated_lufs=-14.4, true_peak_dbtp=-1.05, verdict="pass")
     assert tickets.judge_mix(on_target, "social") == []

@@ -12,17 +12,19 @@ import pyloudnorm
 import pytest
 from click.testing import CliRunner
 
-from adapters.media import MediaError, ffmpeg_exe, probe_media
-from jobs.cli import main
-from jobs.measure import measure_file
-from jobs.models import SoundReport
-from jobs.soundcheck import check_file, decode_audio, integrated_lufs, report_text, true_peak_dbtp
-from jobs.waveform import BACKGROUND, CLIP_COLOUR, render_poster, render_waveform_png
+from adapters.media import ffmpeg_exe, probe_media
+from bot.cli import main
+from jobs.audio.check import check_file, report_text
+from jobs.audio.measure import measure_file
+from jobs.audio.report import SoundReport
+from jobs.audio.waveform import BACKGROUND, CLIP_COLOUR, render_waveform_png
 from tests.audio_signals import (
     RATE,
     at_lufs,
+    decode,
     dual,
     noise,
+    reference_lufs,
     reference_true_peak_dbtp,
     sine,
     steps,
@@ -99,9 +101,9 @@ def test_streaming_meter_matches_pyloudnorm_on_a_whole_array(tmp_path: Path) -> 
     report = check_file(path)
     reference = pyloudnorm.Meter(RATE).integrated_loudness(x)
     assert report.integrated_lufs == pytest.approx(reference, abs=0.02)
-    decoded = decode_audio(path)
-    assert integrated_lufs(decoded) == pytest.approx(reference, abs=0.02)
-    assert true_peak_dbtp(decoded) == pytest.approx(report.true_peak_dbtp, abs=0.1)
+    decoded = decode(path)
+    assert reference_lufs(decoded) == pytest.approx(reference, abs=0.02)
+    assert reference_true_peak_dbtp(decoded) == pytest.approx(report.true_peak_dbtp, abs=0.1)
 
 
 def test_results_do_not_depend_on_chunk_boundaries(tmp_path: Path) -> None:
@@ -355,12 +357,3 @@ def test_waveform_is_drawn_in_the_checks_own_pass_and_shows_clipping(tmp_path: P
     assert render_waveform_png(clip, png) == png and png.read_bytes() == before  # reused, not redrawn
     fresh = render_waveform_png(clip, tmp_path / "fresh.png")
     assert fresh.read_bytes() == before  # drawing on its own gives the same picture
-
-
-def test_poster_frame(tmp_path: Path) -> None:
-    clip = write_mp4(tmp_path / "v.mp4", programme(3), size="1280x720")
-    poster = render_poster(clip, tmp_path / "poster.jpg")
-    info = probe_media(poster)
-    assert (info.width, info.height) == (640, 360)
-    with pytest.raises(MediaError):
-        render_poster(write_wav(tmp_path / "a.wav", programme(1)), tmp_path / "nope.jpg")

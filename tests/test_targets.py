@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.soundcheck import check_file
-from jobs.targets import TARGETS, UnknownTarget, get_target, target_key
+from jobs.audio.check import check_file
+from jobs.audio.targets import TARGETS, UnknownTarget, get_target, target_key
 from tests.audio_signals import at_lufs, dual, noise, write_wav
 
 

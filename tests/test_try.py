@@ -11,7 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from adapters.media import ffmpeg_exe, probe_media
-from jobs.cli import main
+from bot.cli import main
 
 
 def _run(args: list[str], tmp_path: Path):
@@ -69,7 +69,7 @@ def test_try_refuses_a_bad_brief_with_the_reason(tmp_path):
 
 def test_missing_required_setting_is_one_line_naming_the_variable(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "jobs.cli", "serve"], capture_output=True, text=True, env=env,
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "serve"], capture_output=True, text=True, env=env,
                             cwd=Path(__file__).resolve().parents[1])
     assert result.returncode != 0
     assert "SLACK_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
@@ -78,7 +78,7 @@ def test_missing_required_setting_is_one_line_naming_the_variable(tmp_path):
 
 def test_invalid_setting_value_is_one_line_naming_the_variable(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DAILIES_DEFAULT_TAKES": "99"}
-    result = subprocess.run([sys.executable, "-m", "jobs.cli", "try", "--out", str(tmp_path)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "try", "--out", str(tmp_path)], capture_output=True,
                             text=True, env=env, cwd=Path(__file__).resolve().parents[1])
     assert result.returncode != 0
     assert "DAILIES_DEFAULT_TAKES" in result.stderr and "Traceback" not in result.stderr

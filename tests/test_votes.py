@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from jobs import votes
-from jobs.channel_store import get_channel_settings, save_channel_settings
-from jobs.channels import ChannelSettings
-from jobs.export import export_takes
-from jobs.settings import Settings
-from jobs.store import RedisStore
+from jobs.domain import votes
+from jobs.domain.channels import ChannelSettings, get_channel_settings, save_channel_settings
+from jobs.domain.export import export_takes
+from jobs.infra.settings import Settings
+from jobs.infra.store import RedisStore
 from tests.harness import Worker, make_settings, mention, wait_for
 from tests.standins.slack import SlackStandIn
 from tests.vote_helpers import CHANNEL, card_updates, event_id, posted_round, reaction
@@ -254,7 +253,7 @@ def test_results_rank_by_score_then_earliest(bot, worker, store, slack):
     assert text.index("Take 1B") < text.index("Take 1A") < text.index("Take 1C")  # 1A and 1C tie: earliest first
     assert "score *+2*" in text and "score *+0*" in text and "previz" in text
     assert len(store.thread_requests(CHANNEL, thread)) == 1  # a question, not a brief
-    assert {job.func_name for job in worker.queue.jobs} <= {"jobs.tasks.refresh_cards"}
+    assert {job.func_name for job in worker.queue.jobs} <= {"jobs.pipeline.tasks.refresh_cards"}
 
 
 def test_results_escape_and_handle_an_empty_thread(bot, worker, store, slack):

@@ -6,11 +6,9 @@ import time
 import uuid
 from typing import Any
 
-from rq import SimpleWorker
-
-from jobs import tasks
-from jobs.models import Request, Take
-from jobs.store import RedisStore
+from bot.worker import make_worker
+from jobs.domain.models import Request, Take
+from jobs.infra.store import RedisStore
 from tests.harness import BotEndpoint, Worker, mention, wait_for
 from tests.standins.slack import SlackStandIn
 
@@ -66,12 +64,7 @@ def posted_round(bot: BotEndpoint, worker: Worker, text: str, *, thread_ts: str)
 
 def run_jobs(worker: Worker, count: int) -> None:
     """Run exactly `count` queued jobs (to stop a round part-way)."""
-    tasks.use_runtime(worker.runtime)
-    try:
-        SimpleWorker([worker.queue], connection=worker.connection).work(burst=True, max_jobs=count,
-                                                                         logging_level="WARNING")
-    finally:
-        tasks.use_runtime(None)
+    make_worker(worker.runtime, worker.queue, simple=True).work(burst=True, max_jobs=count, logging_level="WARNING")
 
 
 def card_updates(slack: SlackStandIn, ts: str) -> list[dict[str, Any]]:

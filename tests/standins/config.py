@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jobs.settings import Settings
+from jobs.infra.settings import Settings
 
 
 def provider_settings(tmp_path: Path, *allowed_prefixes: str, **env: Any) -> Settings:

@@ -1,0 +1,169 @@
+"""The `dailies` command: try, serve, socket, worker, export, doctor, qc, master.
+
+The commands that need the Slack app, rq or the audio stack import them inside the command: importing
+those costs 2–3 s of start-up (scipy, Bolt) that `dailies doctor`, `export` and `--help` do not need.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from bot.cli_audio import master, qc
+from bot.doctor import run_doctor
+from jobs.domain.brief import BriefError
+from jobs.domain.budget import spend_summary, summary_json
+from jobs.domain.export import export_takes
+from jobs.infra.faults import redis_problem
+from jobs.infra.logs import configure_logging
+from jobs.infra.settings import ConfigError, Settings, load_settings
+from jobs.infra.store import RedisStore
+
+SAMPLE_BRIEF = (
+    "Neon alley at night, slow push-in on a woman with a red umbrella.\n"
+    "Sound: rain drumming on metal awnings, distant traffic hiss, low room tone\n"
+    "Music: sparse melancholic synth pad\n"
+    'Dialogue: WOMAN: "Not tonight."\n'
+    "x3 6s 16:9 --seed 7"
+)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _require(settings: Settings, *names: str) -> None:
+    try:
+        settings.require(*names)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _require_redis(settings: Settings) -> None:
+    """Stop with one line naming REDIS_URL when Redis cannot be reached (no traceback)."""
+    problem = redis_problem(settings.redis_url)
+    if problem:
+        raise click.ClickException(problem)
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True, help="Python logging level.")
+def main(log_level: str) -> None:
+    """Dailies: briefs in Slack become AI video takes with measured sound."""
+    try:
+        secrets = load_settings().secret_values()
+    except ConfigError:
+        secrets = []
+    configure_logging(log_level, secrets)
+
+
+@main.command("try")
+@click.argument("brief", required=False)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("takes"), show_default=True)
+def try_command(brief: str | None, out_dir: Path) -> None:
+    """Render BRIEF (default: a sample brief) on the configured model, with no Slack and no Redis."""
+    from jobs.pipeline.console import run_try, takes_table  # the audio stack: see the module's docstring
+
+    settings = _settings()
+    try:
+        takes = run_try(brief or SAMPLE_BRIEF, out_dir, settings)
+    except BriefError as error:
+        raise click.ClickException(error.reply) from None
+    click.echo("")
+    click.echo(takes_table(takes))
+    if any(t.state.value != "posted" for t in takes):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--port", type=int, default=3000, show_default=True)
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes")
+def serve(port: int, host: str, workers: int) -> None:
+    """Run the Slack app over HTTP (events, actions, commands at /slack/events) under gunicorn."""
+    settings = _settings()
+    _require(settings, "slack_bot_token", "slack_signing_secret")
+    _require_redis(settings)
+    from bot.server import run_gunicorn  # Bolt and gunicorn: see the module's docstring
+
+    run_gunicorn(host=host, port=port, workers=workers)
+
+
+@main.command()
+def socket() -> None:
+    """Run the Slack app in Socket Mode (no public URL needed)."""
+    settings = _settings()
+    _require(settings, "slack_bot_token", "slack_app_token")
+    _require_redis(settings)
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app  # Bolt: see the module's docstring
+
+    app = build_app(settings)
+    SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[union-attr]
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+def worker(burst: bool) -> None:
+    """Run an rq worker (with the scheduler) for the take pipeline."""
+    settings = _settings()
+    _require(settings, "slack_bot_token")
+    _require_redis(settings)
+    from bot.worker import run_worker  # rq and the audio stack: see the module's docstring
+
+    run_worker(settings, burst=burst)
+
+
+@main.command()
+@click.option("--channel", required=True, help="Slack channel id")
+@click.option("--thread", "thread_ts", default=None, help="Only this thread (its parent ts)")
+@click.option("--json", "as_json", is_flag=True, help="JSON output")
+@click.option("--spend", is_flag=True, help="Show the channel's spend (today, 7 and 30 days, by model) instead.")
+def export(channel: str, thread_ts: str | None, as_json: bool, spend: bool) -> None:
+    """Print the takes recorded in Redis for a channel (or one thread), or with --spend what it cost."""
+    settings = _settings()
+    _require_redis(settings)
+    if spend:
+        summary = spend_summary(RedisStore.from_url(settings.redis_url, settings.key_prefix), channel,
+                                settings=settings)
+        click.echo(summary_json(summary) if as_json else "\n".join([f"Spend in {channel}:", *summary.lines()]))
+        return
+    rows = export_takes(settings, channel, thread_ts)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        sound = row.get("sound") or {}
+        click.echo(
+            f"{row['label']:>4}  {row['model']:<10} {row['status']:<10} score {row['score']:>3}  "
+            f"{sound.get('integrated_lufs', '—')} LUFS  {row['thread_ts']}"
+        )
+
+
+@main.command()
+def doctor() -> None:
+    """Check every setting and service and say exactly what is missing."""
+    ok = run_doctor(_settings(), click.echo)
+    sys.exit(0 if ok else 1)
+
+
+
+main.add_command(qc)
+main.add_command(master)
+
+
+def run() -> None:
+    logging.captureWarnings(True)
+    main()
+
+
+if __name__ == "__main__":
+    run()

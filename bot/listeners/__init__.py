@@ -1,0 +1,11 @@
+"""Every Bolt listener, laid out as in Bolt's samples: one file per handler it registers."""
+
+from slack_bolt import App
+
+from bot.listeners import actions, events, views
+
+
+def register(app: App) -> None:
+    events.register(app)
+    actions.register(app)
+    views.register(app)

@@ -1,0 +1,26 @@
+"""Block action listeners, one file each."""
+
+from slack_bolt import App
+
+from bot.listeners.actions import (
+    approve,
+    master_for,
+    more_like_this,
+    reroll,
+    send_to_sound,
+    ticket_accept,
+    ticket_cancel,
+    ticket_claim,
+    ticket_deliver,
+    ticket_return,
+)
+
+
+def register(app: App) -> None:
+    approve.register(app)
+    master_for.register(app)
+    reroll.register(app)
+    more_like_this.register(app)
+    send_to_sound.register(app)
+    for ticket_action in (ticket_claim, ticket_deliver, ticket_return, ticket_cancel, ticket_accept):
+        ticket_action.register(app)

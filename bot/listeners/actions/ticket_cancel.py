@@ -1,0 +1,21 @@
+"""*Cancel* on a sound ticket: leads only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.listeners.actions.ticket_press import ticket_press
+
+
+def register(app: App) -> None:
+    app.action("ticket_cancel")(on_cancel)
+
+
+def on_cancel(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    ack()
+    press = ticket_press(body, action, context["deps"], client, leads_only=True)
+    if press:
+        press.transition("cancel")

@@ -1,0 +1,71 @@
+"""What every sound-ticket button shares: the press is checked on the server, then the ticket moves."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from bot.home import republish_home
+from bot.slack.access import (
+    ONLY_LEADS_CANCEL,
+    ONLY_SOUND_TEAM,
+    action_place,
+    action_ticket,
+    lead_in,
+    on_sound_team,
+)
+from bot.slack.reply import reply
+from jobs.domain import tickets
+from jobs.domain.tickets import Ticket, TicketError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TicketPress:
+    """A ticket button pressed by someone allowed to press it."""
+
+    deps: Deps
+    client: WebClient
+    body: dict[str, Any]
+    user: str
+    channel: str | None
+    thread_ts: str | None
+    ticket: Ticket
+
+    def tell(self, text: str) -> None:
+        reply(self.client, text, channel=self.channel, thread_ts=self.thread_ts, only_to=self.user)
+
+    def transition(self, action: str, **details: Any) -> bool:
+        """Move the ticket, mirror the change everywhere, refresh App Home; say why when the move is refused."""
+        try:
+            tickets.transition(self.deps.store, self.ticket.id, action, self.user, **details)
+        except TicketError as error:
+            self.tell(str(error))
+            return False
+        self.deps.enqueue("sync_ticket", self.ticket.id)
+        republish_home(self.deps, self.client, self.body, self.user)
+        return True
+
+
+def ticket_press(body: dict[str, Any], action: dict[str, Any], deps: Deps, client: WebClient, *,
+                 leads_only: bool = False) -> TicketPress | None:
+    """The pressed ticket when it exists, was pressed in its queue channel (or App Home) and the presser is on
+    the sound team (or, with `leads_only`, a lead); otherwise None after a quiet, logged refusal."""
+    user = (body.get("user") or {}).get("id", "")
+    channel, thread_ts = action_place(body)
+    ticket = action_ticket(deps, client, body, str(action.get("value") or ""), user)
+    if ticket is None:
+        return None
+    allowed = lead_in(deps, user, ticket.channel, client) if leads_only else on_sound_team(deps, client, user)
+    if not allowed:
+        log.warning("refused %s on %s by %s: not %s", action.get("action_id"), ticket.id, user,
+                    "a lead" if leads_only else "on the sound team")
+        reply(client, ONLY_LEADS_CANCEL if leads_only else ONLY_SOUND_TEAM, channel=channel, thread_ts=thread_ts,
+              only_to=user)
+        return None
+    return TicketPress(deps, client, body, user, channel, thread_ts, ticket)

@@ -1,0 +1,90 @@
+"""A message that holds a brief (a mention, or a DM): parse, check, record, enqueue.
+
+A few first words ask Dailies something instead: `KEYWORDS` (the whole text) and `COMMANDS` (the first
+word, with arguments; a handler returning False lets the text run as a brief after all).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+
+from bot.blocks.takes import brief_error_reply
+from bot.deps import Deps
+from bot.listeners.messages import channel_settings, results
+from bot.slack.reply import BUSY_REPLY, reply
+from bot.slack.text import decode_event_text
+from jobs.domain.brief import BriefError
+from jobs.domain.intake import accept_brief
+
+log = logging.getLogger(__name__)
+IGNORED_SUBTYPES = {"message_changed", "message_deleted", "bot_message", "channel_join", "channel_leave",
+                    "message_replied", "thread_broadcast", "channel_topic", "channel_purpose", "pinned_item"}
+
+KEYWORDS: dict[str, Callable[[Deps, WebClient, dict[str, Any], str], None]] = {
+    "results": results.post_results,
+}
+COMMANDS: dict[str, Callable[[Deps, WebClient, dict[str, Any], str, str], bool]] = {
+    "set": channel_settings.handle_set,
+}
+
+
+def is_human_message(event: dict[str, Any], context: BoltContext) -> bool:
+    if event.get("bot_id") or event.get("bot_profile"):
+        return False
+    if event.get("subtype") in IGNORED_SUBTYPES:
+        return False
+    user = event.get("user")
+    return bool(user) and user != context.bot_user_id
+
+
+def thread_of(event: dict[str, Any]) -> str:
+    return event.get("thread_ts") or event["ts"]
+
+
+def handle_brief_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    if not is_human_message(event, context):
+        return
+    deps: Deps = context["deps"]
+    channel, ts, user = event["channel"], event["ts"], event["user"]
+    thread_ts = thread_of(event)
+    allowlist = deps.settings.channels
+    if allowlist and channel not in allowlist and event.get("channel_type") != "im":
+        log.info("ignoring a brief in channel %s: not in DAILIES_CHANNELS", channel)
+        return
+    try:
+        if not deps.store.first_time("event", body.get("event_id") or f"{channel}:{ts}"):
+            return
+        if not deps.store.first_time("msg", f"{channel}:{ts}"):
+            return
+        text = decode_event_text(event.get("text", ""), context.bot_user_id)
+        keyword = KEYWORDS.get(text.strip().lower())
+        if keyword:
+            keyword(deps, client, event, thread_ts)
+            return
+        first, _, rest = text.strip().partition(" ")
+        command = COMMANDS.get(first.lower())
+        if command and command(deps, client, event, thread_ts, rest.strip()):
+            return
+        try:
+            accepted = accept_brief(deps.store, deps.settings, channel=channel, thread_ts=thread_ts,
+                                    source_ts=ts, user=user, text=text)
+        except BriefError as error:
+            reply_brief_error(client, error, channel=channel, thread_ts=thread_ts)
+            return
+        deps.start_round(accepted.request, accepted.takes)
+    except redis.RedisError as error:
+        log.error("redis unavailable while handling a brief in %s: %s", channel, error)
+        reply(client, BUSY_REPLY, channel=channel, thread_ts=thread_ts)
+
+
+def reply_brief_error(client: WebClient, error: BriefError, *, channel: str, thread_ts: str) -> None:
+    """Say in the thread why a brief (or a round from a button) cannot run, and how to write it."""
+    fallback, blocks = brief_error_reply(error.problem, error.hint)
+    extra = getattr(error, "blocks", None)  # an over-budget refusal carries an Approve button
+    reply(client, fallback, channel=channel, thread_ts=thread_ts, blocks=blocks + list(extra) if extra else blocks)

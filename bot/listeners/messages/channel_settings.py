@@ -1,0 +1,119 @@
+"""`@dailies set up-emoji=+1,star down-emoji=-1 hero=headphones cancel=x model=previz duration=8 …` (leads only)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from pydantic import ValidationError
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from bot.slack.access import lead_in
+from bot.slack.reply import reply
+from bot.slack.text import escaped
+from jobs.audio.targets import UnknownTarget, target_key
+from jobs.domain.brief import ASPECTS, MAX_DURATION_S, MAX_TAKES, RESOLUTIONS
+from jobs.domain.channels import ChannelSettings, load_channel_settings, save_channel_settings
+from jobs.domain.providers import UnknownModel, normalise_model_key
+
+log = logging.getLogger(__name__)
+_PAIR_RE = re.compile(r"^([a-z][a-z-]*)=(\S+)$")
+_EMOJI_RE = re.compile(r"^[a-z0-9_+'-]{1,64}$")
+KEYS = {
+    "up-emoji": "up_emoji", "up": "up_emoji", "down-emoji": "down_emoji", "down": "down_emoji",
+    "hero": "hero_emoji", "hero-emoji": "hero_emoji", "cancel": "cancel_emoji", "cancel-emoji": "cancel_emoji",
+    "model": "model", "duration": "duration_s", "aspect": "aspect", "resolution": "resolution",
+    "target": "target", "takes": "takes", "budget": "daily_budget_usd",
+}
+HOW = ("Write it as `@dailies set up-emoji=+1,fire down-emoji=-1 hero=headphones cancel=x model=previz "
+       "duration=8 aspect=16:9 resolution=720p target=social takes=4 budget=50`.")
+
+
+class SettingError(ValueError):
+    pass
+
+
+def _emoji(value: str) -> str:
+    name = value.strip().strip(":").split("::", 1)[0].lower()
+    if not _EMOJI_RE.match(name):
+        raise SettingError(f"`{value}` is not an emoji name (write it without colons, e.g. `fire`).")
+    return name
+
+
+def parse_settings(text: str, current: ChannelSettings) -> tuple[ChannelSettings, list[str]]:
+    values = current.model_dump()
+    changed = []
+    for token in text.split():
+        key, value = _PAIR_RE.match(token).groups()  # type: ignore[union-attr]
+        field = KEYS.get(key)
+        if field is None:
+            raise SettingError(f"`{key}` is not a channel setting. Settings: {', '.join(sorted(set(KEYS)))}.")
+        if field in ("up_emoji", "down_emoji"):
+            values[field] = list(dict.fromkeys(_emoji(v) for v in value.split(",") if v.strip()))
+            if not values[field]:
+                raise SettingError(f"`{key}` needs at least one emoji.")
+        elif field in ("hero_emoji", "cancel_emoji"):
+            values[field] = _emoji(value)
+        elif field == "model":
+            values[field] = normalise_model_key(value)
+        elif field == "target":
+            values[field] = target_key(value)
+        elif field == "aspect":
+            if value not in ASPECTS:
+                raise SettingError(f"aspect is one of {', '.join(ASPECTS)}.")
+            values[field] = value
+        elif field == "resolution":
+            if value.lower() not in RESOLUTIONS:
+                raise SettingError(f"resolution is one of {', '.join(RESOLUTIONS)}.")
+            values[field] = value.lower()
+        elif field in ("duration_s", "takes"):
+            limit = MAX_DURATION_S if field == "duration_s" else MAX_TAKES
+            number = int(value.rstrip("s")) if value.rstrip("s").isdigit() else 0
+            if not 1 <= number <= limit:
+                raise SettingError(f"`{key}` is a whole number from 1 to {limit}.")
+            values[field] = number
+        elif field == "daily_budget_usd":
+            try:
+                amount = float(value.lstrip("$"))
+            except ValueError:
+                amount = -1.0
+            if not 0 <= amount <= 1_000_000:
+                raise SettingError("`budget` is a daily amount in US dollars, e.g. `budget=50`.")
+            values[field] = amount
+        changed.append(f"{key}={value}")
+    used = {values["hero_emoji"], values["cancel_emoji"]}
+    if len(used) < 2 or used & set(values["up_emoji"] + values["down_emoji"]) or \
+            set(values["up_emoji"]) & set(values["down_emoji"]):
+        raise SettingError("the up, down, hero and cancel emoji must all be different.")
+    try:
+        return ChannelSettings.model_validate(values), changed
+    except ValidationError as error:
+        raise SettingError(str(error.errors()[0].get("msg"))) from None
+
+
+def handle_set(deps: Deps, client: WebClient, event: dict[str, Any], thread_ts: str, rest: str) -> bool:
+    tokens = rest.split()
+    if not tokens or not all(_PAIR_RE.match(t) for t in tokens):
+        return False  # "set in a neon alley…" is a brief
+    channel, user = event["channel"], event["user"]
+    current = load_channel_settings(deps.store, channel)
+    if not lead_in(deps, user, channel, client):
+        reply(client, "Only a lead can change this channel's Dailies settings; nothing changed.", channel=channel,
+              only_to=user)
+        return True
+    try:
+        updated, changed = parse_settings(rest, current)
+    except (SettingError, UnknownModel, UnknownTarget) as error:
+        reply(client, f":warning: Settings not changed: {escaped(str(error), 1500)}\n{HOW}", channel=channel,
+              thread_ts=thread_ts)
+        return True
+    save_channel_settings(deps.store, channel, updated)
+    log.info("channel %s settings changed by %s: %s", channel, user, " ".join(changed))
+    summary = (f"up {' '.join(f':{e}:' for e in updated.up_emoji)} · down "
+               f"{' '.join(f':{e}:' for e in updated.down_emoji)} · hero :{updated.hero_emoji}: · "
+               f"cancel :{updated.cancel_emoji}:")
+    reply(client, f":gear: Channel settings saved ({escaped(' '.join(changed), 1000)}). {summary}", channel=channel,
+          thread_ts=thread_ts)
+    return True

@@ -1,0 +1,64 @@
+"""A file uploaded into a sound ticket's thread is a delivery: check who, then enqueue the mix check."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from bot.slack.access import ONLY_SOUND_TEAM, on_sound_team
+from bot.slack.reply import reply
+from jobs.domain import tickets
+from jobs.domain.tickets import TicketState
+
+log = logging.getLogger(__name__)
+
+
+def handle_thread_upload(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> bool:
+    """True when the upload was in a ticket's thread (handled here, whatever the outcome)."""
+    deps: Deps = context["deps"]
+    channel, thread_ts, user = event.get("channel", ""), event.get("thread_ts", ""), event.get("user", "")
+    try:
+        ticket = tickets.ticket_for_message(deps.store, channel, thread_ts)
+        if ticket is None:
+            return False
+        if not deps.store.first_time("delivery", f"{channel}:{event.get('ts')}"):
+            return True
+        if not on_sound_team(deps, client, user):
+            log.info("refused a delivery for %s by %s: not on the sound team", ticket.id, user)
+            reply(client, ONLY_SOUND_TEAM, channel=channel, thread_ts=thread_ts, only_to=user)
+            return True
+        if ticket.state == TicketState.queued:
+            reply(client, channel=channel, thread_ts=thread_ts, text=f"{ticket.id} is not claimed yet: press *Claim* first, then upload the "
+                                              "final mix into this thread again.")
+            return True
+        if ticket.state != TicketState.claimed:
+            reply(client, channel=channel, thread_ts=thread_ts, text=f"{ticket.id} is {ticket.state.value}: this upload was not checked.")
+            return True
+        mixes = [f for f in event.get("files") or []
+                 if f.get("id") and (is_mix_file(f) or f.get("file_access") == "check_file_info")]
+        if not mixes:
+            reply(client, channel=channel, thread_ts=thread_ts, text="That upload is not audio or video, so it was not checked. Upload the "
+                                              "final mix (WAV, AIFF, FLAC, MP3, M4A or a video with the mix).")
+            return True
+        for file in mixes[:3]:
+            deps.enqueue("check_ticket_mix", ticket.id, str(file["id"]), user)
+        return True
+    except redis.RedisError as error:
+        log.error("redis unavailable while receiving a delivery in %s: %s", channel, error)
+        return False
+
+
+MIX_EXTENSIONS = {"wav", "wave", "aif", "aiff", "flac", "mp3", "m4a", "aac", "ogg", "opus", "mp4", "mov", "m4v",
+                  "mkv", "webm", "mxf"}
+
+
+def is_mix_file(file: dict[str, object]) -> bool:
+    mimetype = str(file.get("mimetype") or "")
+    name = str(file.get("name") or "")
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return mimetype.startswith(("audio/", "video/")) or ext in MIX_EXTENSIONS

@@ -1,0 +1,33 @@
+"""What a reaction means: the channel's hero emoji, its cancel emoji, or a vote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+
+from bot.deps import Deps
+from bot.listeners.reactions.cancel import handle_cancel_reaction
+from bot.listeners.reactions.hero import handle_hero_reaction
+from bot.listeners.reactions.vote import handle_vote_reaction
+from bot.slack.payloads import parse_reaction
+from jobs.domain.channels import load_channel_settings
+
+
+def handle_reaction(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient, *,
+                    added: bool) -> None:
+    deps: Deps = context["deps"]
+    reaction = parse_reaction(event)
+    if reaction is None or reaction.item.type != "message" or reaction.user == context.bot_user_id:
+        return
+    channel_settings = load_channel_settings(deps.store, reaction.item.channel or "")
+    if reaction.emoji == channel_settings.hero_emoji:
+        if added:
+            handle_hero_reaction(deps, client, body, event)
+        return
+    if reaction.emoji == channel_settings.cancel_emoji:
+        if added:
+            handle_cancel_reaction(deps, client, body, event)
+        return
+    handle_vote_reaction(deps, client, body, event, added=added, channel_settings=channel_settings)

@@ -1,0 +1,9 @@
+"""View listeners (modal submissions), one file each."""
+
+from slack_bolt import App
+
+from bot.listeners.views import ticket_return_modal
+
+
+def register(app: App) -> None:
+    ticket_return_modal.register(app)

@@ -1,0 +1,58 @@
+"""Per-channel settings a lead can change, kept as JSON under `channel:<id>:settings`; unset fields fall back
+to the environment defaults."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from jobs.infra.settings import Settings
+from jobs.infra.store import Store
+
+DEFAULT_UP_EMOJI = ["+1", "fire", "heart"]
+DEFAULT_DOWN_EMOJI = ["-1"]
+DEFAULT_HERO_EMOJI = "headphones"
+DEFAULT_CANCEL_EMOJI = "x"
+
+
+class ChannelSettings(BaseModel):
+    model: str | None = None
+    duration_s: int | None = None
+    aspect: str | None = None
+    resolution: str | None = None
+    target: str | None = None
+    takes: int | None = None
+    daily_budget_usd: float | None = None
+    up_emoji: list[str] = Field(default_factory=lambda: list(DEFAULT_UP_EMOJI))
+    down_emoji: list[str] = Field(default_factory=lambda: list(DEFAULT_DOWN_EMOJI))
+    hero_emoji: str = DEFAULT_HERO_EMOJI
+    cancel_emoji: str = DEFAULT_CANCEL_EMOJI
+    sound_channel: str | None = None
+    leads: list[str] = Field(default_factory=list)
+
+
+def _key(store: Store, channel: str) -> str:
+    return store.key("channel", channel, "settings")
+
+
+def get_channel_settings(store: Store, channel: str) -> ChannelSettings | None:
+    return store.read_record(_key(store, channel), ChannelSettings)
+
+
+def load_channel_settings(store: Store, channel: str) -> ChannelSettings:
+    """The channel's saved settings, or the defaults for a channel nobody has set up."""
+    return get_channel_settings(store, channel) or ChannelSettings()
+
+
+def save_channel_settings(store: Store, channel: str, settings: ChannelSettings) -> None:
+    store.write_record(_key(store, channel), settings, ttl_s=None)
+
+
+def effective_defaults(settings: Settings, channel: ChannelSettings) -> dict[str, object]:
+    return {
+        "model": channel.model or settings.model,
+        "duration_s": channel.duration_s or settings.default_duration_s,
+        "aspect": channel.aspect or settings.default_aspect,
+        "resolution": channel.resolution or settings.default_resolution,
+        "target": channel.target or settings.default_target,
+        "takes": channel.takes or settings.default_takes,
+    }

@@ -1,0 +1,40 @@
+"""`dailies export`: the takes recorded in Redis, in the shape producers pull into a sheet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobs.domain.models import Take
+from jobs.infra.settings import Settings
+from jobs.infra.store import RedisStore
+
+
+def take_row(take: Take) -> dict[str, Any]:
+    return {
+        "label": take.label,
+        "take_id": take.id,
+        "round": take.round,
+        "thread_ts": take.thread_ts,
+        "message_ts": take.message_ts,
+        "model": take.model,
+        "seed": take.seed,
+        "duration_s": take.duration_s,
+        "aspect": take.aspect,
+        "resolution": take.resolution,
+        "status": take.state.value,
+        "error": take.error,
+        "cost_usd": take.cost_usd,
+        "sound": take.sound.model_dump(mode="json") if take.sound else None,
+        "score": take.score,
+        "votes": dict(take.votes),
+        "ticket": take.ticket.model_dump(mode="json") if take.ticket else None,
+        "requester": take.requester,
+    }
+
+
+def export_takes(settings: Settings, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
+    store = RedisStore.from_url(settings.redis_url, settings.key_prefix)
+    takes = store.channel_takes(channel)
+    if thread_ts:
+        takes = [t for t in takes if t.thread_ts == thread_ts]
+    return [take_row(t) for t in takes]

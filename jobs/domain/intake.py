@@ -1,0 +1,49 @@
+"""A brief arriving from Slack: parse, refine against the thread, check, record. No slow work here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jobs.domain.brief import BriefError, parse_brief
+from jobs.domain.budget import admit
+from jobs.domain.channels import load_channel_settings
+from jobs.domain.models import Request, Take
+from jobs.domain.requests import build_request, refine, resolve_brief
+from jobs.infra.settings import Settings
+from jobs.infra.store import RedisStore
+
+
+@dataclass
+class Accepted:
+    request: Request
+    takes: list[Take]
+
+
+def accept_brief(
+    store: RedisStore,
+    settings: Settings,
+    *,
+    channel: str,
+    thread_ts: str,
+    source_ts: str,
+    user: str,
+    text: str,
+) -> Accepted:
+    """Record a new request for `text`, or raise BriefError with the reply to post. Nothing is queued here."""
+    history = store.thread_requests(channel, thread_ts)
+    previous = history[-1] if history else None
+    brief = parse_brief(text, refining=previous is not None)
+    merged, changes = refine(previous, brief)
+    resolved = resolve_brief(merged, settings, load_channel_settings(store, channel))
+    round_number = store.next_round(channel, thread_ts)
+    request, takes = build_request(
+        resolved, settings=settings, channel=channel, thread_ts=thread_ts, source_ts=source_ts,
+        requester=user, round_number=round_number, changes=changes,
+    )
+    # Budget and hourly limit, atomically in Redis; over them raises OverBudget/OverLimit (a BriefError
+    # whose reply carries the numbers and an Approve button) and the request is held for a lead, not queued.
+    admit(store, settings, request, takes)
+    return Accepted(request=request, takes=takes)
+
+
+__all__ = ["Accepted", "BriefError", "accept_brief"]

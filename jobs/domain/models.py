@@ -1,0 +1,154 @@
+"""Pydantic models for everything Dailies keeps in Redis, and the brief it parses."""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from jobs.audio.report import SoundReport
+
+Aspect = Literal["16:9", "9:16", "1:1"]
+Resolution = Literal["720p", "1080p"]
+
+
+def now_s() -> float:
+    return time.time()
+
+
+class DialogueLine(BaseModel):
+    speaker: str | None = None
+    line: str
+
+
+class Brief(BaseModel):
+    """A parsed brief. Flags left as None take the channel's (or the model's) default."""
+
+    picture: str = ""
+    revisions: list[str] = Field(default_factory=list)
+    sound: list[str] = Field(default_factory=list)
+    music: str | None = None
+    music_off: bool = False
+    dialogue: list[DialogueLine] = Field(default_factory=list)
+    takes: int | None = None
+    duration_s: int | None = None
+    aspect: Aspect | None = None
+    resolution: Resolution | None = None
+    model: str | None = None
+    seed: int | None = None
+    negative: str | None = None
+    target: str | None = None
+    silent: bool = False
+
+    @property
+    def has_sound_direction(self) -> bool:
+        return bool(self.sound or self.music or self.music_off or self.dialogue)
+
+    def picture_text(self) -> str:
+        return " ".join(part for part in [self.picture, *self.revisions] if part).strip()
+
+
+class ResolvedBrief(BaseModel):
+    """A brief with every flag decided: what one request renders."""
+
+    brief: Brief
+    takes: int
+    duration_s: int
+    aspect: Aspect
+    resolution: Resolution
+    model: str
+    seed: int
+    target: str
+
+
+class TakeState(StrEnum):
+    queued = "queued"
+    submitted = "submitted"
+    generating = "generating"
+    processing = "processing"
+    posted = "posted"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (TakeState.posted, TakeState.failed, TakeState.cancelled)
+
+
+class TicketRef(BaseModel):
+    id: str
+    status: str
+    claimed_by: str | None = None
+    due_at: float | None = None
+    lead: str | None = None
+    delivered_at: float | None = None
+
+
+class Take(BaseModel):
+    id: str
+    request_id: str
+    label: str
+    index: int
+    round: int
+    channel: str
+    thread_ts: str
+    requester: str
+    model: str
+    seed: int
+    duration_s: int
+    aspect: Aspect
+    resolution: Resolution
+    target: str
+    silent: bool = False
+    state: TakeState = TakeState.queued
+    provider_job_id: str | None = None
+    provider_status: str | None = None
+    progress: float | None = None
+    result_url: str | None = None
+    submitted_at: float | None = None
+    polls: int = 0
+    next_step_at: float | None = None  # when the next scheduled poll is due
+    poll_chain: str | None = None  # the one live poll chain; polls from any other stop
+    file_path: str | None = None
+    waveform_path: str | None = None
+    sound: SoundReport | None = None
+    file_id: str | None = None
+    waveform_file_id: str | None = None
+    message_ts: str | None = None
+    cost_usd: float = 0.0
+    estimate_usd: float = 0.0
+    votes: dict[str, int] = Field(default_factory=dict)
+    score: int = 0
+    ticket: TicketRef | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    created_at: float = Field(default_factory=now_s)
+    updated_at: float = Field(default_factory=now_s)
+
+
+class RequestState(StrEnum):
+    queued = "queued"
+    rendering = "rendering"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class Request(BaseModel):
+    id: str
+    channel: str
+    thread_ts: str
+    source_ts: str
+    requester: str
+    round: int
+    resolved: ResolvedBrief
+    take_ids: list[str] = Field(default_factory=list)
+    state: RequestState = RequestState.queued
+    status_ts: str | None = None
+    status_edited_at: float = 0.0
+    estimate_usd: float = 0.0
+    changes: list[str] = Field(default_factory=list)
+    parent_take_id: str | None = None
+    created_at: float = Field(default_factory=now_s)
+    finished_at: float | None = None

@@ -1,0 +1,153 @@
+"""Model keys (`previz`, `veo`, `kling`, `seedance`, `fal:<endpoint>`) to provider adapters.
+
+`FACTORIES` is one literal table, complete at import: no registration step, so
+every thread of a freshly started process sees every model. Each factory reads
+`Settings` and hands the adapter plain configuration (`adapters/` never imports
+`jobs/`). A provider builds without its keys, since its capabilities and prices
+are needed to check a brief before anything is queued; the missing key is
+reported, naming the variable, when the provider is first asked to do network work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from adapters.base import Prices, Provider
+from adapters.download import MediaPolicy
+from adapters.fal import MEDIA_HOSTS as FAL_HOSTS
+from adapters.fal import FalConfig, FalProvider
+from adapters.kling import MEDIA_HOSTS as KLING_HOSTS
+from adapters.kling import KlingConfig, KlingProvider
+from adapters.previz import PrevizProvider
+from adapters.seedance import MEDIA_HOSTS as SEEDANCE_HOSTS
+from adapters.seedance import SeedanceConfig, SeedanceProvider
+from adapters.veo import MEDIA_HOSTS as VEO_HOSTS
+from adapters.veo import VeoConfig, VeoProvider
+from jobs.infra.settings import Settings
+
+
+class UnknownModel(ValueError):
+    pass
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    plain = value.get_secret_value().strip() if value is not None else ""
+    return plain or None
+
+
+def media_policy(settings: Settings, hosts: tuple[str, ...] | list[str], name: str) -> MediaPolicy:
+    return MediaPolicy(
+        hosts=tuple(hosts),
+        allowed_prefixes=tuple(settings.allowed_media_urls),
+        max_bytes=settings.max_download_bytes,
+        timeout_s=settings.download_timeout_s,
+        name=name,
+    )
+
+
+def build_previz(settings: Settings, key: str) -> Provider:
+    return PrevizProvider(Path(settings.media_dir))
+
+
+def build_veo(settings: Settings, key: str) -> Provider:
+    config = VeoConfig(
+        project=settings.veo_project or None,
+        location=settings.veo_location,
+        model_name=settings.veo_model_name,
+        api_url=settings.veo_api_url or None,
+        access_token=_secret(settings.veo_access_token),
+        storage_uri=settings.veo_storage_uri or None,
+        storage_api_url=settings.veo_storage_api_url,
+        person_generation=settings.veo_person_generation or None,
+        full_hd_durations_s=[int(seconds) for seconds in settings.veo_1080p_durations_s],
+        http_timeout_s=settings.provider_timeout_s,
+        credentials_hint=(
+            "set VEO_PROJECT and VEO_ACCESS_TOKEN (or install the `google` extra and sign in with "
+            "`gcloud auth application-default login`)"
+        ),
+    )
+    return VeoProvider(config, media_policy(settings, VEO_HOSTS, "Veo"))
+
+
+def build_kling(settings: Settings, key: str) -> Provider:
+    config = KlingConfig(
+        access_key=_secret(settings.kling_access_key),
+        secret_key=_secret(settings.kling_secret_key),
+        api_url=settings.kling_api_url,
+        model_name=settings.kling_model_name,
+        http_timeout_s=settings.provider_timeout_s,
+        credentials_hint="set KLING_ACCESS_KEY and KLING_SECRET_KEY",
+    )
+    return KlingProvider(config, media_policy(settings, settings.kling_media_hosts or KLING_HOSTS, "Kling"))
+
+
+def build_seedance(settings: Settings, key: str) -> Provider:
+    config = SeedanceConfig(
+        api_key=_secret(settings.ark_api_key),
+        api_url=settings.seedance_api_url,
+        model_name=settings.seedance_model_name,
+        http_timeout_s=settings.provider_timeout_s,
+        credentials_hint="set ARK_API_KEY",
+    )
+    hosts = settings.seedance_media_hosts or SEEDANCE_HOSTS
+    return SeedanceProvider(config, media_policy(settings, hosts, "Seedance"))
+
+
+def build_fal(settings: Settings, key: str) -> Provider:
+    config = FalConfig(
+        api_key=_secret(settings.fal_key),
+        queue_url=settings.fal_queue_url,
+        endpoint=key.split(":", 1)[1] if ":" in key else "",
+        http_timeout_s=settings.provider_timeout_s,
+        credentials_hint="set FAL_KEY",
+    )
+    return FalProvider(config, media_policy(settings, settings.fal_media_hosts or FAL_HOSTS, "fal"))
+
+
+FACTORIES: dict[str, Callable[[Settings, str], Provider]] = {
+    "previz": build_previz,
+    "veo": build_veo,
+    "kling": build_kling,
+    "seedance": build_seedance,
+    "fal": build_fal,
+}
+
+
+def family_of(key: str) -> str:
+    return "fal" if key.startswith("fal:") else key
+
+
+def known_models() -> list[str]:
+    return [("fal:<endpoint>" if key == "fal" else key) for key in FACTORIES]
+
+
+def normalise_model_key(key: str) -> str:
+    key = key.strip().lower() if not key.lower().startswith("fal:") else "fal:" + key.split(":", 1)[1].strip()
+    family = family_of(key)
+    if family not in FACTORIES or (family == "fal" and len(key) <= 4):
+        raise UnknownModel(f"`{key}` is not a model Dailies knows. Known models: {', '.join(known_models())}.")
+    return key
+
+
+def build_provider(key: str, settings: Settings) -> Provider:
+    key = normalise_model_key(key)
+    family = family_of(key)
+    provider = FACTORIES[family](settings, key)
+    deadline = settings.render_deadlines_s.get(key) or settings.render_deadlines_s.get(family)
+    if deadline:
+        provider.render_deadline_s = float(deadline)
+    return apply_price_overrides(provider, settings, key, family)
+
+
+def apply_price_overrides(provider: Provider, settings: Settings, key: str, family: str) -> Provider:
+    """`DAILIES_PRICES` (per model key, else family) replaces the listed per-second prices, for every model."""
+    override = settings.price_overrides.get(key) or settings.price_overrides.get(family)
+    if override:
+        provider.prices = Prices(
+            with_audio={**provider.prices.with_audio, **override.get("with_audio", {})},
+            silent={**provider.prices.silent, **override.get("silent", {})},
+        )
+    return provider

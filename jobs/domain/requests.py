@@ -1,0 +1,121 @@
+"""Turn a parsed brief into a request and its takes, refusing what cannot run before anything is queued."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+
+from adapters.base import RenderSpec
+from jobs.audio.targets import UnknownTarget, target_key
+from jobs.domain.brief import BriefError, merge_briefs
+from jobs.domain.channels import ChannelSettings, effective_defaults
+from jobs.domain.models import Brief, Request, ResolvedBrief, Take
+from jobs.domain.providers import UnknownModel, build_provider, normalise_model_key
+from jobs.infra.settings import Settings
+
+LETTERS = string.ascii_uppercase
+
+
+def take_label(round_number: int, index: int) -> str:
+    return f"{round_number}{LETTERS[index]}" if index < 26 else f"{round_number}{LETTERS[index // 26 - 1]}{LETTERS[index % 26]}"
+
+
+def resolve_brief(brief: Brief, settings: Settings, channel: ChannelSettings) -> ResolvedBrief:
+    """Fill every flag from the brief or the defaults and check the model can do it."""
+    defaults = effective_defaults(settings, channel)
+    try:
+        model = normalise_model_key(brief.model or str(defaults["model"]))
+    except UnknownModel as error:
+        raise BriefError(str(error), hint="Pick one with `--model previz` (or leave it out for the channel default).") from None
+    try:
+        target = target_key(brief.target or str(defaults["target"]))
+    except UnknownTarget as error:
+        raise BriefError(str(error), hint="Example: `--target social`.") from None
+    provider = build_provider(model, settings)
+    resolved = ResolvedBrief(
+        brief=brief,
+        takes=brief.takes or int(defaults["takes"]),  # type: ignore[arg-type]
+        duration_s=brief.duration_s or int(defaults["duration_s"]),  # type: ignore[arg-type]
+        aspect=brief.aspect or defaults["aspect"],  # type: ignore[arg-type]
+        resolution=brief.resolution or defaults["resolution"],  # type: ignore[arg-type]
+        model=model,
+        seed=brief.seed if brief.seed is not None else secrets.randbelow(2**31 - 1000),
+        target=target,
+    )
+    spec = RenderSpec(
+        picture=brief.picture_text(), duration_s=resolved.duration_s, aspect=resolved.aspect,
+        resolution=resolved.resolution, audio=not brief.silent,
+    )
+    problems = provider.capabilities.problems(spec)
+    if problems:
+        raise BriefError(
+            f"{provider.display_name} cannot make " + " or ".join(problems) + ".",
+            hint="Change the flag, or pick another model with `--model` (e.g. `--model previz`).",
+        )
+    if len(spec.picture) > provider.capabilities.max_prompt_chars:
+        raise BriefError(
+            f"The picture text is {len(spec.picture)} characters; {provider.display_name} takes at most "
+            f"{provider.capabilities.max_prompt_chars}.",
+            hint="Shorten the description.",
+        )
+    return resolved
+
+
+def refine(previous: Request | None, brief: Brief) -> tuple[Brief, list[str]]:
+    """In a thread, a new mention refines the last brief; elsewhere it stands alone."""
+    if previous is None:
+        return brief, []
+    return merge_briefs(previous.resolved.brief, brief)
+
+
+def build_request(
+    resolved: ResolvedBrief,
+    *,
+    settings: Settings,
+    channel: str,
+    thread_ts: str,
+    source_ts: str,
+    requester: str,
+    round_number: int,
+    changes: list[str] | None = None,
+    parent_take_id: str | None = None,
+) -> tuple[Request, list[Take]]:
+    request_id = uuid.uuid4().hex[:16]
+    provider = build_provider(resolved.model, settings)
+    per_take = provider.prices.estimate_usd(resolved.resolution, not resolved.brief.silent, resolved.duration_s)
+    takes = [
+        Take(
+            id=f"{request_id}-{index}",
+            request_id=request_id,
+            label=take_label(round_number, index),
+            index=index,
+            round=round_number,
+            channel=channel,
+            thread_ts=thread_ts,
+            requester=requester,
+            model=resolved.model,
+            seed=(resolved.seed + index) % (2**31 - 1),
+            duration_s=resolved.duration_s,
+            aspect=resolved.aspect,
+            resolution=resolved.resolution,
+            target=resolved.target,
+            silent=resolved.brief.silent,
+            estimate_usd=per_take,
+        )
+        for index in range(resolved.takes)
+    ]
+    request = Request(
+        id=request_id,
+        channel=channel,
+        thread_ts=thread_ts,
+        source_ts=source_ts,
+        requester=requester,
+        round=round_number,
+        resolved=resolved,
+        take_ids=[t.id for t in takes],
+        estimate_usd=round(per_take * len(takes), 4),
+        changes=changes or [],
+        parent_take_id=parent_take_id,
+    )
+    return request, takes

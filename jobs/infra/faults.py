@@ -1,0 +1,87 @@
+"""Staying up: delivery errors the pipeline retries, Redis reachability,
+and the decode check every provider file passes before it is posted."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+
+from adapters.media import ffmpeg_exe
+
+# Slack errors that no retry fixes: the operator (or a channel member) has to act.
+TERMINAL_SLACK_ERRORS = {
+    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission",
+    "missing_scope", "channel_not_found", "not_in_channel", "is_archived", "restricted_action",
+    "ekm_access_denied", "team_access_not_granted", "invalid_arguments", "invalid_blocks", "msg_too_long",
+}
+# Of those, the ones where the channel is the problem: Dailies can still tell the requester in a DM.
+CHANNEL_SLACK_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "restricted_action"}
+
+
+class DeliveryError(Exception):
+    """Posting a finished take to Slack failed. `retryable` says whether trying again later can help."""
+
+    def __init__(self, message: str, *, code: str = "unknown_error", retryable: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.retryable = retryable
+
+
+def slack_error_is_retryable(code: str) -> bool:
+    return code not in TERMINAL_SLACK_ERRORS
+
+
+def redact_url(url: str) -> str:
+    """A URL safe to print: any password replaced."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparseable URL)"
+    if parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        user = f"{parts.username}:" if parts.username else ":"
+        return urlunsplit((parts.scheme, f"{user}***@{host}", parts.path, parts.query, parts.fragment))
+    return url
+
+
+def redis_problem(url: str, *, timeout_s: float = 2.0) -> str | None:
+    """None when Redis at `url` answers PING; otherwise one line naming REDIS_URL and what went wrong."""
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+    except (ValueError, redis.RedisError) as error:
+        return f"REDIS_URL={redact_url(url)} is not a valid Redis URL ({error}). Example: redis://127.0.0.1:6379/0"
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return (f"Redis is unreachable at REDIS_URL={redact_url(url)} ({reason}). "
+                "Start Redis or point REDIS_URL at a running one.")
+    finally:
+        client.close()
+    return None
+
+
+def decode_problem(clip: Path, *, timeout_s: float = 120.0) -> str | None:
+    """Decode every frame and sample with ffmpeg; a file that does not decode cleanly is not posted."""
+    started = time.monotonic()
+    try:
+        result = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(clip), "-f", "null", "-"],
+            capture_output=True, text=True, timeout=timeout_s, errors="replace",
+        )
+    except subprocess.TimeoutExpired:
+        return f"it did not decode within {timeout_s:.0f} s"
+    errors = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    if result.returncode != 0 or errors:
+        first = errors[0] if errors else f"ffmpeg exited with {result.returncode}"
+        first = first.split("] ", 1)[-1][:160]
+        return f"it does not decode cleanly ({first}; {len(errors)} decode error(s) in "\
+               f"{time.monotonic() - started:.1f} s)"
+    return None

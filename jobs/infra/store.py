@@ -1,0 +1,264 @@
+"""All state in Redis as JSON of pydantic models, under one key prefix.
+
+`MemoryStore` keeps the same records in a dict for `dailies try`, which runs
+the pipeline with no Redis at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import redis
+from pydantic import BaseModel
+
+from jobs.domain.models import Request, Take
+from jobs.infra.redis_client import connect
+
+M = TypeVar("M", bound=BaseModel)
+SEEN_TTL_S = 3 * 24 * 3600
+RECORD_TTL_S = 90 * 24 * 3600
+
+
+class StoreUnavailable(Exception):
+    """Redis could not be reached."""
+
+
+class Store:
+    """The records the take pipeline needs. Both stores implement these."""
+
+    prefix: str
+
+    def get_request(self, request_id: str) -> Request | None: ...
+    def save_request(self, request: Request) -> None: ...
+    def get_take(self, take_id: str) -> Take | None: ...
+    def save_take(self, take: Take) -> None: ...
+    def update_take(self, take_id: str, mutate: Callable[[Take], None]) -> Take | None: ...
+    def update_request(self, request_id: str, mutate: Callable[[Request], None]) -> Request | None: ...
+    def try_lock(self, name: str, ttl_s: float) -> bool: ...
+    def unlock(self, name: str) -> None: ...
+    def lock_ttl_s(self, name: str) -> float:
+        """Seconds until the lock `name` runs out (0 when it is not held)."""
+        ...
+    def count_attempt(self, name: str, ttl_s: int = 24 * 3600) -> int:
+        """How many times `name` has been tried, this one included."""
+        ...
+    def read_record(self, key: str, model: type[M]) -> M | None: ...
+    def write_record(self, key: str, value: BaseModel, ttl_s: int | None = RECORD_TTL_S) -> None: ...
+    def active_take_ids(self) -> list[str]: ...
+    def mark_inactive(self, take_id: str) -> None: ...
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def takes_for(self, request: Request) -> list[Take]:
+        return [t for t in (self.get_take(tid) for tid in request.take_ids) if t is not None]
+
+
+class MemoryStore(Store):
+    """The same records in this process only, for `dailies try` (no Redis, nothing shared)."""
+
+    prefix = "dailies"
+
+    def __init__(self) -> None:
+        self.requests: dict[str, Request] = {}
+        self.takes: dict[str, Take] = {}
+        self.locks: dict[str, float] = {}
+        self.records: dict[str, str] = {}
+        self.attempts: dict[str, int] = {}
+
+    def get_request(self, request_id: str) -> Request | None:
+        found = self.requests.get(request_id)
+        return found.model_copy(deep=True) if found else None
+
+    def save_request(self, request: Request) -> None:
+        self.requests[request.id] = request.model_copy(deep=True)
+
+    def get_take(self, take_id: str) -> Take | None:
+        found = self.takes.get(take_id)
+        return found.model_copy(deep=True) if found else None
+
+    def save_take(self, take: Take) -> None:
+        take.updated_at = time.time()
+        self.takes[take.id] = take.model_copy(deep=True)
+
+    def update_take(self, take_id: str, mutate: Callable[[Take], None]) -> Take | None:
+        take = self.get_take(take_id)
+        if take is None:
+            return None
+        mutate(take)
+        self.save_take(take)
+        return take
+
+    def update_request(self, request_id: str, mutate: Callable[[Request], None]) -> Request | None:
+        request = self.get_request(request_id)
+        if request is None:
+            return None
+        mutate(request)
+        self.save_request(request)
+        return request
+
+    def try_lock(self, name: str, ttl_s: float) -> bool:
+        if self.locks.get(name, 0) > time.time():
+            return False
+        self.locks[name] = time.time() + ttl_s
+        return True
+
+    def unlock(self, name: str) -> None:
+        self.locks.pop(name, None)
+
+    def lock_ttl_s(self, name: str) -> float:
+        return max(0.0, self.locks.get(name, 0.0) - time.time())
+
+    def count_attempt(self, name: str, ttl_s: int = 24 * 3600) -> int:
+        self.attempts[name] = self.attempts.get(name, 0) + 1
+        return self.attempts[name]
+
+    def read_record(self, key: str, model: type[M]) -> M | None:
+        raw = self.records.get(key)
+        return model.model_validate_json(raw) if raw else None
+
+    def write_record(self, key: str, value: BaseModel, ttl_s: int | None = RECORD_TTL_S) -> None:
+        self.records[key] = value.model_dump_json()
+
+    def active_take_ids(self) -> list[str]:
+        return sorted(take.id for take in self.takes.values() if not take.state.finished)
+
+    def mark_inactive(self, take_id: str) -> None:
+        """Nothing to do: `active_take_ids` reads the takes' states."""
+
+
+class RedisStore(Store):
+    def __init__(self, client: redis.Redis, prefix: str = "dailies") -> None:
+        self.redis = client
+        self.prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "dailies") -> RedisStore:
+        return cls(connect(url), prefix)
+
+    def ping(self) -> None:
+        try:
+            self.redis.ping()
+        except redis.RedisError as error:
+            raise StoreUnavailable(str(error)) from None
+
+    # generic JSON records -------------------------------------------------
+    def read_record(self, key: str, model: type[M]) -> M | None:
+        raw = self.redis.get(key)
+        return model.model_validate_json(raw) if raw else None
+
+    def write_record(self, key: str, value: BaseModel, ttl_s: int | None = RECORD_TTL_S) -> None:
+        self.redis.set(key, value.model_dump_json(), ex=ttl_s)
+
+    def update_record(self, key: str, model: type[M], mutate: Callable[[M], None]) -> M | None:
+        """Read-modify-write under WATCH so concurrent workers never lose each other's changes."""
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if not raw:
+                        pipe.unwatch()
+                        return None
+                    record = model.model_validate_json(raw)
+                    mutate(record)
+                    if hasattr(record, "updated_at"):
+                        record.updated_at = time.time()
+                    pipe.multi()
+                    pipe.set(key, record.model_dump_json(), ex=RECORD_TTL_S)
+                    pipe.execute()
+                    return record
+                except redis.WatchError:
+                    continue
+
+    # requests and takes ---------------------------------------------------
+    def get_request(self, request_id: str) -> Request | None:
+        return self.read_record(self.key("req", request_id), Request)
+
+    def save_request(self, request: Request) -> None:
+        self.write_record(self.key("req", request.id), request)
+
+    def update_request(self, request_id: str, mutate: Callable[[Request], None]) -> Request | None:
+        return self.update_record(self.key("req", request_id), Request, mutate)
+
+    def get_take(self, take_id: str) -> Take | None:
+        return self.read_record(self.key("take", take_id), Take)
+
+    def save_take(self, take: Take) -> None:
+        take.updated_at = time.time()
+        self.write_record(self.key("take", take.id), take)
+
+    def update_take(self, take_id: str, mutate: Callable[[Take], None]) -> Take | None:
+        return self.update_record(self.key("take", take_id), Take, mutate)
+
+    def record_new_request(self, request: Request, takes: list[Take]) -> None:
+        """Write a request, its takes and every index in one transaction: no half-written request."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.key("req", request.id), request.model_dump_json(), ex=RECORD_TTL_S)
+        for take in takes:
+            pipe.set(self.key("take", take.id), take.model_dump_json(), ex=RECORD_TTL_S)
+            pipe.rpush(self.key("channel", request.channel, "takes"), take.id)
+        pipe.rpush(self.key("thread", request.channel, request.thread_ts, "requests"), request.id)
+        pipe.rpush(self.key("user", request.requester, "requests"), request.id)
+        pipe.sadd(self.key("active"), *[t.id for t in takes])
+        pipe.execute()
+
+    def thread_requests(self, channel: str, thread_ts: str) -> list[Request]:
+        ids = self.redis.lrange(self.key("thread", channel, thread_ts, "requests"), 0, -1)
+        return [r for r in (self.get_request(i.decode()) for i in ids) if r is not None]
+
+    def channel_takes(self, channel: str) -> list[Take]:
+        ids = self.redis.lrange(self.key("channel", channel, "takes"), 0, -1)
+        return [t for t in (self.get_take(i.decode()) for i in ids) if t is not None]
+
+    def user_requests(self, user: str, limit: int = 20) -> list[Request]:
+        ids = self.redis.lrange(self.key("user", user, "requests"), -limit, -1)
+        return [r for r in (self.get_request(i.decode()) for i in reversed(ids)) if r is not None]
+
+    def next_round(self, channel: str, thread_ts: str) -> int:
+        return int(self.redis.incr(self.key("thread", channel, thread_ts, "round")))
+
+    def active_take_ids(self) -> list[str]:
+        return sorted(i.decode() for i in self.redis.smembers(self.key("active")))
+
+    def mark_inactive(self, take_id: str) -> None:
+        self.redis.srem(self.key("active"), take_id)
+
+    # message indexes --------------------------------------------------------
+    def index_card(self, channel: str, message_ts: str, take_id: str) -> None:
+        self.redis.set(self.key("card", channel, message_ts), take_id, ex=RECORD_TTL_S)
+
+    def take_for_card(self, channel: str, message_ts: str) -> Take | None:
+        take_id = self.redis.get(self.key("card", channel, message_ts))
+        return self.get_take(take_id.decode()) if take_id else None
+
+    def index_status(self, channel: str, message_ts: str, request_id: str) -> None:
+        self.redis.set(self.key("status", channel, message_ts), request_id, ex=RECORD_TTL_S)
+
+    def request_for_status(self, channel: str, message_ts: str) -> Request | None:
+        request_id = self.redis.get(self.key("status", channel, message_ts))
+        return self.get_request(request_id.decode()) if request_id else None
+
+    # delivery bookkeeping ---------------------------------------------------
+    def first_time(self, kind: str, ident: str, ttl_s: int = SEEN_TTL_S) -> bool:
+        """True the first time (kind, ident) is seen: Slack retries and twin events start nothing twice."""
+        return bool(self.redis.set(self.key("seen", kind, ident), "1", nx=True, ex=ttl_s))
+
+    def try_lock(self, name: str, ttl_s: float) -> bool:
+        return bool(self.redis.set(self.key("lock", name), "1", nx=True, px=int(ttl_s * 1000)))
+
+    def unlock(self, name: str) -> None:
+        self.redis.delete(self.key("lock", name))
+
+    def lock_ttl_s(self, name: str) -> float:
+        remaining_ms = self.redis.pttl(self.key("lock", name))
+        return remaining_ms / 1000 if remaining_ms and remaining_ms > 0 else 0.0
+
+    def count_attempt(self, name: str, ttl_s: int = 24 * 3600) -> int:
+        key = self.key("attempts", name)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.incr(key)
+        pipe.expire(key, ttl_s)
+        return int(pipe.execute()[0])

@@ -1,0 +1,119 @@
+"""What a pipeline step runs with: settings, a store, a scheduler for the next step, a notifier.
+
+`jobs/` reaches Slack only through `Notifier`, which `bot/` implements (and `dailies try` implements for the
+terminal); `jobs/` never imports `bot/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+from rq import Queue
+
+from adapters.base import Provider
+from jobs.domain.models import Request, Take
+from jobs.domain.providers import build_provider
+from jobs.domain.tickets import MixCheck, Ticket, TicketEvent
+from jobs.infra.settings import Settings
+from jobs.infra.store import Store
+
+TASKS_MODULE = "jobs.pipeline.tasks"
+FAILED_JOB_TTL_S = 7 * 24 * 3600
+
+
+class Scheduler(Protocol):
+    """Runs a task of `jobs.pipeline.tasks`, named by its function name, now or after a delay."""
+
+    def enqueue(self, task: str, *args: Any) -> None: ...
+    def enqueue_in(self, delay_s: float, task: str, *args: Any) -> None: ...
+
+
+class Upload(BaseModel):
+    """A file to upload into a thread."""
+
+    path: Path
+    filename: str
+    title: str
+
+
+class FileUnavailable(Exception):
+    """A chat file could not be fetched; the message is a sentence for the thread."""
+
+
+class Notifier(Protocol):
+    """Where the pipeline reports: the Slack thread (`bot.slack.notifier`), or the terminal for `dailies try`."""
+
+    # takes
+    def request_status(self, request: Request, takes: list[Take]) -> str | None: ...
+    def take_ready(self, request: Request, take: Take) -> Take: ...
+    def take_failed(self, request: Request, take: Take) -> None: ...
+    def card_changed(self, take: Take) -> None: ...
+    def post_text(self, take: Take, text: str) -> None: ...
+    def post_file(self, take: Take, path: Path, filename: str, comment: str) -> None: ...
+    def fetch_file(self, file_id: str, dest_dir: Path) -> tuple[Path, str]:
+        """The chat's own copy of a posted file, saved under `dest_dir`: (path, its name). Raises FileUnavailable."""
+        ...
+
+    # sound tickets
+    def permalink(self, channel: str, ts: str) -> str | None: ...
+    def ticket_posted(self, ticket: Ticket, take: Take) -> str: ...
+    def ticket_changed(self, ticket: Ticket, take: Take | None) -> None: ...
+    def ticket_package(self, ticket: Ticket, uploads: list[Upload], comment: str) -> list[str]: ...
+    def ticket_mirrored(self, ticket: Ticket, event: TicketEvent, final_mix: Upload | None) -> None: ...
+    def mix_checked(self, ticket: Ticket, mix: MixCheck) -> None: ...
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    scheduler: Scheduler
+    notifier: Notifier
+    _providers: dict[str, Provider] = field(default_factory=dict)
+
+    @contextmanager
+    def step_lock(self, name: str, ttl_s: float, retry_task: str, *args: Any,
+                  retry_in_s: float | None = None) -> Iterator[bool]:
+        """Hold the lock `name` for one step, yielding True; when another worker holds it, yield False and run
+        `retry_task(*args)` again later: after `retry_in_s`, or when the lock runs out (a dead holder's does)."""
+        if not self.store.try_lock(name, ttl_s):
+            delay = retry_in_s if retry_in_s is not None else self.store.lock_ttl_s(name) + 0.05
+            self.scheduler.enqueue_in(delay, retry_task, *args)
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self.store.unlock(name)
+
+    def provider(self, model_key: str) -> Provider:
+        if model_key not in self._providers:
+            self._providers[model_key] = build_provider(model_key, self.settings)
+        return self._providers[model_key]
+
+
+class RqScheduler:
+    """Enqueues `jobs.pipeline.tasks` functions on an rq queue; delayed ones go through rq's scheduler."""
+
+    def __init__(self, queue: Queue, job_timeout_s: int = 600) -> None:
+        self.queue = queue
+        self.job_timeout_s = job_timeout_s
+
+    def enqueue(self, task: str, *args: Any, at_front: bool = False) -> None:
+        self.queue.enqueue(f"{TASKS_MODULE}.{task}", *args, job_timeout=self.job_timeout_s,
+                           failure_ttl=FAILED_JOB_TTL_S, at_front=at_front)
+
+    def enqueue_in(self, delay_s: float, task: str, *args: Any) -> None:
+        if delay_s <= 0:
+            self.enqueue(task, *args)
+            return
+        self.queue.enqueue_in(
+            timedelta(seconds=delay_s), f"{TASKS_MODULE}.{task}", *args,
+            job_timeout=self.job_timeout_s, failure_ttl=FAILED_JOB_TTL_S,
+        )

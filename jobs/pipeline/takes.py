@@ -1,0 +1,344 @@
+"""The take steps: submit → poll (re-scheduled with back-off) → fetch, check, post; failing and cancelling.
+
+Every step takes ids, loads what it needs and is safe to run twice: a step that
+finds its take already past its state does nothing, so a retried or duplicated
+job never submits, charges or posts twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from pathlib import Path
+
+from adapters.base import FailureKind, JobPhase, ProviderError, RenderSpec, SpokenLine
+from adapters.media import MediaError, probe_media
+from jobs.audio.check import check_file
+from jobs.domain import budget
+from jobs.domain.models import Request, RequestState, Take, TakeState
+from jobs.infra.faults import DeliveryError, decode_problem
+from jobs.infra.logs import scrub_text
+from jobs.pipeline.media import take_dir
+from jobs.pipeline.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+RETRY_CAP = 8
+QUEUED_LEASE_S = 600.0  # a queued take may wait this long behind others before recovery re-enqueues it
+DELIVERY_TRIES = 6  # posting a finished take to Slack: tries before the take fails
+FAILURE_SENTENCES = {
+    FailureKind.policy: "{model} declined this brief: {message}",
+    FailureKind.bad_request: "{model} rejected the request ({message}). This is a bug or a capability gap; the take was not charged.",
+    FailureKind.auth: "{model} refused our credentials or quota ({message}). A lead or the operator needs to fix the account; the take was not charged.",
+    FailureKind.expired: "{model} dropped the job before it finished ({message}). Reroll to try again.",
+    FailureKind.retry: "{model} kept failing ({message}); gave up after several tries.",
+    FailureKind.cancelled: "Cancelled.",
+    FailureKind.bad_media: "{model} returned a file Dailies cannot use: {message}",
+}
+
+
+def render_spec(request: Request, take: Take) -> RenderSpec:
+    brief = request.resolved.brief
+    return RenderSpec(
+        picture=brief.picture_text(),
+        sound=[] if take.silent else brief.sound,
+        music=None if take.silent else brief.music,
+        music_off=brief.music_off,
+        dialogue=[] if take.silent else [SpokenLine(speaker=d.speaker, line=d.line) for d in brief.dialogue],
+        negative=brief.negative,
+        duration_s=take.duration_s,
+        aspect=take.aspect,
+        resolution=take.resolution,
+        seed=take.seed,
+        audio=not take.silent,
+        label=take.label,
+    )
+
+
+def start_request(rt: Runtime, request_id: str) -> None:
+    request = rt.store.get_request(request_id)
+    if request is None or request.state == RequestState.cancelled:
+        return
+    if request.state == RequestState.queued:
+        request = rt.store.update_request(request_id, lambda r: setattr(r, "state", RequestState.rendering)) or request
+    for take_id in request.take_ids:
+        take = rt.store.get_take(take_id)
+        if take and take.state == TakeState.queued:
+            rt.scheduler.enqueue("submit_take", take_id)
+    refresh_status(rt, request_id, force=True)
+
+
+def submit_take(rt: Runtime, take_id: str) -> None:
+    take = rt.store.get_take(take_id)
+    if take is None or take.state != TakeState.queued:
+        return
+    request = rt.store.get_request(take.request_id)
+    if request is None or request.state == RequestState.cancelled:
+        return
+    with rt.step_lock(f"submit:{take_id}", rt.settings.step_lease_s, "submit_take", take_id) as held:
+        if not held:
+            return
+        provider = rt.provider(take.model)
+        try:
+            job_id = provider.submit(render_spec(request, take))
+        except ProviderError as error:
+            _provider_error(rt, take, error, retry_task="submit_take")
+            return
+
+        chain = new_poll_chain()
+
+        def submitted(t: Take) -> None:
+            if t.state == TakeState.queued:
+                t.state, t.provider_job_id, t.submitted_at, t.polls = TakeState.submitted, job_id, time.time(), 0
+                t.error, t.poll_chain = None, chain
+
+        take = rt.store.update_take(take_id, submitted)
+    if take is None or take.poll_chain != chain:
+        return
+    rt.scheduler.enqueue("poll_take", take_id, chain)
+    refresh_status(rt, take.request_id if take else request.id)
+
+
+def new_poll_chain() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def poll_take(rt: Runtime, take_id: str, chain: str | None = None) -> None:
+    """One status check. Each take has one poll chain; a poll from any other chain (a retried job, a
+    recovered step whose original turned up after all) stops at once, so polling is never doubled."""
+    take = rt.store.get_take(take_id)
+    if take is None or take.state not in (TakeState.submitted, TakeState.generating) or not take.provider_job_id:
+        return
+    if chain != take.poll_chain:
+        return
+    provider = rt.provider(take.model)
+    try:
+        result = provider.poll(take.provider_job_id)
+    except ProviderError as error:
+        _provider_error(rt, take, error, retry_task="poll_take", chain=chain)
+        return
+    if result.phase == JobPhase.succeeded:
+        def succeeded(t: Take) -> None:
+            if t.state in (TakeState.submitted, TakeState.generating):
+                t.state, t.result_url, t.progress, t.provider_status = TakeState.processing, result.result_url, 1.0, "done"
+
+        rt.store.update_take(take_id, succeeded)
+        rt.scheduler.enqueue("fetch_take", take_id)
+        refresh_status(rt, take.request_id)
+        return
+    if result.phase == JobPhase.failed:
+        fail_take(rt, take_id, result.failure_kind or FailureKind.bad_request, result.message or "no reason given")
+        return
+    elapsed = time.time() - (take.submitted_at or time.time())
+    if elapsed > (provider.render_deadline_s or rt.settings.render_deadline_s):
+        try:
+            provider.cancel(take.provider_job_id)
+        except ProviderError as error:
+            log.warning("cancel after the deadline failed for take %s: %s", take.id, error.message)
+        fail_take(rt, take_id, FailureKind.expired, f"no result after {elapsed / 60:.0f} minutes")
+        return
+
+    def running_until(delay_s: float):  # noqa: ANN202 - a mutation for update_take
+        def running(t: Take) -> None:
+            if t.state in (TakeState.submitted, TakeState.generating):
+                t.state = TakeState.generating if result.phase == JobPhase.running else t.state
+                t.progress, t.polls = result.progress, t.polls + 1
+                t.next_step_at = time.time() + delay_s
+                t.provider_status = (
+                    f"queue position {result.queue_position}" if result.queue_position is not None
+                    else result.phase.value
+                )
+
+        return running
+
+    delay = poll_delay_s(rt, take.polls + 1)
+    take = rt.store.update_take(take_id, running_until(delay)) or take
+    rt.scheduler.enqueue_in(delay, "poll_take", take_id, chain)
+    refresh_status(rt, take.request_id)
+
+
+def poll_delay_s(rt: Runtime, polls: int) -> float:
+    return min(rt.settings.poll_initial_s * (1.5 ** max(0, polls - 1)), rt.settings.poll_max_s)
+
+
+def fetch_take(rt: Runtime, take_id: str) -> None:
+    """Download, check and post one finished take; exactly once however often it runs."""
+    take = rt.store.get_take(take_id)
+    if take is None or take.state != TakeState.processing:
+        return
+    with rt.step_lock(f"fetch:{take_id}", rt.settings.step_lease_s, "fetch_take", take_id) as held:
+        if not held:
+            return
+        request = rt.store.get_request(take.request_id)
+        if request is None:
+            return
+        folder = take_dir(rt, take)
+        folder.mkdir(parents=True, exist_ok=True)
+        clip = folder / f"{take.label}.mp4"
+        if not take.message_ts and (not take.file_path or not Path(take.file_path).is_file()):
+            try:
+                rt.provider(take.model).fetch(take.provider_job_id or "", take.result_url or "", clip)
+                problem = media_problem(rt, take, clip)
+            except ProviderError as error:
+                clip.unlink(missing_ok=True)
+                tries = rt.store.count_attempt(f"download:{take_id}")
+                if error.kind == FailureKind.retry and tries < RETRY_CAP:
+                    delay = error.retry_after_s if error.retry_after_s is not None else poll_delay_s(rt, tries)
+                    rt.scheduler.enqueue_in(min(max(delay, 0.0), 600.0), "fetch_take", take_id)
+                    return
+                fail_take(rt, take_id, error.kind if error.kind != FailureKind.retry else FailureKind.bad_media,
+                          error.message)
+                return
+            except MediaError as error:
+                problem = str(error)
+            if problem:
+                clip.unlink(missing_ok=True)
+                fail_take(rt, take_id, FailureKind.bad_media, problem)
+                return
+            report = check_file(clip, take.target, expect_audio=not take.silent,
+                                waveform_png=clip.with_suffix(".waveform.png"))
+            cost = rt.provider(take.model).prices.estimate_usd(take.resolution, not take.silent, take.duration_s)
+
+            def measured(t: Take) -> None:
+                t.file_path, t.sound, t.cost_usd = str(clip), report, cost
+
+            take = rt.store.update_take(take_id, measured) or take
+        try:
+            take = rt.notifier.take_ready(request, take)
+        except DeliveryError as error:
+            _delivery_error(rt, take, error)
+            return
+        record_spend(rt, take)  # before the state changes: a crash in between still charges exactly once
+
+        def posted(t: Take) -> None:
+            t.state, t.file_id, t.message_ts = TakeState.posted, take.file_id, take.message_ts
+            t.waveform_path, t.file_path = take.waveform_path, take.file_path
+
+        rt.store.update_take(take_id, posted)
+    refresh_status(rt, take.request_id, force=True)
+
+
+def record_spend(rt: Runtime, take: Take) -> None:
+    """Charge a posted take to its channel, person and model, exactly once (jobs.domain.budget; Redis stores only)."""
+    budget.settle_take(rt.store, take)
+
+
+def _delivery_error(rt: Runtime, take: Take, error: DeliveryError) -> None:
+    """Slack would not take the finished take: retry with back-off (the recorded file id and message ts stop
+    a second upload or card), or fail it, uncharged, when retrying cannot help."""
+    tries = rt.store.count_attempt(f"deliver:{take.id}")
+    if error.retryable and tries < DELIVERY_TRIES:
+        delay = min(max(rt.settings.poll_initial_s, 0.05) * 2 ** tries, 300.0)
+        log.warning("posting take %s failed (try %d of %d), again in %.1f s: %s", take.id, tries,
+                    DELIVERY_TRIES, delay, error.message)
+        rt.scheduler.enqueue_in(delay, "fetch_take", take.id)
+        return
+    log.error("giving up posting take %s after %d tries: %s", take.id, tries, error.message)
+    fail_take(rt, take.id, FailureKind.bad_request, error.message,
+              sentence=f"Take {take.label} could not be posted to Slack: {error.message}. It was not charged.")
+
+
+def media_problem(rt: Runtime, take: Take, clip: Path) -> str | None:
+    """Why a provider file cannot be posted, or None when it is a usable clip."""
+    if not clip.is_file() or clip.stat().st_size == 0:
+        return "the file is empty"
+    try:
+        info = probe_media(clip)
+    except MediaError as error:
+        return f"it is not a video ffmpeg can read ({error})"
+    if not info.has_video:
+        return "it has no picture"
+    if not take.silent and not info.has_audio:
+        return "it has no sound although sound was asked for"
+    if info.duration_s is not None and info.duration_s > rt.settings.max_clip_s:
+        return f"it is {info.duration_s:.0f} s long; the limit is {rt.settings.max_clip_s:.0f} s"
+    size = clip.stat().st_size
+    if size > rt.settings.max_download_bytes:
+        return f"it is {size / 1e6:.1f} MB; the limit is {rt.settings.max_download_bytes / 1e6:.1f} MB"
+    return decode_problem(clip)
+
+
+def fail_take(rt: Runtime, take_id: str, kind: FailureKind, message: str, *, sentence: str | None = None) -> None:
+    take = rt.store.get_take(take_id)
+    if take is None or take.state.finished:
+        return
+    model = rt.provider(take.model).display_name if kind != FailureKind.cancelled else take.model
+    message = scrub_text(message)  # a provider's error text must never carry a key into Slack
+    sentence = scrub_text(sentence) if sentence else FAILURE_SENTENCES[kind].format(model=model, message=message)
+
+    def failed(t: Take) -> None:
+        if not t.state.finished:
+            t.state = TakeState.cancelled if kind == FailureKind.cancelled else TakeState.failed
+            t.error, t.error_kind = sentence, kind.value
+
+    take = rt.store.update_take(take_id, failed)
+    if take is None:
+        return
+    budget.release_take(rt.store, take)  # failed and cancelled takes are never charged
+    if kind == FailureKind.auth:
+        log.error("provider auth/quota failure model=%s take=%s: %s", take.model, take.id, message)
+    request = rt.store.get_request(take.request_id)
+    if request and kind != FailureKind.cancelled:
+        rt.notifier.take_failed(request, take)
+    refresh_status(rt, take.request_id, force=True)
+
+
+def _provider_error(rt: Runtime, take: Take, error: ProviderError, *, retry_task: str,
+                    chain: str | None = None) -> None:
+    if error.kind == FailureKind.retry:
+        tries = rt.store.count_attempt(f"{retry_task}:{take.id}")
+        if tries <= RETRY_CAP * (20 if retry_task == "poll_take" else 1):
+            delay = error.retry_after_s if error.retry_after_s is not None else poll_delay_s(rt, tries)
+            delay = min(max(delay, 0.0), 600.0)
+
+            def waiting(t: Take) -> None:
+                t.polls += 1
+                t.next_step_at = time.time() + delay if retry_task == "poll_take" else t.next_step_at
+
+            rt.store.update_take(take.id, waiting)
+            rt.scheduler.enqueue_in(delay, retry_task, take.id, *([chain] if retry_task == "poll_take" else []))
+            return
+    fail_take(rt, take.id, error.kind, error.message)
+
+
+def refresh_status(rt: Runtime, request_id: str, *, force: bool = False) -> None:
+    """Edit the request's one status message, at most every few seconds unless the state changed."""
+    request = rt.store.get_request(request_id)
+    if request is None:
+        return
+    takes = rt.store.takes_for(request)
+    finished = all(t.state.finished for t in takes)
+    if not force and time.time() - request.status_edited_at < rt.settings.status_edit_min_s:
+        return
+
+    def stamped(r: Request) -> None:
+        r.status_edited_at = time.time()
+        if finished and r.state != RequestState.cancelled:
+            r.state, r.finished_at = RequestState.done, r.finished_at or time.time()
+
+    request = rt.store.update_request(request_id, stamped) or request
+    rt.notifier.request_status(request, takes)
+    if finished:
+        for take in takes:
+            rt.store.mark_inactive(take.id)
+
+
+def cancel_request(rt: Runtime, request_id: str) -> list[str]:
+    """Cancel every unfinished take of a request, on the provider too; returns the labels cancelled."""
+    request = rt.store.update_request(request_id, lambda r: setattr(r, "state", RequestState.cancelled))
+    if request is None:
+        return []
+    cancelled: list[str] = []
+    for take in rt.store.takes_for(request):
+        if take.state.finished:
+            continue
+        if take.provider_job_id and take.state in (TakeState.submitted, TakeState.generating):
+            try:
+                rt.provider(take.model).cancel(take.provider_job_id)
+            except ProviderError as error:
+                log.warning("cancel failed for take %s: %s", take.id, error.message)
+        fail_take(rt, take.id, FailureKind.cancelled, "cancelled by request")
+        cancelled.append(take.label)
+    refresh_status(rt, request_id, force=True)
+    return cancelled

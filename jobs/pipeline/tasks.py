@@ -1,0 +1,105 @@
+"""rq entry points: plain module-level functions that take the runtime and ids, and are safe to run twice.
+
+A worker builds its runtime once at start-up (`bot.worker`) and hands it to every job it runs through
+`RuntimeWorker`/`TaskJob`; `dailies try` hands its own to `jobs.pipeline.console.InlineScheduler`.
+`TASKS` is the table of every task by the name the pipeline schedules it under.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from rq import Queue
+from rq.job import Job
+
+from adapters.base import FailureKind
+from jobs.pipeline import cards, master, recovery, takes, tickets
+from jobs.pipeline.runtime import RqScheduler, Runtime
+
+log = logging.getLogger(__name__)
+RECOVERY_INTERVAL_S = 60
+MEDIA_SWEEP_INTERVAL_S = 3600
+
+
+def _take_step(step: Callable[..., None]) -> Callable[..., None]:
+    """Run a take step; a bug or bad file fails that take with a reason instead of leaving it stuck."""
+
+    @functools.wraps(step)
+    def run(rt: Runtime, take_id: str, *args: str | None) -> None:
+        try:
+            step(rt, take_id, *args)
+        except redis.RedisError:
+            raise  # nothing can be recorded; rq retries or recovery resumes the take
+        except Exception as error:
+            log.exception("take %s: %s failed", take_id, step.__name__)
+            takes.fail_take(
+                rt, take_id, FailureKind.bad_request, f"internal error in {step.__name__}: {error}",
+                sentence=f"Dailies hit an internal error while working on this take ({type(error).__name__}); "
+                "it was not charged. Reroll it, and tell the operator if it happens again.",
+            )
+
+    return run
+
+
+submit_take = _take_step(takes.submit_take)
+poll_take = _take_step(takes.poll_take)
+fetch_take = _take_step(takes.fetch_take)
+start_request = takes.start_request
+cancel_request = takes.cancel_request
+refresh_cards = cards.refresh_channel_cards
+post_ticket = tickets.post_ticket
+sync_ticket = tickets.sync_ticket
+check_ticket_mix = tickets.check_ticket_mix
+master_take = master.master_take
+
+
+def recover_stalled(rt: Runtime, at_start: bool = False) -> int:
+    """Resume takes a dead worker left mid-step, then look again in a minute (one schedule across workers)."""
+    resumed = recovery.recover(rt, rt.store.active_take_ids(), at_start=at_start)
+    if isinstance(rt.scheduler, RqScheduler) and rt.store.try_lock("recovery-scheduled", RECOVERY_INTERVAL_S - 5):
+        rt.scheduler.enqueue_in(RECOVERY_INTERVAL_S, "recover_stalled")
+    if rt.store.try_lock("media-swept", MEDIA_SWEEP_INTERVAL_S):
+        removed = recovery.sweep_media(rt)
+        if removed:
+            log.info("removed %d media folder(s) older than %.0f h", removed, rt.settings.media_keep_h)
+    return resumed
+
+
+TASKS: dict[str, Callable[..., Any]] = {
+    "submit_take": submit_take,
+    "poll_take": poll_take,
+    "fetch_take": fetch_take,
+    "start_request": start_request,
+    "cancel_request": cancel_request,
+    "refresh_cards": refresh_cards,
+    "post_ticket": post_ticket,
+    "sync_ticket": sync_ticket,
+    "check_ticket_mix": check_ticket_mix,
+    "master_take": master_take,
+    "recover_stalled": recover_stalled,
+}
+
+
+class TaskJob(Job):
+    """An rq job whose function receives the worker's runtime before its own arguments."""
+
+    runtime: Runtime | None = None
+
+    def _execute(self) -> Any:
+        if self.runtime is None:
+            raise RuntimeError(f"{self.func_name} ran outside a Dailies worker (no runtime was handed to it)")
+        return self.func(self.runtime, *self.args, **self.kwargs)
+
+
+class RuntimeWorkerMixin:
+    """Mixed into an rq Worker class: hands the runtime built at start-up to each job it performs."""
+
+    runtime: Runtime
+
+    def perform_job(self, job: Job, queue: Queue) -> bool:
+        job.runtime = self.runtime  # type: ignore[attr-defined]
+        return super().perform_job(job, queue)  # type: ignore[misc]
