@@ -17,6 +17,7 @@ from bot.slack.client import make_web_client
 from bot.slack.errors import explain_slack_error
 from jobs.domain.providers import UnknownModel, build_provider, known_models, normalise_model_key
 from jobs.infra.faults import redact_url, redis_problem
+from jobs.infra.redis_client import connect
 from jobs.infra.settings import Settings
 
 Echo = Callable[[str], None]
@@ -110,9 +111,7 @@ class Doctor:
         if problem:
             self.say(FAIL, "REDIS_URL", problem)
             return
-        import redis
-
-        client = redis.Redis.from_url(self.settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+        client = connect(self.settings.redis_url, timeout_s=2)
         try:
             version = client.info("server").get("redis_version", "?")
         finally:

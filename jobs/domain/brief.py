@@ -9,14 +9,16 @@ Every problem raises `BriefError` with a message that says how to write it.
 from __future__ import annotations
 
 import re
+from typing import get_args
 
+from adapters.base import Aspect, Resolution
 from jobs.domain.models import Brief, DialogueLine
 
 MAX_BRIEF_CHARS = 3000
 MAX_TAKES = 24
 MAX_DURATION_S = 60
-ASPECTS = ("16:9", "9:16", "1:1")
-RESOLUTIONS = ("720p", "1080p")
+ASPECTS: tuple[str, ...] = get_args(Aspect)
+RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 VALUE_FLAGS = ("--model", "--seed", "--no", "--target")
 SWITCH_FLAGS = ("--silent",)
 KNOWN_FLAGS = VALUE_FLAGS + SWITCH_FLAGS

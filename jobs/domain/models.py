@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import time
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from adapters.base import Aspect, Resolution
 from jobs.audio.report import SoundReport
-
-Aspect = Literal["16:9", "9:16", "1:1"]
-Resolution = Literal["720p", "1080p"]
 
 
 def now_s() -> float:

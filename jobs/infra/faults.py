@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from adapters.media import ffmpeg_exe
+from jobs.infra.redis_client import connect
 
 # Slack errors that no retry fixes: the operator (or a channel member) has to act.
 TERMINAL_SLACK_ERRORS = {
@@ -54,7 +55,7 @@ def redact_url(url: str) -> str:
 def redis_problem(url: str, *, timeout_s: float = 2.0) -> str | None:
     """None when Redis at `url` answers PING; otherwise one line naming REDIS_URL and what went wrong."""
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+        client = connect(url, timeout_s=timeout_s)
     except (ValueError, redis.RedisError) as error:
         return f"REDIS_URL={redact_url(url)} is not a valid Redis URL ({error}). Example: redis://127.0.0.1:6379/0"
     try:
