@@ -1,4 +1,11 @@
-"""ffmpeg location and a probe that needs no ffprobe (the bundled ffmpeg ships without one)."""
+"""ffmpeg location, safe inputs, and a probe that needs no ffprobe (the bundled ffmpeg ships without one).
+
+A file Dailies did not make (a provider's render, a mix uploaded into Slack) is hostile until proven
+otherwise: ffmpeg's DASH, HLS and concat demuxers open whatever files or URLs a manifest names. So every
+ffmpeg input is first identified from its own bytes (`sniff_container`), only real media containers are
+accepted, and ffmpeg is run with that demuxer pinned and the `file` protocol only (`input_args`), so no
+demuxer can be talked into opening another file or a URL.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +48,91 @@ class MediaError(Exception):
     pass
 
 
+class NotMedia(MediaError):
+    """The file is not an audio or video container Dailies accepts; the message names what it looks like
+    ("an HLS playlist"), for a sentence such as "it is an HLS playlist, not a video"."""
+
+
+SNIFF_BYTES = 64
+# ISO base media (MP4, MOV, M4A) top-level boxes a file may start with.
+_ISO_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot"}
+
+
+def _after_id3(head: bytes, path: Path) -> bytes:
+    """The bytes after an ID3v2 tag (MP3 and ADTS files may start with one)."""
+    size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+    with open(path, "rb") as file:
+        file.seek(10 + size)
+        return file.read(4)
+
+
+def _mpeg_audio(frame: bytes) -> str | None:
+    if len(frame) < 2 or frame[0] != 0xFF or frame[1] & 0xE0 != 0xE0:
+        return None
+    layer = (frame[1] >> 1) & 0x03
+    if layer == 0 and frame[1] & 0xF0 == 0xF0:
+        return "aac"  # ADTS: MPEG-4/2 AAC, layer bits 00
+    return "mp3" if layer in (1, 2, 3) else None
+
+
+def _looks_like(head: bytes) -> str:
+    """What a refused file seems to be, for the message."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith(b"#extm3u"):
+        return "an HLS playlist"
+    if text.startswith(b"ffconcat") or text.startswith(b"file "):
+        return "an ffmpeg concat script"
+    if text.startswith(b"<?xml") or text.startswith(b"<mpd") or text.startswith(b"<"):
+        return "an XML or HTML document (a DASH manifest?)"
+    if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8\xff") or head[8:12] == b"WEBP" \
+            or head.startswith(b"GIF8"):
+        return "an image"
+    if text.startswith(b"{") or text.startswith(b"["):
+        return "a JSON document"
+    if text.startswith(b"webvtt") or text[:1].isdigit():
+        return "a text or subtitle file"
+    return "a file of an unknown kind"
+
+
+def sniff_container(path: Path) -> str:
+    """The ffmpeg demuxer for `path`, told from its first bytes; raise NotMedia for anything but MP4/MOV/M4A,
+    Matroska/WebM, WAV, AIFF, FLAC, MP3, Ogg and AAC (ADTS)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(SNIFF_BYTES)
+    except OSError as error:
+        raise MediaError(f"the file cannot be read ({type(error).__name__})") from None
+    if len(head) < 12:
+        raise NotMedia("an empty or truncated file")
+    if head[4:8] in _ISO_BOXES:
+        return "mov"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "matroska"
+    if head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE":
+        return "wav"
+    if head.startswith(b"FORM") and head[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    if head.startswith(b"fLaC"):
+        return "flac"
+    if head.startswith(b"OggS"):
+        return "ogg"
+    frame = _after_id3(head, path) if head.startswith(b"ID3") else head
+    found = _mpeg_audio(frame)
+    if found:
+        return found
+    raise NotMedia(_looks_like(head))
+
+
+def input_args(path: Path) -> list[str]:
+    """ffmpeg arguments that open `path` as the container its bytes say, and nothing else: the demuxer is
+    pinned, only the `file` protocol is allowed, and MOV's external data references stay off."""
+    container = sniff_container(path)
+    pinned = ["-protocol_whitelist", "file", "-f", container]
+    if container == "mov":
+        pinned += ["-enable_drefs", "0"]
+    return [*pinned, "-i", str(path)]
+
+
 _DURATION_RE = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _INPUT_RE = re.compile(r"Input #0, ([^,]+(?:,[^,]+)*?), from")
 _VIDEO_RE = re.compile(r"Stream #0:\d+(?:\[\w+\])?(?:\(\w+\))?: Video: (\w+)[^,]*, (\w+)[^,]*(?:\([^)]*\))?, (\d+)x(\d+)")
@@ -55,7 +147,7 @@ def probe_media(path: Path, *, timeout_s: float = 30.0) -> MediaInfo:
     if not Path(path).is_file():
         raise MediaError(f"{path} does not exist")
     result = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", *input_args(path)],
         capture_output=True, text=True, timeout=timeout_s, errors="replace",
     )
     text = result.stderr

@@ -23,6 +23,7 @@ from jobs.pipeline import recovery
 from jobs.pipeline.media import take_dir
 from tests.audio_signals import decode, reference_lufs
 from tests.harness import BotEndpoint, Worker, block_action, make_settings, mention, wait_for
+from tests.hostile_files import hostile_files, make_victim
 from tests.standins.slack import SlackStandIn
 
 ART = "C0ART"
@@ -469,3 +470,35 @@ def test_concurrent_flags_make_one_ticket(store, take):
     assert {ticket.id for ticket, _ in results} == {"SND-0001"}
     assert [t.id for t in tickets.open_tickets(store)] == ["SND-0001"]
     assert store.redis.get(store.key("ticket", "counter")) == b"1"
+
+
+HOSTILE_MIXES = {"dash": ("final-mix.wav", "audio/wav"), "hls": ("final-mix.m3u8", "audio/x-mpegurl"),
+                 "concat": ("final-mix.wav", "audio/wav"), "png": ("final-mix.wav", "audio/wav")}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_MIXES))
+def test_a_mix_that_is_not_media_is_refused_and_reads_nothing_it_points_at(kind, bot, worker, slack, store, take,
+                                                                          tmp_path):
+    """A manifest, playlist, concat script or image uploaded as the final mix: refused with a sentence; the
+    file it names (another channel's take on this worker) is never measured, posted or delivered."""
+    victim = make_victim(worker.settings.media_dir / "takes" / "victim0000000000-0" / "1A.mp4")
+    ticket = flag_and_post(bot, worker, store, take)
+    ticket_action(bot, "ticket_claim", ticket.id, DESIGNER, ticket)
+    wait_for(lambda: tickets.get_ticket(store, ticket.id).state == TicketState.claimed)
+    worker.drain()
+    name, mimetype = HOSTILE_MIXES[kind]
+    hostile = tmp_path / name
+    hostile.write_bytes(hostile_files(victim, tmp_path / "hostile")[kind])
+    uploaded = upload_into_thread(bot, slack, ticket, DESIGNER, hostile, mimetype=mimetype)
+    wait_for(worker.pending)
+    worker.drain()
+    checked = tickets.get_ticket(store, ticket.id)
+    mix = checked.mix(uploaded["id"])
+    assert checked.state == TicketState.claimed and checked.final_file_id is None
+    assert mix is not None and mix.passed is None and mix.report is None
+    assert "not audio or video" in (mix.error or ""), mix.error
+    verdicts = [m for m in slack.posted(channel=SOUND, thread_ts=ticket.queue_ts) if uploaded["id"] not in str(m)
+                and "not audio or video" in json.dumps(m)]
+    assert verdicts, slack.posted(channel=SOUND, thread_ts=ticket.queue_ts)
+    victim_bytes = victim.read_bytes()
+    assert all(victim_bytes[1000:2000] not in data for data in slack.uploads.values())

@@ -32,7 +32,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from adapters.media import MediaError, probe_media, run_ffmpeg
+from adapters.media import MediaError, input_args, probe_media, run_ffmpeg
 from jobs.audio.check import MIN_MEASURABLE_S, check_file, num
 from jobs.audio.report import SoundReport
 from jobs.audio.targets import get_target
@@ -85,7 +85,7 @@ def _loudnorm_json(stderr: str) -> dict[str, str]:
 
 def loudnorm_measure(src: Path, integrated: float, ceiling: float, lra: float = 11.0) -> dict[str, str]:
     """Pass 1: loudnorm's own measurement of the first audio stream."""
-    result = run_ffmpeg(["-i", str(src), "-map", "0:a:0", "-vn", "-af",
+    result = run_ffmpeg([*input_args(src), "-map", "0:a:0", "-vn", "-af",
                          f"loudnorm=I={integrated}:TP={ceiling}:LRA={lra}:print_format=json", "-f", "null", "-"],
                         timeout_s=900)
     return _loudnorm_json(result.stderr)
@@ -130,12 +130,12 @@ def _render_audio(src: Path, graph: str, work: Path, out: Path, channels: int) -
     """Encode the first audio stream through `graph` to an audio-only file; return it and ffmpeg's log."""
     suffix = out.suffix.lower() if out.suffix.lower() in PCM_SUFFIXES else ".m4a"
     audio = work.with_suffix(suffix)
-    args = ["-i", str(src), "-map", "0:a:0", "-vn", "-af", graph, *_audio_codec_args(out, channels), str(audio)]
+    args = [*input_args(src), "-map", "0:a:0", "-vn", "-af", graph, *_audio_codec_args(out, channels), str(audio)]
     return audio, run_ffmpeg(args, timeout_s=900).stderr
 
 
 def _mux(src: Path, audio: Path, out: Path, has_video: bool) -> None:
-    args = ["-i", str(src), "-i", str(audio)]
+    args = [*input_args(src), *input_args(audio)]
     if has_video and out.suffix.lower() not in PCM_SUFFIXES:
         args += ["-map", "0:v:0", "-c:v", "copy"]
     args += ["-map", "1:a:0", "-c:a", "copy", "-map_metadata", "0"]

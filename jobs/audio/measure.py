@@ -28,7 +28,7 @@ import numpy as np
 from pyloudnorm.iirfilter import IIRfilter
 from scipy.signal import butter, firwin, sosfilt, sosfreqz, upfirdn
 
-from adapters.media import MediaError, MediaInfo, ffmpeg_exe, probe_media
+from adapters.media import MediaError, MediaInfo, ffmpeg_exe, input_args, probe_media
 
 ABSOLUTE_GATE_LUFS = -70.0
 SILENCE_DBFS = -50.0  # a 10 ms block whose peak stays under this is silence (as silencedetect n=-50dB)
@@ -489,7 +489,7 @@ def stream_audio(path: Path, info: MediaInfo, on_chunk: Callable[[np.ndarray], N
     """
     frame_bytes = 4 * channels
     chunk_frames = max(1, int(chunk_s * 100)) * max(1, rate // 100)
-    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(path),
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", *input_args(path),
             "-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels), "-ar", str(rate), "-"]
     if video_crc is not None:
         args += ["-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-y", str(video_crc)]

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from adapters.media import ffmpeg_exe
+from adapters.media import MediaError, ffmpeg_exe, input_args
 from jobs.infra.redis_client import connect
 
 # Slack errors that no retry fixes: the operator (or a channel member) has to act.
@@ -74,9 +74,11 @@ def decode_problem(clip: Path, *, timeout_s: float = 120.0) -> str | None:
     started = time.monotonic()
     try:
         result = subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(clip), "-f", "null", "-"],
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", *input_args(clip), "-f", "null", "-"],
             capture_output=True, text=True, timeout=timeout_s, errors="replace",
         )
+    except MediaError as error:
+        return str(error)
     except subprocess.TimeoutExpired:
         return f"it did not decode within {timeout_s:.0f} s"
     errors = [line.strip() for line in result.stderr.splitlines() if line.strip()]

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 
 from adapters.base import FailureKind, JobPhase, ProviderError, RenderSpec, SpokenLine
-from adapters.media import MediaError, probe_media
+from adapters.media import MediaError, NotMedia, probe_media
 from jobs.audio.check import check_file
 from jobs.domain import budget
 from jobs.domain.models import Request, RequestState, Take, TakeState
@@ -245,6 +245,8 @@ def media_problem(rt: Runtime, take: Take, clip: Path) -> str | None:
         return "the file is empty"
     try:
         info = probe_media(clip)
+    except NotMedia as error:
+        return f"it is {error}, not a video; nothing of it was used"
     except MediaError as error:
         return f"it is not a video ffmpeg can read ({error})"
     if not info.has_video:

@@ -17,7 +17,7 @@ import logging
 import re
 from pathlib import Path
 
-from adapters.media import MediaError, probe_media, run_ffmpeg
+from adapters.media import MediaError, NotMedia, input_args, probe_media, run_ffmpeg
 from jobs.audio.check import check_file
 from jobs.audio.report import SoundReport
 from jobs.domain import tickets
@@ -40,7 +40,7 @@ def _store(rt: Runtime) -> RedisStore:
 def extract_wav(clip: Path, out: Path) -> Path:
     """The clip's native audio as 48 kHz / 24-bit PCM WAV, channels as they are."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    run_ffmpeg(["-i", str(clip), "-map", "0:a:0", "-vn", "-c:a", "pcm_s24le", "-ar", "48000", str(out)])
+    run_ffmpeg([*input_args(clip), "-map", "0:a:0", "-vn", "-c:a", "pcm_s24le", "-ar", "48000", str(out)])
     return out
 
 
@@ -213,6 +213,9 @@ def _check_mix(rt: Runtime, ticket_id: str, file_id: str, user: str) -> bool:
         report = check_file(path, ticket.target, expect_audio=True)
     except FileUnavailable as problem:
         mix.error = str(problem)
+    except NotMedia as error:
+        mix.error = (f"it is {error}, not audio or video, so nothing of it was checked: upload the final mix "
+                     "as WAV, AIFF, FLAC, MP3, M4A, Ogg or a video (MP4, MOV, MKV, WebM)")
     except MediaError as error:
         mix.error = f"ffmpeg cannot read it as audio or video ({error})"
     else:

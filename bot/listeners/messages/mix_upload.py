@@ -54,7 +54,7 @@ def handle_thread_upload(body: dict[str, Any], event: dict[str, Any], context: B
 
 
 MIX_EXTENSIONS = {"wav", "wave", "aif", "aiff", "flac", "mp3", "m4a", "aac", "ogg", "opus", "mp4", "mov", "m4v",
-                  "mkv", "webm", "mxf"}
+                  "mkv", "webm"}
 
 
 def is_mix_file(file: dict[str, object]) -> bool:
