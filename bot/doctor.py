@@ -163,7 +163,7 @@ class Doctor:
     def providers(self) -> None:
 
         try:
-            default = normalise_model_key(self.settings.model)
+            default = normalise_model_key(self.settings.model, self.settings)
         except UnknownModel as error:
             self.say(FAIL, "DAILIES_MODEL", f"{error}")
             default = None
@@ -189,7 +189,7 @@ class Doctor:
                 self.say(FAIL, family, f"half set up: {', '.join(present)} set but {', '.join(missing)} missing")
             else:
                 self.say(INFO, family, f"not set up (set {' and '.join(missing)} to use it)")
-        self.say(INFO, "models", ", ".join(known_models()))
+        self.say(INFO, "models", ", ".join(known_models(self.settings)))
         if self.settings.price_overrides:
             self.say(INFO, "DAILIES_PRICES", "overrides for " + ", ".join(sorted(self.settings.price_overrides)))
 

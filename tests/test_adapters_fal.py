@@ -85,7 +85,8 @@ def test_silent_takes_switch_generate_audio_off(provider: FalProvider, fal: FalS
 
 
 def test_any_other_endpoint_gets_the_generic_input(fal: FalStandin, tmp_path: Path) -> None:
-    provider = fal_provider(fal, tmp_path, endpoint="fal-ai/kling-video/v3/pro/text-to-video")
+    provider = fal_provider(fal, tmp_path, endpoint="fal-ai/kling-video/v3/pro/text-to-video",
+                            DAILIES_FAL_ENDPOINTS="fal-ai/kling-video/v3/pro/text-to-video")
     provider.submit(SPEC.model_copy(update={"duration_s": 5, "aspect": "1:1"}))
     call = fal.calls("POST")[0]
     assert call.path == "/fal-ai/kling-video/v3/pro/text-to-video"
@@ -205,7 +206,8 @@ def test_fals_own_media_hosts_are_allowed(provider: FalProvider) -> None:
 
 
 def test_a_malformed_endpoint_is_refused_before_any_request(fal: FalStandin, tmp_path: Path) -> None:
-    provider = fal_provider(fal, tmp_path, endpoint="../../admin")
+    # the model table refuses it already (test_only_known_or_allowed_fal_endpoints_build); the adapter checks too
+    provider = fal_provider(fal, tmp_path, endpoint="../../admin", DAILIES_FAL_ENDPOINTS="../../admin")
     error = error_of(lambda: provider.submit(SPEC))
     assert error.kind == FailureKind.bad_request and "not a fal endpoint id" in error.message
     assert fal.calls() == []
@@ -223,3 +225,15 @@ def test_fal_veo_capabilities(provider: FalProvider) -> None:
     assert provider.capabilities.problems(SPEC.model_copy(update={"duration_s": 10, "aspect": "1:1"})) == [
         "10 s clips (it makes 4, 6, 8 s)", "1:1 (it makes 16:9, 9:16)",
     ]
+
+
+def test_only_known_or_allowed_fal_endpoints_build(fal: FalStandin, tmp_path: Path) -> None:
+    from jobs.domain.providers import UnknownModel
+
+    settings = provider_settings(tmp_path, fal.url, FAL_KEY=FAL_KEY, DAILIES_FAL_ENDPOINTS="acme/house-model")
+    assert isinstance(build_provider("fal:acme/house-model", settings), FalProvider)
+    for endpoint in ("stranger/any-app", "fal-ai/veo3.1/../../stranger", "<!channel>"):
+        with pytest.raises(UnknownModel, match="DAILIES_FAL_ENDPOINTS") as refused:
+            build_provider(f"fal:{endpoint}", settings)
+        assert "<!channel>" not in str(refused.value)
+    assert not fal.calls()

@@ -56,3 +56,31 @@ def test_a_provider_result_that_is_not_a_video_is_refused(kind: str, bot, slack:
     victim_bytes = victim.read_bytes()
     assert all(victim_bytes[1000:2000] not in data for data in slack.uploads.values())
     assert take.sound is None  # nothing was measured
+
+
+def test_an_unknown_fal_endpoint_is_refused_in_the_thread_and_nothing_is_queued(bot, worker, slack, settings):
+    thread = "1700500100.000100"
+    bot.event(mention("Ferris wheel at dusk\nSound: creaking\nx1 4s --model fal:stranger/their-app", ts=thread))
+    said = wait_for(lambda: slack.posted(thread_ts=thread))
+    assert "not a fal endpoint Dailies is set up for" in said[0]["text"] and "DAILIES_FAL_ENDPOINTS" in str(said)
+    assert worker.pending() == 0
+    assert not RedisStore.from_url(settings.redis_url, settings.key_prefix).channel_takes("C0ART")
+
+
+def test_set_model_validates_the_value_like_a_brief_flag(bot, worker, slack, redis_url, tmp_path):
+    from jobs.domain.channels import load_channel_settings
+
+    lead = "U0LEAD"
+    tuned = make_settings(redis_url, slack.api_url, tmp_path / "media", DAILIES_LEADS=lead)
+    from tests.harness import BotEndpoint
+
+    endpoint = BotEndpoint(tuned)
+    try:
+        thread = "1700500200.000100"
+        endpoint.event(mention("set model=fal:<!channel>", ts=thread, user=lead))
+        said = wait_for(lambda: slack.posted(thread_ts=thread))
+        assert "Settings not changed" in said[0]["text"] and "<!channel>" not in said[0]["text"]
+        store = RedisStore.from_url(redis_url, tuned.key_prefix)
+        assert load_channel_settings(store, "C0ART").model is None
+    finally:
+        endpoint.stop()

@@ -17,8 +17,8 @@ from pydantic import SecretStr
 
 from adapters.base import Prices, Provider
 from adapters.download import MediaPolicy
+from adapters.fal import ENDPOINT_RE, PROFILES, FalConfig, FalProvider
 from adapters.fal import MEDIA_HOSTS as FAL_HOSTS
-from adapters.fal import FalConfig, FalProvider
 from adapters.kling import MEDIA_HOSTS as KLING_HOSTS
 from adapters.kling import KlingConfig, KlingProvider
 from adapters.previz import PrevizProvider
@@ -120,20 +120,38 @@ def family_of(key: str) -> str:
     return "fal" if key.startswith("fal:") else key
 
 
-def known_models() -> list[str]:
-    return [("fal:<endpoint>" if key == "fal" else key) for key in FACTORIES]
+def fal_endpoints(settings: Settings) -> list[str]:
+    """The fal endpoints Dailies will call: those it has a profile for, plus the operator's allowlist."""
+    return list(dict.fromkeys([*PROFILES, *settings.fal_endpoints]))
 
 
-def normalise_model_key(key: str) -> str:
+def known_models(settings: Settings) -> list[str]:
+    return [key for key in FACTORIES if key != "fal"] + [f"fal:{endpoint}" for endpoint in fal_endpoints(settings)]
+
+
+def normalise_model_key(key: str, settings: Settings) -> str:
+    """The model key as Dailies stores it; UnknownModel (a sentence naming the known ones) otherwise. A fal
+    endpoint must be one Dailies knows or one the operator allowed (`DAILIES_FAL_ENDPOINTS`): fal hosts any
+    app of any owner, and whoever controls an app controls the file Dailies downloads."""
     key = key.strip().lower() if not key.lower().startswith("fal:") else "fal:" + key.split(":", 1)[1].strip()
     family = family_of(key)
-    if family not in FACTORIES or (family == "fal" and len(key) <= 4):
-        raise UnknownModel(f"`{key}` is not a model Dailies knows. Known models: {', '.join(known_models())}.")
+    if family == "fal":
+        endpoint = key[4:]
+        if endpoint not in fal_endpoints(settings):
+            shown = endpoint if ENDPOINT_RE.match(endpoint) and len(endpoint) <= 80 else "that endpoint"
+            raise UnknownModel(
+                f"`{shown}` is not a fal endpoint Dailies is set up for. Known: "
+                f"{', '.join('fal:' + e for e in fal_endpoints(settings))}. An operator can allow another with "
+                "DAILIES_FAL_ENDPOINTS.")
+        return key
+    if family not in FACTORIES:
+        raise UnknownModel(f"`{key}` is not a model Dailies knows. Known models: "
+                           f"{', '.join(known_models(settings))}.")
     return key
 
 
 def build_provider(key: str, settings: Settings) -> Provider:
-    key = normalise_model_key(key)
+    key = normalise_model_key(key, settings)
     family = family_of(key)
     provider = FACTORIES[family](settings, key)
     deadline = settings.render_deadlines_s.get(key) or settings.render_deadlines_s.get(family)

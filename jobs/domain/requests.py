@@ -25,7 +25,7 @@ def resolve_brief(brief: Brief, settings: Settings, channel: ChannelSettings) ->
     """Fill every flag from the brief or the defaults and check the model can do it."""
     defaults = effective_defaults(settings, channel)
     try:
-        model = normalise_model_key(brief.model or str(defaults["model"]))
+        model = normalise_model_key(brief.model or str(defaults["model"]), settings)
     except UnknownModel as error:
         raise BriefError(str(error), hint="Pick one with `--model previz` (or leave it out for the channel default).") from None
     try:

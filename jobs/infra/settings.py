@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     kling_media_hosts: CommaList = Field(default_factory=list, alias="KLING_MEDIA_HOSTS")
     seedance_media_hosts: CommaList = Field(default_factory=list, alias="SEEDANCE_MEDIA_HOSTS")
     fal_media_hosts: CommaList = Field(default_factory=list, alias="FAL_MEDIA_HOSTS")
+    fal_endpoints: CommaList = Field(default_factory=list, alias="DAILIES_FAL_ENDPOINTS")
     provider_timeout_s: float = Field(default=30.0, gt=0, alias="DAILIES_PROVIDER_TIMEOUT_S")
 
     @field_validator("leads", "sound_team", "channels", "allowed_media_urls", mode="before")
@@ -97,7 +98,8 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: object) -> object:
         return _split_commas(value)
 
-    @field_validator("kling_media_hosts", "seedance_media_hosts", "fal_media_hosts", mode="before")
+    @field_validator("kling_media_hosts", "seedance_media_hosts", "fal_media_hosts", "fal_endpoints",
+                     mode="before")
     @classmethod
     def _comma_list_hosts(cls, value: object) -> object:
         return _split_commas(value)

@@ -17,6 +17,7 @@ from jobs.audio.targets import UnknownTarget, target_key
 from jobs.domain.brief import ASPECTS, MAX_DURATION_S, MAX_TAKES, RESOLUTIONS
 from jobs.domain.channels import ChannelSettings, load_channel_settings, save_channel_settings
 from jobs.domain.providers import UnknownModel, normalise_model_key
+from jobs.infra.settings import Settings
 
 log = logging.getLogger(__name__)
 _PAIR_RE = re.compile(r"^([a-z][a-z-]*)=(\S+)$")
@@ -42,7 +43,7 @@ def _emoji(value: str) -> str:
     return name
 
 
-def parse_settings(text: str, current: ChannelSettings) -> tuple[ChannelSettings, list[str]]:
+def parse_settings(text: str, current: ChannelSettings, settings: Settings) -> tuple[ChannelSettings, list[str]]:
     values = current.model_dump()
     changed = []
     for token in text.split():
@@ -57,7 +58,7 @@ def parse_settings(text: str, current: ChannelSettings) -> tuple[ChannelSettings
         elif field in ("hero_emoji", "cancel_emoji"):
             values[field] = _emoji(value)
         elif field == "model":
-            values[field] = normalise_model_key(value)
+            values[field] = normalise_model_key(value, settings)
         elif field == "target":
             values[field] = target_key(value)
         elif field == "aspect":
@@ -104,7 +105,7 @@ def handle_set(deps: Deps, client: WebClient, event: dict[str, Any], thread_ts: 
               only_to=user)
         return True
     try:
-        updated, changed = parse_settings(rest, current)
+        updated, changed = parse_settings(rest, current, deps.settings)
     except (SettingError, UnknownModel, UnknownTarget) as error:
         reply(client, f":warning: Settings not changed: {escaped(str(error), 1500)}\n{HOW}", channel=channel,
               thread_ts=thread_ts)
