@@ -17,10 +17,11 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
@@ -76,8 +77,26 @@ def _prefix_matches(url: str, prefix: str) -> bool:
     return got_path.startswith(want_path)
 
 
+def _path_problem(url: str) -> str | None:
+    """Dot segments (plain or percent-encoded) and backslashes would let a URL pass a host/path prefix check
+    and then name another path once the client or server normalises it: refuse them outright."""
+    try:
+        raw_path = urlsplit(url).path
+    except ValueError:
+        return "its result link is not a valid URL"
+    decoded = raw_path
+    for _ in range(3):  # %252e%252e decodes twice
+        decoded = unquote(decoded)
+    if "\\" in decoded or any(segment in (".", "..") for segment in decoded.split("/")):
+        return "its result link has a path with dot segments or backslashes, which is not allowed"
+    return None
+
+
 def refusal(url: str, policy: MediaPolicy) -> str | None:
     """Why `url` may not be downloaded under `policy`, or None when it may."""
+    problem = _path_problem(url)
+    if problem:
+        return problem
     if any(_prefix_matches(url, prefix) for prefix in policy.allowed_prefixes if prefix.strip()):
         return None
     try:
@@ -109,16 +128,15 @@ def download(url: str, dest: Path, policy: MediaPolicy, *, headers: dict[str, st
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".part")
-    deadline = time.monotonic() + policy.timeout_s
-    timeout = httpx.Timeout(connect=min(10.0, policy.timeout_s), read=policy.timeout_s,
-                            write=policy.timeout_s, pool=min(10.0, policy.timeout_s))
-    send_headers = dict(headers or {})
+    deadline = time.monotonic() + policy.timeout_s  # one deadline for the whole download, redirects included
+    # Compressed bodies would make the byte cap count what was sent, not what lands on disk.
+    send_headers = {**(headers or {}), "Accept-Encoding": "identity"}
     current = url
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=tls_context()) as c:
+        with httpx.Client(follow_redirects=False, trust_env=False, verify=tls_context()) as c:
             for _hop in range(MAX_REDIRECTS + 1):
                 check_url(current, policy)
-                with c.stream("GET", current, headers=send_headers) as response:
+                with c.stream("GET", current, headers=send_headers, timeout=_remaining(deadline)) as response:
                     if response.is_redirect:
                         target = response.headers.get("location", "")
                         following = str(response.url.join(target)) if target else ""
@@ -130,18 +148,34 @@ def download(url: str, dest: Path, policy: MediaPolicy, *, headers: dict[str, st
                         current = following
                         continue
                     _check_status(response, policy)
-                    _stream_to(response, partial, policy, deadline)
+                    # A body that trickles in just inside each read timeout must still stop at the deadline.
+                    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), response.close)
+                    watchdog.start()
+                    try:
+                        _stream_to(response, partial, policy, deadline)
+                    finally:
+                        watchdog.cancel()
                     partial.replace(dest)
                     return dest
             raise ProviderError(FailureKind.bad_media, f"the download redirected more than {MAX_REDIRECTS} times")
-    except httpx.TimeoutException:
-        raise ProviderError(
-            FailureKind.bad_media, f"the download from {policy.name} took longer than {policy.timeout_s:g} s"
-        ) from None
-    except httpx.TransportError as error:
+    except (httpx.TimeoutException, httpx.StreamError, httpx.TransportError) as error:
+        if isinstance(error, httpx.TimeoutException) or time.monotonic() >= deadline:
+            raise ProviderError(
+                FailureKind.bad_media, f"the download from {policy.name} took longer than {policy.timeout_s:g} s"
+            ) from None
+        if isinstance(error, httpx.StreamError):
+            raise
         raise ProviderError(FailureKind.retry, f"could not download from {policy.name} ({type(error).__name__})") from None
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _remaining(deadline: float) -> httpx.Timeout:
+    """What is left of the download's one deadline, as the timeout of its next request."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpx.ReadTimeout("the download's deadline passed")
+    return httpx.Timeout(left, connect=min(10.0, left), pool=min(10.0, left))
 
 
 def _origin(url: str) -> tuple[str, str | None, int | None]:

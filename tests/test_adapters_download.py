@@ -268,3 +268,52 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after_s({"Retry-After": "soon"}) is None
     assert retry_after_s({}) is None
     assert retry_after_s({"Retry-After": "99999999"}) == 3600.0
+
+
+FAL_POLICY = MediaPolicy(hosts=("fal.media", "*.fal.media", "storage.googleapis.com/falserverless/"), name="fal")
+
+
+@pytest.mark.parametrize("url", [
+    "https://storage.googleapis.com/falserverless/../other/x.mp4",
+    "https://storage.googleapis.com/falserverless/%2e%2e/other/x.mp4",
+    "https://storage.googleapis.com/falserverless/%2E%2e/other/x.mp4",
+    "https://storage.googleapis.com/falserverless/.%2e/other/x.mp4",
+    "https://storage.googleapis.com/falserverless/%252e%252e/other/x.mp4",
+    "https://storage.googleapis.com/falserverless/..%5cother/x.mp4",
+    "https://storage.googleapis.com/falserverless/a\\..\\..\\other/x.mp4",
+    "https://v3.fal.media/files/./x.mp4",
+])
+def test_dot_segments_and_backslashes_never_pass_a_host_or_prefix_check(url: str) -> None:
+    assert refusal(url, FAL_POLICY) == ("its result link has a path with dot segments or backslashes, which is "
+                                        "not allowed")
+
+
+def test_ordinary_paths_still_pass() -> None:
+    assert refusal("https://storage.googleapis.com/falserverless/example_outputs/a..b.mp4", FAL_POLICY) is None
+    assert refusal("https://v3.fal.media/files/rabbit/x.mp4", FAL_POLICY) is None
+
+
+def test_dot_segments_are_refused_under_an_operator_prefix_too(tmp_path: Path, media: StandinServer) -> None:
+    media.serve_media("/secret.mp4", sample_mp4())
+    with pytest.raises(ProviderError) as caught:
+        download(media.url + "/media/../secret.mp4", tmp_path / "x.mp4", policy(media))
+    assert "dot segments" in caught.value.message and media.calls() == []
+
+
+def test_one_deadline_covers_a_chain_of_slow_redirects(tmp_path: Path, media: StandinServer) -> None:
+    """Each hop answers within the time limit, but together they do not: the download is refused."""
+    final = media.serve_media("/media/final.mp4", sample_mp4())
+    url = final
+    for hop in range(4):
+        url = media.serve_media(f"/media/hop{hop}.mp4", b"", redirect_to=url, stall_s=0.6)
+    with pytest.raises(ProviderError) as caught:
+        download(url, tmp_path / "slow.mp4", policy(media, timeout_s=1.0))
+    assert caught.value.message == "the download from Kling took longer than 1 s"
+    assert not media.calls("GET", "/media/final.mp4")  # the chain was cut before its end
+    assert leftovers(tmp_path) == []
+
+
+def test_the_media_host_is_asked_for_the_file_as_it_is(tmp_path: Path, media: StandinServer) -> None:
+    url = media.serve_media("/media/plain.mp4", sample_mp4())
+    download(url, tmp_path / "plain.mp4", policy(media))
+    assert media.calls("GET", "/media/plain.mp4")[0].headers.get("accept-encoding") == "identity"

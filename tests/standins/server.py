@@ -200,6 +200,8 @@ class StandinServer:
             StandinServer._send(handler, Reply(401, {"error": {"code": 401, "message": "Unauthorized"}}))
             return
         if media.redirect_to is not None:
+            if media.stall_s:
+                time.sleep(media.stall_s)  # a slow hop: the answer comes late, then points elsewhere
             StandinServer._send(handler, Reply(302, headers={"Location": media.redirect_to}))
             return
         if media.status != 200:
