@@ -1,16 +1,23 @@
-"""The production HTTP entry point: a WSGI app for gunicorn serving /slack/events."""
+"""The production HTTP entry point: a WSGI app served by gunicorn's gevent workers at /slack/events.
+
+Every request to /slack/events is read under a size cap and a deadline and its Slack signature checked on
+the raw bytes before anything parses it: an unsigned request costs one short log line and a 401, however
+big or deeply nested its body. gevent workers hold a slow client in a greenlet, not a thread, so a hundred
+connections that trickle their bodies in cannot stop Slack's events being acknowledged within 3 s.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
+import gevent
+from gevent import monkey
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App, BoltRequest, BoltResponse
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import build_app
@@ -19,27 +26,87 @@ from jobs.infra.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
+EVENTS_PATH = "/slack/events"
+MAX_BODY_BYTES = 1024 * 1024  # Slack's events and interaction payloads are a few KB; a big modal well under this
+BODY_DEADLINE_S = 5.0  # Slack gives up on a request after 3 s; a body still arriving after 5 s is not Slack's
+WORKER_CONNECTIONS = 1000
 
 
-class DailiesRequestHandler(SlackRequestHandler):
-    """Bolt's WSGI handler, hardened: a signed payload Bolt cannot even parse (a field of the wrong type)
-    is acknowledged and dropped instead of answering 500; an unsigned one is still refused with 401."""
+def _respond(start_response: StartResponse, status: str, text: str = "") -> list[bytes]:
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
+    return [text.encode()]
+
+
+def read_body(environ: dict[str, Any]) -> bytes | str:
+    """The request body, or the HTTP status to refuse it with: no length, too big, or too slow."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    if length < 0:
+        return "411 Length Required"
+    if length > MAX_BODY_BYTES:
+        return "413 Payload Too Large"
+    stream = environ["wsgi.input"]
+    if not monkey.is_module_patched("socket"):
+        body = stream.read(length)  # a plain threaded server (tests, `dailies socket` has no HTTP at all)
+    else:
+        try:
+            # Under gevent the read yields to other requests; the timeout bounds a body that trickles in.
+            with gevent.Timeout(BODY_DEADLINE_S):
+                body = stream.read(length)
+        except gevent.Timeout:
+            return "408 Request Timeout"
+    return body if len(body) == length else "400 Bad Request"
+
+
+class DailiesRequestHandler:
+    """Bolt's request handling for /slack/events, hardened at the door (see the module docstring)."""
 
     def __init__(self, app: App, signing_secret: str) -> None:
-        super().__init__(app)
+        self.app = app
         self.verifier = SignatureVerifier(signing_secret)
 
-    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
-        body, headers = request.get_body(), request.get_headers()  # the body can be read only once
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _respond(start_response, "405 Method Not Allowed", "Slack sends POST requests here.\n")
+        body = read_body(environ)
+        peer = environ.get("REMOTE_ADDR", "?")
+        if isinstance(body, str):
+            log.info("refused a request from %s: %s (Content-Length %s)", peer, body,
+                     str(environ.get("CONTENT_LENGTH"))[:20])
+            return _respond(start_response, body)
+        timestamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""))
+        signature = str(environ.get("HTTP_X_SLACK_SIGNATURE", ""))
+        if not self.verifier.is_valid(body, timestamp, signature):
+            log.info("refused an unsigned or stale request from %s (%d bytes)", peer, len(body))
+            return _respond(start_response, "401 Unauthorized")
+        response = self.dispatch(body.decode("utf-8", errors="replace"), environ)
+        headers = [(name, value) for name, values in response.headers.items() for value in values]
+        start_response(f"{response.status} {HTTPStatus(response.status).phrase}", headers)
+        return [(response.body or "").encode()]
+
+    def dispatch(self, body: str, environ: dict[str, Any]) -> BoltResponse:
+        headers = {key[5:].lower().replace("_", "-"): value for key, value in environ.items()
+                   if key.startswith("HTTP_")}
+        headers["content-type"] = environ.get("CONTENT_TYPE", "")
         try:
-            bolt_request = BoltRequest(body=body, query=request.query_string, headers=headers)
-        except (TypeError, AttributeError, KeyError, ValueError) as error:
-            flat = {k.lower(): v if isinstance(v, str) else next(iter(v), "") for k, v in headers.items()}
-            if not self.verifier.is_valid_request(body, flat):
-                return BoltResponse(status=401, body="")
-            log.warning("dropped a signed payload Bolt could not read (%s: %s)", type(error).__name__, error)
+            request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
+        except (TypeError, AttributeError, KeyError, ValueError, RecursionError) as error:
+            # Signed, yet Bolt cannot read it (a field of the wrong type): acknowledge and drop, never a 500.
+            log.warning("dropped a signed payload Bolt could not read (%s)", type(error).__name__)
             return BoltResponse(status=200, body="")
-        return self.app.dispatch(bolt_request)
+        if isinstance(request.body, dict) and request.body.get("type") == "app_rate_limited":
+            log.warning("Slack is rate-limiting this app's events (team %s, minute %s): events were dropped by "
+                        "Slack; see https://api.slack.com/apis/events-api#rate_limiting",
+                        str(request.body.get("team_id"))[:20], str(request.body.get("minute_rate_limited"))[:20])
+            return BoltResponse(status=200, body="")
+        response = self.app.dispatch(request)
+        if response.status == 404:
+            # Bolt has no listener for it (an event or action Dailies does not use). Slack treats anything but
+            # 2xx as a failure and turns off event delivery for apps that keep failing: acknowledge it.
+            return BoltResponse(status=200, body="")
+        return response
 
 
 def request_handler(settings: Settings | None = None) -> DailiesRequestHandler:
@@ -56,9 +123,9 @@ def create_wsgi_app() -> Callable[[dict[str, Any], StartResponse], Iterable[byte
         if path == "/healthz":
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps({"ok": True}).encode()]
-        if path != "/slack/events":
-            start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"Not found. Slack sends events, actions and commands to /slack/events.\n"]
+        if path != EVENTS_PATH:
+            return _respond(start_response, "404 Not Found",
+                            "Not found. Slack sends events, actions and commands to /slack/events.\n")
         return handler(environ, start_response)
 
     return application
@@ -69,9 +136,11 @@ def run_gunicorn(*, host: str, port: int, workers: int) -> None:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", 8)
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("worker_class", "gevent")
+            self.cfg.set("worker_connections", WORKER_CONNECTIONS)
             self.cfg.set("timeout", 30)
+            self.cfg.set("limit_request_line", 8190)
+            self.cfg.set("limit_request_fields", 100)
             self.cfg.set("accesslog", None)
 
         def load(self) -> Callable[..., Any]:
