@@ -239,3 +239,39 @@ def test_only_posted_takes_are_charged(redis_url, slack, tmp_path, files):
         assert "Today: $0.50 spent" in text.output
     finally:
         bot.stop()
+
+
+def dm(text: str, user: str, channel: str, ts: str) -> dict:
+    """A DM to the bot as Slack sends it (message.im): no mention, channel_type im."""
+    return {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts, "event_ts": ts,
+            "channel_type": "im"}
+
+
+def test_fifty_dms_share_one_dm_budget_even_with_a_channel_allowlist(make_env, slack):
+    settings, bot, worker = make_env(DAILIES_DAILY_BUDGET_USD=100, DAILIES_DM_DAILY_BUDGET_USD=10,
+                                     DAILIES_CHANNELS=CHANNEL, **priced({}, "previz", 0.5))
+
+    def send(index: int) -> int:
+        ts = f"1700700{index:03d}.000100"
+        return bot.event(dm("Kite over dunes\nSound: wind\nx1 2s", f"U0DM{index:03d}", f"D0DM{index:03d}", ts),
+                         event_id=f"EvDM{index:04d}").status_code
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        assert set(pool.map(send, range(50))) == {200}
+    wait_for(lambda: sum(len(slack.posted(channel=f"D0DM{i:03d}")) for i in range(50)) >= 50, timeout_s=60)
+    time.sleep(0.3)
+    queued = [i for i in range(50) for m in slack.posted(channel=f"D0DM{i:03d}") if m["text"].startswith("Round ")]
+    refused = [i for i in range(50) for m in slack.posted(channel=f"D0DM{i:03d}")
+               if "daily budget" in json.dumps(m.get("blocks") or [])]
+    assert len(queued) == 10 and len(refused) == 40  # $10 shared by every DM, $1 a brief
+    assert queued_jobs(worker) == ["jobs.pipeline.tasks.start_request"] * 10
+    shared = worker.store.redis.hgetall(budget.channel_day_key(worker.store, "D0DM000", budget.today()))
+    assert shared == worker.store.redis.hgetall(budget.channel_day_key(worker.store, "D0DM049", budget.today()))
+
+
+def test_dm_briefs_can_be_turned_off(make_env, slack):
+    settings, bot, worker = make_env(DAILIES_DM_BRIEFS="false")
+    bot.event(dm("Kite over dunes\nSound: wind\nx1 2s", "U0DMOFF", "D0DMOFF", "1700700999.000100"))
+    said = wait_for(lambda: slack.posted(channel="D0DMOFF"))
+    assert "turned off" in said[0]["text"] and "@dailies" in said[0]["text"]
+    assert worker.pending() == 0 and not worker.store.channel_takes("D0DMOFF")

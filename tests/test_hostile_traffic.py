@@ -3,6 +3,7 @@ nested unsigned bodies. Localhost only; every loop is bounded in count and time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -67,10 +68,8 @@ def test_slow_bodies_do_not_stop_slack_being_acknowledged(server) -> None:
         deadline = time.monotonic() + 10
         while not stop.is_set() and time.monotonic() < deadline:
             for sock in sockets:
-                try:
+                with contextlib.suppress(OSError):
                     sock.sendall(b" ")
-                except OSError:
-                    pass
             stop.wait(1.0)
 
     dripper = threading.Thread(target=drip, daemon=True)

@@ -199,8 +199,17 @@ def _key(store: Any, *parts: str) -> str:
     return store.key(*parts)
 
 
+DM_SCOPE = "dm"
+
+
+def budget_scope(channel: str) -> str:
+    """Whose budget a request in `channel` draws on: the channel's own, or the one all DMs share (so N people
+    in N DMs cannot spend N budgets)."""
+    return DM_SCOPE if channel.startswith("D") else channel
+
+
 def channel_day_key(store: Any, channel: str, day: str) -> str:
-    return _key(store, "spend", "channel", channel, day)
+    return _key(store, "spend", "channel", budget_scope(channel), day)
 
 
 def user_day_key(store: Any, user: str, day: str) -> str:
@@ -215,6 +224,9 @@ def _script(store: Any, name: str, source: str) -> Any:
 
 
 def daily_cap_usd(store: Any, settings: Settings, channel: str) -> float:
+    if budget_scope(channel) == DM_SCOPE:
+        dm_cap = settings.dm_daily_budget_usd
+        return float(dm_cap if dm_cap is not None else settings.daily_budget_usd)
     override = load_channel_settings(store, channel).daily_budget_usd
     return float(override if override is not None else settings.daily_budget_usd)
 

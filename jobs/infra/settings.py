@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     default_target: str = Field(default="social", alias="DAILIES_DEFAULT_TARGET")
 
     daily_budget_usd: float = Field(default=50.0, ge=0, alias="DAILIES_DAILY_BUDGET_USD")
+    # Every DM with the bot draws on this one budget (default: one channel's budget, shared by all DMs).
+    dm_daily_budget_usd: float | None = Field(default=None, ge=0, alias="DAILIES_DM_DAILY_BUDGET_USD")
+    dm_briefs: bool = Field(default=True, alias="DAILIES_DM_BRIEFS")
     hourly_job_limit: int = Field(default=60, ge=1, alias="DAILIES_HOURLY_JOB_LIMIT")
     ticket_sla_hours: float = Field(default=48.0, gt=0, alias="DAILIES_TICKET_SLA_HOURS")
 

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "bot_message", "channel_join", "channel_leave",
                     "message_replied", "thread_broadcast", "channel_topic", "channel_purpose", "pinned_item"}
 
+DM_BRIEFS_OFF = ("Briefs in direct messages are turned off in this workspace, so nothing was queued. Write "
+                 "`@dailies` with your brief in one of the team's channels instead.")
+
 KEYWORDS: dict[str, Callable[[Deps, WebClient, dict[str, Any], str], None]] = {
     "results": results.post_results,
 }
@@ -54,8 +57,13 @@ def handle_brief_message(body: dict[str, Any], event: dict[str, Any], context: B
     channel, ts, user = event["channel"], event["ts"], event["user"]
     thread_ts = thread_of(event)
     allowlist = deps.settings.channels
-    if allowlist and channel not in allowlist and event.get("channel_type") != "im":
+    in_dm = event.get("channel_type") == "im"
+    if allowlist and channel not in allowlist and not in_dm:
         log.info("ignoring a brief in channel %s: not in DAILIES_CHANNELS", channel)
+        return
+    if in_dm and not deps.settings.dm_briefs:
+        if deps.store.first_time("msg", f"{channel}:{ts}"):
+            reply(client, DM_BRIEFS_OFF, channel=channel, thread_ts=thread_ts)
         return
     try:
         if not deps.store.first_time("event", body.get("event_id") or f"{channel}:{ts}"):
