@@ -502,3 +502,47 @@ def test_a_mix_that_is_not_media_is_refused_and_reads_nothing_it_points_at(kind,
     assert verdicts, slack.posted(channel=SOUND, thread_ts=ticket.queue_ts)
     victim_bytes = victim.read_bytes()
     assert all(victim_bytes[1000:2000] not in data for data in slack.uploads.values())
+
+
+def test_only_the_claimant_or_a_lead_acts_on_a_claimed_ticket_and_others_can_take_it_over(bot, worker, slack, store,
+                                                                                         take, tmp_path):
+    ticket = flag_and_post(bot, worker, store, take)
+    ticket_action(bot, "ticket_claim", ticket.id, DESIGNER, ticket)
+    wait_for(lambda: tickets.get_ticket(store, ticket.id).state == TicketState.claimed)
+    worker.drain()
+
+    # a second sound-team member: Return, Deliver and an upload are refused with a Take over offer
+    ticket_action(bot, "ticket_return", ticket.id, GROUP_DESIGNER, ticket)
+    ticket_action(bot, "ticket_deliver", ticket.id, GROUP_DESIGNER, ticket)
+    upload_into_thread(bot, slack, ticket, GROUP_DESIGNER, make_mix(tmp_path / "mine.wav", -14.0))
+
+    def offers() -> list[dict[str, Any]]:
+        return [c.args for c in slack.calls_to("chat.postEphemeral") if c.args.get("user") == GROUP_DESIGNER
+                and "ticket_take_over" in json.dumps(c.args.get("blocks") or [])]
+
+    wait_for(lambda: len(offers()) == 3)
+    assert all(f"claimed by <@{DESIGNER}>" in offer["text"] for offer in offers())
+    assert not slack.calls_to("views.open") and worker.pending() == 0
+    assert tickets.get_ticket(store, ticket.id).claimed_by == DESIGNER
+
+    # a forged submission of the Return form by the non-claimant is refused (no form was granted to them)
+    forged = {"type": "view_submission", "team": {"id": "T0TEAM"}, "user": {"id": GROUP_DESIGNER},
+              "api_app_id": "A0DAILIES", "token": "legacy", "trigger_id": "1.2.5",
+              "view": {"id": "V9", "type": "modal", "callback_id": "ticket_return_modal", "private_metadata": ticket.id,
+                       "state": {"values": {"notes": {"notes": {"type": "plain_text_input", "value": "mine now"}}}}}}
+    assert bot.action(forged).json()["response_action"] == "errors"
+    assert tickets.get_ticket(store, ticket.id).state == TicketState.claimed
+
+    # a lead may act on it; the second member takes it over, said in the ticket's thread
+    ticket_action(bot, "ticket_deliver", ticket.id, LEAD, ticket)
+    wait_for(lambda: any("Upload the final mix" in t for t in ephemerals(slack, LEAD)))
+    ticket_action(bot, "ticket_take_over", ticket.id, GROUP_DESIGNER, ticket)
+    wait_for(lambda: tickets.get_ticket(store, ticket.id).claimed_by == GROUP_DESIGNER)
+    said = wait_for(lambda: [m for m in slack.posted(channel=SOUND, thread_ts=ticket.queue_ts)
+                             if "took over" in m.get("text", "")])
+    assert f"<@{GROUP_DESIGNER}> took over {ticket.id} from <@{DESIGNER}>" in said[0]["text"]
+    assert [e.action for e in tickets.get_ticket(store, ticket.id).history][-1] == "take_over"
+    # now the first designer is the one refused
+    ticket_action(bot, "ticket_return", ticket.id, DESIGNER, ticket)
+    wait_for(lambda: any("ticket_take_over" in json.dumps(c.args.get("blocks") or [])
+                         for c in slack.calls_to("chat.postEphemeral") if c.args.get("user") == DESIGNER))

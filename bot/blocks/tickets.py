@@ -222,3 +222,12 @@ def return_modal(ticket: Ticket) -> dict[str, Any]:
         ],
     }
 
+
+def take_over_offer(ticket: Ticket) -> tuple[str, list[Block]]:
+    """What a sound-team member who did not claim the ticket is told, with a button to take it over."""
+    text = (f"{ticket.id} is claimed by <@{ticket.claimed_by}>: only they (or a lead) can deliver or return it. "
+            "Take it over if they have handed it to you; the thread will say so.")
+    return text, [section(text), {"type": "actions", "block_id": f"ticket_take_over:{ticket.id}", "elements": [
+        _button("ticket_take_over", "Take over", ticket.id,
+                confirm=("Take over this ticket?", f"{ticket.id} becomes yours; <@{ticket.claimed_by}> is told in "
+                                                   "its thread."))]}]

@@ -244,12 +244,19 @@ def update_ticket(store: RedisStore, ticket_id: str, mutate: Callable[[Ticket], 
 # the state machine ------------------------------------------------------------------------------------
 TRANSITIONS: dict[str, tuple[frozenset[TicketState], TicketState]] = {
     "claim": (frozenset({TicketState.queued}), TicketState.claimed),
+    "take_over": (frozenset({TicketState.claimed}), TicketState.claimed),
     "deliver": (frozenset({TicketState.claimed}), TicketState.delivered),
     "accept": (frozenset({TicketState.claimed}), TicketState.delivered),
     "return": (frozenset({TicketState.queued, TicketState.claimed}), TicketState.returned),
     "cancel": (frozenset({TicketState.queued, TicketState.claimed, TicketState.returned}), TicketState.cancelled),
     "reopen": (frozenset({TicketState.returned, TicketState.cancelled}), TicketState.queued),
 }
+
+
+def acts_on_claimed(ticket: Ticket, user: str) -> bool:
+    """Whether `user` may deliver or return `ticket` as its sound designer: anyone while nobody holds it, only
+    its claimant once it is claimed (leads are decided by the caller)."""
+    return ticket.state != TicketState.claimed or ticket.claimed_by in (None, user)
 
 
 def _refusal(ticket: Ticket, action: str) -> str:
@@ -273,7 +280,7 @@ def apply(ticket: Ticket, action: str, by: str, *, note: str | None = None, at: 
     ticket.history.append(TicketEvent(at=when, by=by, action=action, from_state=ticket.state, to_state=to_state,
                                       note=note))
     ticket.state = to_state
-    if action == "claim":
+    if action in ("claim", "take_over"):
         ticket.claimed_by, ticket.claimed_at = by, when
     elif action in ("deliver", "accept"):
         ticket.delivered_by, ticket.delivered_at = by, when

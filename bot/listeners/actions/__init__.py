@@ -13,6 +13,7 @@ from bot.listeners.actions import (
     ticket_claim,
     ticket_deliver,
     ticket_return,
+    ticket_take_over,
 )
 
 
@@ -22,5 +23,6 @@ def register(app: App) -> None:
     reroll.register(app)
     more_like_this.register(app)
     send_to_sound.register(app)
-    for ticket_action in (ticket_claim, ticket_deliver, ticket_return, ticket_cancel, ticket_accept):
+    for ticket_action in (ticket_claim, ticket_deliver, ticket_return, ticket_cancel, ticket_accept,
+                          ticket_take_over):
         ticket_action.register(app)

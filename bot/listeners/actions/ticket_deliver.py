@@ -19,7 +19,7 @@ def register(app: App) -> None:
 
 def on_deliver(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
-    press = ticket_press(body, action, context["deps"], client)
+    press = ticket_press(body, action, context["deps"], client, claimant_only=True)
     if press is None:
         return
     ticket = press.ticket

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.blocks.tickets import take_over_offer
 from bot.deps import Deps
 from bot.home import republish_home
 from bot.slack.access import (
@@ -53,19 +54,38 @@ class TicketPress:
 
 
 def ticket_press(body: dict[str, Any], action: dict[str, Any], deps: Deps, client: WebClient, *,
-                 leads_only: bool = False) -> TicketPress | None:
+                 leads_only: bool = False, claimant_only: bool = False) -> TicketPress | None:
     """The pressed ticket when it exists, was pressed in its queue channel (or App Home) and the presser is on
-    the sound team (or, with `leads_only`, a lead); otherwise None after a quiet, logged refusal."""
+    the sound team (or, with `leads_only`, a lead; with `claimant_only`, the one who claimed it or a lead);
+    otherwise None after a quiet, logged refusal."""
     user = (body.get("user") or {}).get("id", "")
     channel, thread_ts = action_place(body)
     ticket = action_ticket(deps, client, body, str(action.get("value") or ""), user)
     if ticket is None:
         return None
-    allowed = lead_in(deps, user, ticket.channel, client) if leads_only else on_sound_team(deps, client, user)
+    if leads_only:
+        allowed = lead_in(deps, user, ticket.channel, client)
+    else:  # a lead may also deliver or return a claimed ticket, on the sound team or not
+        allowed = on_sound_team(deps, client, user) or (claimant_only and lead_in(deps, user, ticket.channel, client))
     if not allowed:
         log.warning("refused %s on %s by %s: not %s", action.get("action_id"), ticket.id, user,
                     "a lead" if leads_only else "on the sound team")
         reply(client, ONLY_LEADS_CANCEL if leads_only else ONLY_SOUND_TEAM, channel=channel, thread_ts=thread_ts,
               only_to=user)
         return None
+    if claimant_only and not claimant_or_lead(deps, client, ticket, user):
+        log.info("refused %s on %s by %s: claimed by %s", action.get("action_id"), ticket.id, user,
+                 ticket.claimed_by)
+        offer_take_over(client, ticket, user, channel=channel, thread_ts=thread_ts)
+        return None
     return TicketPress(deps, client, body, user, channel, thread_ts, ticket)
+
+
+def claimant_or_lead(deps: Deps, client: WebClient, ticket: Ticket, user: str) -> bool:
+    return tickets.acts_on_claimed(ticket, user) or lead_in(deps, user, ticket.channel, client)
+
+
+def offer_take_over(client: WebClient, ticket: Ticket, user: str, *, channel: str | None,
+                    thread_ts: str | None) -> None:
+    text, blocks = take_over_offer(ticket)
+    reply(client, text, channel=channel, thread_ts=thread_ts, blocks=blocks, only_to=user)

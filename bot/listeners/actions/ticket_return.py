@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.tickets import return_modal
 from bot.listeners.actions.ticket_press import ticket_press
+from bot.listeners.views.ticket_return_modal import grant_return_form
 from bot.slack.errors import explain_slack_error
 
 log = logging.getLogger(__name__)
@@ -22,13 +23,14 @@ def register(app: App) -> None:
 
 def on_return(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
-    press = ticket_press(body, action, context["deps"], client)
+    press = ticket_press(body, action, context["deps"], client, claimant_only=True)
     if press is None:
         return
     ticket = press.ticket
     if not ticket.state.open:
         press.tell(f"{ticket.id} is {ticket.state.value}: there is nothing to return.")
         return
+    grant_return_form(press.deps, ticket.id, press.user)
     try:
         client.views_open(trigger_id=body.get("trigger_id", ""), view=return_modal(ticket))
     except SlackApiError as error:

@@ -10,6 +10,7 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from bot.listeners.actions.ticket_press import claimant_or_lead, offer_take_over
 from bot.slack.access import ONLY_SOUND_TEAM, on_sound_team
 from bot.slack.reply import reply
 from jobs.domain import tickets
@@ -35,6 +36,10 @@ def handle_thread_upload(body: dict[str, Any], event: dict[str, Any], context: B
         if ticket.state == TicketState.queued:
             reply(client, channel=channel, thread_ts=thread_ts, text=f"{ticket.id} is not claimed yet: press *Claim* first, then upload the "
                                               "final mix into this thread again.")
+            return True
+        if not claimant_or_lead(deps, client, ticket, user):
+            log.info("refused a delivery for %s by %s: claimed by %s", ticket.id, user, ticket.claimed_by)
+            offer_take_over(client, ticket, user, channel=channel, thread_ts=thread_ts)
             return True
         if ticket.state != TicketState.claimed:
             reply(client, channel=channel, thread_ts=thread_ts, text=f"{ticket.id} is {ticket.state.value}: this upload was not checked.")

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.slack.access import ONLY_SOUND_TEAM, on_sound_team
+from bot.slack.access import ONLY_SOUND_TEAM
 from jobs.domain import tickets
 from jobs.domain.tickets import TicketError
 
@@ -27,13 +27,16 @@ def on_return_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], co
     ticket_id = str(view.get("private_metadata") or "")
     notes = (((view.get("state") or {}).get("values") or {}).get("notes") or {}).get("notes") or {}
     text = str(notes.get("value") or "").strip()
+    # Validated from Redis alone (Slack waits 3 s for this answer): the form was granted to this person when
+    # *Return* was pressed, after the full check there (sound team, claimant or lead).
     if not tickets.valid_ticket_id(ticket_id) or tickets.get_ticket(deps.store, ticket_id) is None:
         log.warning("refused a return by %s: unknown ticket %r", user, ticket_id[:40])
         ack(response_action="errors", errors={"notes": "That sound ticket does not exist."})
         return
-    if not on_sound_team(deps, client, user):
-        log.warning("refused a return of %s by %s: not on the sound team", ticket_id, user)
-        ack(response_action="errors", errors={"notes": ONLY_SOUND_TEAM})
+    if not deps.store.redis.exists(return_form_key(deps, ticket_id, user)):
+        log.warning("refused a return of %s by %s: no return form was opened for them", ticket_id, user)
+        ack(response_action="errors", errors={"notes": f"{ONLY_SOUND_TEAM} (Or the form expired: press Return "
+                                                       "again.)"})
         return
     if not text:
         ack(response_action="errors", errors={"notes": "Say what needs to change."})
@@ -44,4 +47,17 @@ def on_return_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], co
         ack(response_action="errors", errors={"notes": str(error)})
         return
     ack()
+    deps.store.redis.delete(return_form_key(deps, ticket_id, user))
     deps.enqueue("sync_ticket", ticket_id)
+
+
+RETURN_FORM_TTL_S = 3600
+
+
+def return_form_key(deps: Deps, ticket_id: str, user: str) -> str:
+    return deps.store.key("ticket", "return-form", ticket_id, user)
+
+
+def grant_return_form(deps: Deps, ticket_id: str, user: str) -> None:
+    """Remember that `user` passed the Return press's checks for `ticket_id`, for the form's submission."""
+    deps.store.redis.set(return_form_key(deps, ticket_id, user), "1", ex=RETURN_FORM_TTL_S)
