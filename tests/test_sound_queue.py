@@ -546,3 +546,35 @@ def test_only_the_claimant_or_a_lead_acts_on_a_claimed_ticket_and_others_can_tak
     ticket_action(bot, "ticket_return", ticket.id, DESIGNER, ticket)
     wait_for(lambda: any("ticket_take_over" in json.dumps(c.args.get("blocks") or [])
                          for c in slack.calls_to("chat.postEphemeral") if c.args.get("user") == DESIGNER))
+
+
+def test_mix_names_cannot_break_their_code_span_or_hide_behind_bidi_controls(bot, worker, slack, store, take,
+                                                                            tmp_path):
+    ticket = flag_and_post(bot, worker, store, take)
+    ticket_action(bot, "ticket_claim", ticket.id, DESIGNER, ticket)
+    wait_for(lambda: tickets.get_ticket(store, ticket.id).state == TicketState.claimed)
+    worker.drain()
+    mix = make_mix(tmp_path / "mix.wav", -14.0)
+    spoofed = tmp_path / "final`<!channel>`\u202evaw.exe\u200b.wav"
+    spoofed.write_bytes(mix.read_bytes())
+    upload_into_thread(bot, slack, ticket, DESIGNER, spoofed)
+    wait_for(worker.pending)
+    worker.drain()
+    verdict = next(m["text"] for m in slack.posted(channel=SOUND, thread_ts=ticket.queue_ts) if "passes" in m["text"])
+    span = verdict.split("`")
+    assert len(span) == 3, verdict  # exactly one code span: the name cannot close it early
+    assert "\u02cb" in span[1] and "<!channel>" not in verdict and "&lt;!channel&gt;" in span[1]
+    assert not any(ch in verdict for ch in "\u202e\u200b")
+
+
+def test_briefs_lose_bidi_and_zero_width_characters_before_anything_shows_them(bot, worker, slack, store):
+    bot.event(mention("Rain on neon\u202e,gnissik\u200b\u2066 couple\nSound: rain\nx1 1s", user=CREATIVE,
+                      ts="1700800000.000100", channel=ART))
+    wait_for(worker.pending)
+    worker.drain()
+    (take,) = store.channel_takes(ART)
+    request = store.get_request(take.request_id)
+    assert request.resolved.brief.picture == "Rain on neon,gnissik couple"
+    everything = json.dumps([c.args for c in slack.calls_to("chat.postMessage") + slack.calls_to("chat.update")],
+                            ensure_ascii=False)
+    assert not any(ch in everything for ch in "\u202e\u200b\u2066")

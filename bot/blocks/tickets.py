@@ -7,10 +7,11 @@ from typing import Any
 
 from bot.blocks.common import Block, context, section
 from bot.blocks.takes import tally_text
-from bot.slack.text import escaped
+from bot.slack.text import escape, escaped
 from jobs.audio.targets import get_target
 from jobs.domain.models import Take
 from jobs.domain.tickets import MixCheck, Ticket, TicketEvent, TicketState
+from jobs.infra.text import quoted
 
 STATE_ICONS = {
     TicketState.queued: ":hourglass_flowing_sand:",
@@ -179,21 +180,21 @@ def mirror_text(ticket: Ticket, event: TicketEvent) -> str:
 
 def mix_verdict(ticket: Ticket, mix: MixCheck) -> tuple[str, list[Block]]:
     """The sound check of an uploaded mix, posted in the ticket's thread."""
-    name = escaped(mix.name, 120)
+    name = quoted(escape(mix.name), 120)
     if mix.error:
-        text = f":warning: Could not check `{name}` for {ticket.id}: {escaped(mix.error, 600)}"
+        text = f":warning: Could not check {name} for {ticket.id}: {escaped(mix.error, 600)}"
         return text, [section(text)]
     numbers = (f"{mix.integrated_lufs:.1f} LUFS, {mix.true_peak_dbtp:+.1f} dBTP"
                if mix.integrated_lufs is not None and mix.true_peak_dbtp is not None else "unmeasurable")
     if mix.passed:
-        text = (f":white_check_mark: `{name}` passes {escaped(target_text(ticket.target), 200)}: {numbers}. "
+        text = (f":white_check_mark: {name} passes {escaped(target_text(ticket.target), 200)}: {numbers}. "
                 f"*{ticket.id}* is delivered and the mix goes to the creative thread.")
         blocks = [section(text)]
         if mix.summary:
             blocks.append(context(escaped(mix.summary, 1500)))
         return text, blocks
     reasons = "; ".join(mix.reasons) or "it failed the sound check"
-    text = (f":red_circle: `{name}` does not pass {escaped(target_text(ticket.target), 200)}: {escaped(reasons, 1500)}. "
+    text = (f":red_circle: {name} does not pass {escaped(target_text(ticket.target), 200)}: {escaped(reasons, 1500)}. "
             f"*{ticket.id}* stays claimed: upload a corrected mix into this thread, or a lead can accept this one.")
     blocks = [
         section(text),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from jobs.infra.text import strip_invisible
+
 _MENTION_RE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _CHANNEL_RE = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
 _SPECIAL_RE = re.compile(r"<!([a-z]+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
@@ -22,12 +24,13 @@ def decode_event_text(text: str, bot_user_id: str | None = None) -> str:
     text = _SPECIAL_RE.sub(lambda m: "@" + (m.group(2) or m.group(1)).lstrip("@"), text)
     text = _LINK_RE.sub(lambda m: m.group(2) or m.group(1), text)
     # Entities last, so "&lt;" typed by a person stays the character "<" and never becomes markup.
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+    return strip_invisible(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")).strip()
 
 
 def escape(text: str) -> str:
-    """Escape user words for mrkdwn: exactly &, < and >, as Slack documents."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape user words for mrkdwn: exactly &, < and >, as Slack documents; invisible and bidi characters
+    are dropped so nothing displays as other than it is."""
+    return strip_invisible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def cut(text: str, limit: int) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from jobs.infra.text import quoted
+
 
 class DeliveryTarget(BaseModel):
     key: str
@@ -43,7 +45,7 @@ class UnknownTarget(ValueError):
 def target_key(name: str) -> str:
     key = ALIASES.get(name.lower(), name.lower())
     if key not in TARGETS:
-        raise UnknownTarget(f"`{name}` is not a delivery target. Known targets: {', '.join(TARGETS)}.")
+        raise UnknownTarget(f"{quoted(name)} is not a delivery target. Known targets: {', '.join(TARGETS)}.")
     return key
 
 

@@ -13,6 +13,7 @@ from typing import get_args
 
 from adapters.base import Aspect, Resolution
 from jobs.domain.models import Brief, DialogueLine
+from jobs.infra.text import quoted
 
 MAX_BRIEF_CHARS = 3000
 MAX_TAKES = 24
@@ -88,8 +89,8 @@ def parse_brief(text: str, *, refining: bool = False) -> Brief:
         if words:
             picture_parts.append(words)
     brief.picture = " ".join(picture_parts).strip()
-    for quoted in _QUOTE_RE.findall(brief.picture):
-        brief.dialogue.append(DialogueLine(line=quoted.strip()))
+    for spoken in _QUOTE_RE.findall(brief.picture):
+        brief.dialogue.append(DialogueLine(line=spoken.strip()))
     _apply_flags(brief, flag_tokens)
     _check_conflicts(brief)
     if not brief.picture and not brief.has_sound_direction and not (refining and flag_tokens):
@@ -136,7 +137,7 @@ def _apply_flags(brief: Brief, tokens: list[str]) -> None:
     def once(name: str, value: str) -> None:
         if name in seen and seen[name] != value:
             raise BriefError(
-                f"Conflicting {name}: `{seen[name]}` and `{value}`. Give it once.",
+                f"Conflicting {name}: {quoted(seen[name])} and {quoted(value)}. Give it once.",
             )
         seen[name] = value
 
@@ -147,7 +148,7 @@ def _apply_flags(brief: Brief, tokens: list[str]) -> None:
         if lower.startswith("--"):
             if lower not in KNOWN_FLAGS:
                 raise BriefError(
-                    f"Unknown flag `{token}`. Known flags: {', '.join(KNOWN_FLAGS)}, plus xN, Ns, "
+                    f"Unknown flag {quoted(token)}. Known flags: {', '.join(KNOWN_FLAGS)}, plus xN, Ns, "
                     f"{'|'.join(ASPECTS)}, {'|'.join(RESOLUTIONS)}."
                 )
             if lower in SWITCH_FLAGS:
@@ -165,7 +166,7 @@ def _apply_flags(brief: Brief, tokens: list[str]) -> None:
                 i += 1
             value = " ".join(value_tokens).strip()
             if not value:
-                raise BriefError(f"`{token}` needs a value, e.g. {_example(lower)}.")
+                raise BriefError(f"{quoted(token)} needs a value, e.g. {_example(lower)}.")
             once(lower, value)
             _apply_value_flag(brief, lower, value)
             continue
@@ -179,7 +180,7 @@ def _example(flag: str) -> str:
         "--seed": "`--seed 7`",
         "--no": "`--no text, logos`",
         "--target": "`--target social`",
-    }.get(flag, f"`{flag} VALUE`")
+    }.get(flag, quoted(f"{flag} VALUE"))
 
 
 def _apply_value_flag(brief: Brief, flag: str, value: str) -> None:
@@ -199,14 +200,14 @@ def _apply_short_flag(brief: Brief, token: str, once) -> None:  # noqa: ANN001 -
     if match := _TAKES_RE.match(token):
         count = int(match.group(1))
         if not 1 <= count <= MAX_TAKES:
-            raise BriefError(f"`{token}` asks for {count} takes; one brief makes 1 to {MAX_TAKES} (`x4`).")
+            raise BriefError(f"{quoted(token)} asks for {count} takes; one brief makes 1 to {MAX_TAKES} (`x4`).")
         once("takes", str(count))
         brief.takes = count
     elif match := _DURATION_RE.match(token):
         seconds = float(match.group(1))
         if seconds != int(seconds) or not 1 <= seconds <= MAX_DURATION_S:
             raise BriefError(
-                f"`{token}` is not a clip length Dailies can render: use whole seconds from 1 to "
+                f"{quoted(token)} is not a clip length Dailies can render: use whole seconds from 1 to "
                 f"{MAX_DURATION_S} (`8s`); each model has its own range."
             )
         once("duration", str(int(seconds)))
@@ -219,7 +220,7 @@ def _apply_short_flag(brief: Brief, token: str, once) -> None:  # noqa: ANN001 -
         brief.resolution = token.lower()  # type: ignore[assignment]
     else:
         raise BriefError(
-            f"`{token}` is not a size Dailies knows: aspect is {', '.join(ASPECTS)} and resolution "
+            f"{quoted(token)} is not a size Dailies knows: aspect is {', '.join(ASPECTS)} and resolution "
             f"{' or '.join(RESOLUTIONS)}."
         )
 

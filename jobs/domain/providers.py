@@ -27,6 +27,7 @@ from adapters.seedance import SeedanceConfig, SeedanceProvider
 from adapters.veo import MEDIA_HOSTS as VEO_HOSTS
 from adapters.veo import VeoConfig, VeoProvider
 from jobs.infra.settings import Settings
+from jobs.infra.text import quoted
 
 
 class UnknownModel(ValueError):
@@ -140,12 +141,12 @@ def normalise_model_key(key: str, settings: Settings) -> str:
         if endpoint not in fal_endpoints(settings):
             shown = endpoint if ENDPOINT_RE.match(endpoint) and len(endpoint) <= 80 else "that endpoint"
             raise UnknownModel(
-                f"`{shown}` is not a fal endpoint Dailies is set up for. Known: "
+                f"{quoted(shown)} is not a fal endpoint Dailies is set up for. Known: "
                 f"{', '.join('fal:' + e for e in fal_endpoints(settings))}. An operator can allow another with "
                 "DAILIES_FAL_ENDPOINTS.")
         return key
     if family not in FACTORIES:
-        raise UnknownModel(f"`{key}` is not a model Dailies knows. Known models: "
+        raise UnknownModel(f"{quoted(key)} is not a model Dailies knows. Known models: "
                            f"{', '.join(known_models(settings))}.")
     return key
 

@@ -18,6 +18,7 @@ from jobs.domain.brief import ASPECTS, MAX_DURATION_S, MAX_TAKES, RESOLUTIONS
 from jobs.domain.channels import ChannelSettings, load_channel_settings, save_channel_settings
 from jobs.domain.providers import UnknownModel, normalise_model_key
 from jobs.infra.settings import Settings
+from jobs.infra.text import quoted
 
 log = logging.getLogger(__name__)
 _PAIR_RE = re.compile(r"^([a-z][a-z-]*)=(\S+)$")
@@ -39,7 +40,7 @@ class SettingError(ValueError):
 def _emoji(value: str) -> str:
     name = value.strip().strip(":").split("::", 1)[0].lower()
     if not _EMOJI_RE.match(name):
-        raise SettingError(f"`{value}` is not an emoji name (write it without colons, e.g. `fire`).")
+        raise SettingError(f"{quoted(value)} is not an emoji name (write it without colons, e.g. `fire`).")
     return name
 
 
@@ -50,11 +51,11 @@ def parse_settings(text: str, current: ChannelSettings, settings: Settings) -> t
         key, value = _PAIR_RE.match(token).groups()  # type: ignore[union-attr]
         field = KEYS.get(key)
         if field is None:
-            raise SettingError(f"`{key}` is not a channel setting. Settings: {', '.join(sorted(set(KEYS)))}.")
+            raise SettingError(f"{quoted(key)} is not a channel setting. Settings: {', '.join(sorted(set(KEYS)))}.")
         if field in ("up_emoji", "down_emoji"):
             values[field] = list(dict.fromkeys(_emoji(v) for v in value.split(",") if v.strip()))
             if not values[field]:
-                raise SettingError(f"`{key}` needs at least one emoji.")
+                raise SettingError(f"{quoted(key)} needs at least one emoji.")
         elif field in ("hero_emoji", "cancel_emoji"):
             values[field] = _emoji(value)
         elif field == "model":
@@ -73,7 +74,7 @@ def parse_settings(text: str, current: ChannelSettings, settings: Settings) -> t
             limit = MAX_DURATION_S if field == "duration_s" else MAX_TAKES
             number = int(value.rstrip("s")) if value.rstrip("s").isdigit() else 0
             if not 1 <= number <= limit:
-                raise SettingError(f"`{key}` is a whole number from 1 to {limit}.")
+                raise SettingError(f"{quoted(key)} is a whole number from 1 to {limit}.")
             values[field] = number
         elif field == "daily_budget_usd":
             try:
