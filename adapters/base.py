@@ -33,6 +33,9 @@ class RenderSpec(BaseModel):
     seed: int | None = None
     audio: bool = True
     label: str = ""
+    # Unique per take: a provider that dedupes submissions (Kling's external_task_id) keys them on this, so a
+    # retried submit finds its own render and two takes never share one.
+    render_id: str = ""
 
 
 class Capabilities(BaseModel):

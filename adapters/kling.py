@@ -123,8 +123,10 @@ def kling_prices(model_name: str) -> Prices:
 
 
 def external_task_id(spec: RenderSpec, model_name: str) -> str:
-    """A stable id for one take's render: the same spec always maps to the same Kling task."""
-    digest = hashlib.sha256((model_name + "\n" + spec.model_dump_json()).encode()).hexdigest()
+    """Kling's idempotency key for one take: from the take's own id, so a retried submit of the same take finds
+    its task, while the same brief and seed in another thread or round is a render of its own."""
+    source = spec.render_id or f"{model_name}\n{spec.model_dump_json()}"  # no id: a one-off spec (tests, try)
+    digest = hashlib.sha256(source.encode()).hexdigest()
     return f"dailies-{digest[:32]}"
 
 

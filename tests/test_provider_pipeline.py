@@ -115,6 +115,20 @@ def test_kling_takes_render_and_post_once_each(tmp_path: Path, redis_url: str, k
     assert {"submitted", "generating", "posted"} <= seen
 
 
+def test_the_same_brief_and_seed_in_two_threads_are_two_kling_renders(tmp_path: Path, redis_url: str,
+                                                                       kling: KlingStandin) -> None:
+    """Kling dedupes by external_task_id: it must come from the take, not from the spec, or the second thread
+    would be handed the first thread's render."""
+    kling.finish_after_polls = 1
+    rt, notifier, scheduler = runtime_for(kling_settings(tmp_path, redis_url, kling))
+    _first, first_takes = run_brief(rt, scheduler, BRIEF + "x1 5s --model kling --seed 7")
+    _second, second_takes = run_brief(rt, scheduler, BRIEF + "x1 5s --model kling --seed 7")
+    ids = [c.json["external_task_id"] for c in kling.calls("POST", "/v1/videos/text2video")]
+    assert len(ids) == 2 and ids[0] != ids[1]
+    assert first_takes[0].provider_job_id != second_takes[0].provider_job_id
+    assert [t.state for t in first_takes + second_takes] == [TakeState.posted, TakeState.posted]
+
+
 def test_a_policy_refusal_is_said_in_the_thread_never_retried_never_charged(
     tmp_path: Path, redis_url: str, kling: KlingStandin
 ) -> None:

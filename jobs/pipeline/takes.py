@@ -53,6 +53,7 @@ def render_spec(request: Request, take: Take) -> RenderSpec:
         seed=take.seed,
         audio=not take.silent,
         label=take.label,
+        render_id=take.id,
     )
 
 
