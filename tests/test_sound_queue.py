@@ -578,3 +578,27 @@ def test_briefs_lose_bidi_and_zero_width_characters_before_anything_shows_them(b
     everything = json.dumps([c.args for c in slack.calls_to("chat.postMessage") + slack.calls_to("chat.update")],
                             ensure_ascii=False)
     assert not any(ch in everything for ch in "\u202e\u200b\u2066")
+
+
+def test_a_mention_in_a_ticket_thread_is_the_same_delivery_not_a_brief(bot, worker, slack, store, take, tmp_path):
+    """Slack sends a mix uploaded with "@dailies final mix" twice: a file_share message and an app_mention."""
+    ticket = flag_and_post(bot, worker, store, take)
+    ticket_action(bot, "ticket_claim", ticket.id, DESIGNER, ticket)
+    wait_for(lambda: tickets.get_ticket(store, ticket.id).state == TicketState.claimed)
+    worker.drain()
+    path = make_mix(tmp_path / "final.wav", -14.0)
+    file = slack.add_file(path.name, path.read_bytes(), mimetype="audio/wav")
+    ts = f"{time.time():.6f}"
+    share = {"type": "message", "subtype": "file_share", "user": DESIGNER, "channel": SOUND,
+             "channel_type": "channel", "ts": ts, "event_ts": ts, "thread_ts": ticket.queue_ts,
+             "text": "<@UDAILIESBOT> final mix", "files": [file], "upload": False}
+    twin = {"type": "app_mention", "user": DESIGNER, "channel": SOUND, "ts": ts, "event_ts": ts,
+            "thread_ts": ticket.queue_ts, "text": "<@UDAILIESBOT> final mix", "files": [file]}
+    assert bot.event(twin).status_code == 200 and bot.event(share).status_code == 200
+    bot.event(mention("and another round please x2", channel=SOUND, user=DESIGNER, thread_ts=ticket.queue_ts))
+    wait_for(worker.pending)
+    time.sleep(0.5)
+    assert [job.func_name for job in worker.queue.get_jobs()] == ["jobs.pipeline.tasks.check_ticket_mix"]
+    worker.drain()
+    assert tickets.get_ticket(store, ticket.id).state == TicketState.delivered
+    assert not store.channel_takes(SOUND)  # no round was started in the sound-queue channel

@@ -17,14 +17,19 @@ from slack_sdk import WebClient
 from bot.blocks.takes import brief_error_reply
 from bot.deps import Deps
 from bot.listeners.messages import channel_settings, results
+from bot.listeners.messages.mix_upload import handle_thread_upload
 from bot.slack.reply import BUSY_REPLY, reply
 from bot.slack.text import decode_event_text
+from jobs.domain import tickets
 from jobs.domain.brief import BriefError
 from jobs.domain.intake import accept_brief
 
 log = logging.getLogger(__name__)
-IGNORED_SUBTYPES = {"message_changed", "message_deleted", "bot_message", "channel_join", "channel_leave",
-                    "message_replied", "thread_broadcast", "channel_topic", "channel_purpose", "pinned_item"}
+# What a person types, or shares with words, can be a brief. Every other subtype is something Slack or an app
+# did (channel_join, message_changed, bot_message, ekm_access_denied, huddle_thread…) or a person did that is not
+# a brief (me_message is an action, /me waves): none of them starts a render.
+BRIEF_SUBTYPES = {None, "file_share"}
+SLACKBOT = "USLACKBOT"
 
 DM_BRIEFS_OFF = ("Briefs in direct messages are turned off in this workspace, so nothing was queued. Write "
                  "`@dailies` with your brief in one of the team's channels instead.")
@@ -40,10 +45,17 @@ COMMANDS: dict[str, Callable[[Deps, WebClient, dict[str, Any], str, str], bool]]
 def is_human_message(event: dict[str, Any], context: BoltContext) -> bool:
     if event.get("bot_id") or event.get("bot_profile"):
         return False
-    if event.get("subtype") in IGNORED_SUBTYPES:
+    if event.get("subtype") not in BRIEF_SUBTYPES:
         return False
     user = event.get("user")
-    return bool(user) and user != context.bot_user_id
+    return isinstance(user, str) and bool(user) and user not in (context.bot_user_id, SLACKBOT)
+
+
+def in_ticket_thread(deps: Deps, event: dict[str, Any]) -> bool:
+    thread_ts = event.get("thread_ts")
+    if not thread_ts or thread_ts == event.get("ts"):
+        return False
+    return tickets.ticket_for_message(deps.store, event["channel"], thread_ts) is not None
 
 
 def thread_of(event: dict[str, Any]) -> str:
@@ -70,7 +82,15 @@ def handle_brief_message(body: dict[str, Any], event: dict[str, Any], context: B
             return
         if not deps.store.first_time("msg", f"{channel}:{ts}"):
             return
+        if in_ticket_thread(deps, event):
+            # A ticket's thread is for its sound work: a mention there (often the twin of a mix upload, which
+            # the message listener handles once) never starts a round.
+            if event.get("files"):
+                handle_thread_upload(body, event, context, client)
+            return
         text = decode_event_text(event.get("text", ""), context.bot_user_id)
+        if event.get("subtype") == "file_share" and not text:
+            return  # a file shared in a DM without a word: nothing asked
         keyword = KEYWORDS.get(text.strip().lower())
         if keyword:
             keyword(deps, client, event, thread_ts)
