@@ -133,3 +133,22 @@ def test_a_mention_with_no_brief_still_gets_an_answer(bot, worker, slack) -> Non
     said = wait_for(lambda: slack.posted(thread_ts="1700900500.000100"))
     assert "brief" in said[0]["text"].lower()
     assert worker.pending() == 0
+
+
+@pytest.mark.parametrize("refusals, expect_image, expect_blocks", [(2, True, True), (3, False, True),
+                                                                    (4, False, False)])
+def test_a_card_slack_refuses_as_invalid_blocks_is_retried_then_simplified_never_failing_the_take(
+        refusals: int, expect_image: bool, expect_blocks: bool, bot, worker, slack) -> None:
+    thread = "1700900600.000100"
+    bot.event(mention(BRIEF, ts=thread))
+    wait_for(worker.pending)  # the status message is posted: the next chat.postMessage is the take's card
+    slack.fail_next("chat.postMessage", times=refusals, error="invalid_blocks")
+    worker.drain()
+    (take,) = worker.store.channel_takes("C0ART")
+    assert take.state.value == "posted" and take.message_ts and take.waveform_file_id
+    card = slack.messages[("C0ART", take.message_ts)]
+    blocks = json.dumps(card.get("blocks") or [])
+    assert ('"slack_file"' in blocks) == expect_image
+    assert bool(card.get("blocks")) == expect_blocks
+    assert f"Take {take.label}" in card["text"]
+    assert len([f for f in slack.completed_uploads("C0ART") if f["name"].endswith(".mp4")]) == 1

@@ -90,7 +90,7 @@ def tally_text(take: Take) -> str:
     return f"score *{take.score:+d}*" + (" · " + " ".join(parts) if parts else "")
 
 
-def take_card(take: Take) -> tuple[str, list[Block]]:
+def take_card(take: Take, *, with_waveform: bool = True) -> tuple[str, list[Block]]:
     sound = take.sound
     verdict_icon = {"pass": ":white_check_mark:", "warn": ":large_yellow_circle:", "fail": ":red_circle:"}
     sound_line = (
@@ -104,7 +104,7 @@ def take_card(take: Take) -> tuple[str, list[Block]]:
         {"type": "section", "block_id": f"take:{take.id}", "text": {"type": "mrkdwn", "text": header}},
         context(f"Sound ({take.target}): {sound_line}"),
     ]
-    if take.waveform_file_id:
+    if take.waveform_file_id and with_waveform:
         blocks.append({"type": "image", "slack_file": {"id": take.waveform_file_id}, "alt_text": f"Waveform of take {take.label}"})
     blocks.append(context(f"Votes: {tally_text(take)}"))
     if take.ticket:

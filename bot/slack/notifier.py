@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +27,8 @@ from jobs.pipeline.runtime import FileUnavailable, Upload
 
 log = logging.getLogger(__name__)
 SLACK_FILE_HOSTS = ("files.slack.com",)
+CARD_IMAGE_TRIES = 3
+CARD_RETRY_S = 0.5
 
 
 class SlackNotifier:
@@ -89,16 +92,42 @@ class SlackNotifier:
                 take = self.store.update_take(take.id, lambda t: setattr(t, "message_ts", t.message_ts or found)) or take
                 self.store.index_card(take.channel, take.message_ts or found, take.id)
         if not take.message_ts:
-            text, blocks = take_card(take)
-            response = self.client.chat_postMessage(
-                channel=take.channel, thread_ts=take.thread_ts, text=text, blocks=blocks, parse="none",
-                unfurl_links=False,
-                metadata={"event_type": "dailies_take", "event_payload": {"take_id": take.id, "label": take.label}},
-            )
-            ts = response["ts"]
+            ts = self._post_card(take)
             take = self.store.update_take(take.id, lambda t: setattr(t, "message_ts", t.message_ts or ts)) or take
             self.store.index_card(take.channel, take.message_ts or ts, take.id)
         return take
+
+    def _post_card(self, take: Take) -> str:
+        """Post the take's card and return its ts. Slack sometimes answers `invalid_blocks` for a `slack_file`
+        image just after its upload: try again shortly, then post the card without the waveform, and as a last
+        resort as plain text; a take whose clip is in the thread is never failed for its card's looks."""
+        for attempt in range(CARD_IMAGE_TRIES):
+            try:
+                return self._send_card(take, with_waveform=True)
+            except SlackApiError as error:
+                if slack_error_code(error) != "invalid_blocks":
+                    raise
+                if not take.waveform_file_id:
+                    break
+                log.warning("take %s: Slack refused the card's blocks (try %d of %d)", take.id, attempt + 1,
+                            CARD_IMAGE_TRIES)
+                time.sleep(CARD_RETRY_S * (attempt + 1))
+        try:
+            return self._send_card(take, with_waveform=False)
+        except SlackApiError as error:
+            if slack_error_code(error) != "invalid_blocks":
+                raise
+            log.error("take %s: Slack refused the card's blocks without the waveform too; posting it as text", take.id)
+            return self._send_card(take, with_waveform=False, plain=True)
+
+    def _send_card(self, take: Take, *, with_waveform: bool, plain: bool = False) -> str:
+        text, blocks = take_card(take, with_waveform=with_waveform)
+        response = self.client.chat_postMessage(
+            channel=take.channel, thread_ts=take.thread_ts, text=text, blocks=None if plain else blocks,
+            parse="none", unfurl_links=False,
+            metadata={"event_type": "dailies_take", "event_payload": {"take_id": take.id, "label": take.label}},
+        )
+        return str(response["ts"])
 
     def _card_attempted_before(self, take: Take) -> bool:
         """Mark this card attempt; True when an earlier one was made (its outcome unknown)."""
@@ -145,11 +174,16 @@ class SlackNotifier:
         """Re-render a posted take's card in place (tally, ticket state)."""
         if not take.message_ts:
             return
-        text, blocks = take_card(take)
-        try:
-            self.client.chat_update(channel=take.channel, ts=take.message_ts, text=text, blocks=blocks, parse="none")
-        except SlackApiError as error:
-            log.error("card update for take %s: %s", take.id, explain_slack_error(error))
+        for with_waveform in (True, False):
+            text, blocks = take_card(take, with_waveform=with_waveform)
+            try:
+                self.client.chat_update(channel=take.channel, ts=take.message_ts, text=text, blocks=blocks,
+                                        parse="none")
+                return
+            except SlackApiError as error:
+                if slack_error_code(error) != "invalid_blocks" or not with_waveform:
+                    log.error("card update for take %s: %s", take.id, explain_slack_error(error))
+                    return
 
     def take_failed(self, request: Request, take: Take) -> None:
         try:
