@@ -3,12 +3,16 @@ worker left, then runs an rq worker with the scheduler that hands that runtime t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import time
 
+import redis
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
+from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.scheduler import RQScheduler
 
 from bot.slack.client import make_web_client
@@ -22,10 +26,74 @@ from jobs.pipeline.runtime import RqScheduler, Runtime
 from jobs.pipeline.tasks import RuntimeWorkerMixin, TaskJob
 
 log = logging.getLogger(__name__)
+RESTART_DELAY_S = 2.0
+
+
+REDIS_DOWN_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+
+
+class ResilientScheduler(RQScheduler):
+    """rq's scheduler process, made to outlive a Redis restart: rq's own dies at the first ConnectionError and
+    no delayed job (a provider poll, recovery) runs again. This one logs one line, keeps trying, and logs
+    one line when Redis is back."""
+
+    def work(self) -> None:
+        self._install_signal_handlers()
+        lost_since: float | None = None
+        registered = False
+        while True:
+            if self._stop_requested:
+                with contextlib.suppress(*REDIS_DOWN_ERRORS):
+                    self.stop()
+                break
+            try:
+                if not registered:
+                    self.register_birth()
+                    registered = True
+                if self.should_reacquire_locks:
+                    self.acquire_locks()
+                self.heartbeat()
+                self.enqueue_scheduled_jobs()
+                if lost_since is not None:
+                    log.info("scheduler: Redis is back after %.0f s; delayed jobs run again",
+                             time.monotonic() - lost_since)
+                    lost_since = None
+            except REDIS_DOWN_ERRORS as error:
+                if lost_since is None:
+                    lost_since = time.monotonic()
+                    log.warning("scheduler: Redis unreachable (%s); retrying every %s s", error, self.interval)
+            time.sleep(self.interval)
 
 
 class RuntimeWorker(RuntimeWorkerMixin, Worker):
-    """rq's forking worker; each job's work horse gets the runtime built at start-up."""
+    """rq's forking worker; each job's work horse gets the runtime built at start-up. Its scheduler survives
+    Redis restarts, and its maintenance keeps the recovery sweep scheduled."""
+
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
+                         date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
+                         log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
+        self.scheduler = ResilientScheduler(
+            self.queues, connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            date_format=date_format, log_format=log_format, serializer=self.serializer,
+        )
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        # A recovery chain lost in a Redis restart is started again here (its own lock makes it one chain).
+        if self.runtime.store.try_lock("recovery-scheduled", tasks.RECOVERY_INTERVAL_S - 5):
+            self.runtime.scheduler.enqueue("recover_stalled")
 
 
 class SimpleRuntimeWorker(RuntimeWorkerMixin, SimpleWorker):
@@ -61,10 +129,17 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     resumed = tasks.recover_stalled(runtime, at_start=True)
     if resumed:
         log.info("resumed %d take(s) left unfinished by a stopped worker", resumed)
-    # Maintenance every minute (not rq's ten): a worker killed while it ran the scheduler leaves rq's scheduler
-    # lock behind for about a minute; the survivors take the scheduler over at their next maintenance.
-    worker = make_worker(runtime, queue, maintenance_interval=60)
-    worker.work(with_scheduler=True, burst=burst, logging_level=logging.getLevelName(logging.getLogger().level))
+    level = logging.getLevelName(logging.getLogger().level)
+    while True:
+        # Maintenance every minute (not rq's ten): a worker killed while it ran the scheduler leaves rq's
+        # scheduler lock behind for about a minute; the survivors take the scheduler over at their next one.
+        worker = make_worker(runtime, queue, maintenance_interval=60)
+        worker.work(with_scheduler=True, burst=burst, logging_level=level)
+        if burst or worker._shutdown_requested_date is not None:  # SIGTERM/SIGINT: a requested stop
+            return
+        # rq's loop ends on an error it does not handle (Redis gone mid-heartbeat): start it again.
+        log.warning("worker loop ended unexpectedly; starting it again in %s s", RESTART_DELAY_S)
+        time.sleep(RESTART_DELAY_S)
 
 
 def release_dead_scheduler_lock(queue: Queue) -> bool:

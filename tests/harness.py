@@ -54,9 +54,10 @@ def wait_for(condition: Callable[[], Any], timeout_s: float = 20.0, interval_s: 
 class RedisServer:
     """A redis-server of the tests' own on a free port: they may flush it freely."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, appendonly: bool = False) -> None:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="dailies-redis-"))
+        self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -68,8 +69,8 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir)],
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always", "--dir", str(self.dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         client = Redis(port=self.port)
@@ -79,6 +80,13 @@ class RedisServer:
     def stop(self) -> None:
         if self.process:
             self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def kill(self) -> None:
+        """Stop Redis the hard way (a crash, a failover): no shutdown save, clients cut off."""
+        if self.process:
+            self.process.kill()
             self.process.wait(timeout=10)
             self.process = None
 

@@ -321,7 +321,7 @@ def test_bad_provider_files_are_refused_with_a_clear_reason(priced_env, slack, f
     assert takes["1A"].state == TakeState.posted
     expected = {
         "1B": "the file is empty",
-        "1C": "not a video ffmpeg can read",
+        "1C": "not a video",
         "1D": "no sound although sound was asked for",
         "1E": "it is 4 s long; the limit is 3 s",
         "1F": "MB; the limit is 1.0 MB",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pyloudnorm
 import pytest
 from click.testing import CliRunner
 
-from adapters.media import ffmpeg_exe, probe_media
+from adapters.media import ffmpeg_exe
 from bot.cli import main
 from jobs.audio.check import check_file, report_text
 from jobs.audio.measure import measure_file
@@ -331,10 +332,10 @@ def test_true_peak_of_sparse_hits_matches_an_independent_oversampler(tmp_path: P
 # -- pictures ---------------------------------------------------------------------------------------
 def _rgb(png: Path) -> np.ndarray:
     """Decode a PNG with ffmpeg (not with our writer's code) into (height, width, 3)."""
-    info = probe_media(png)
+    width, height = struct.unpack(">II", png.read_bytes()[16:24])  # the IHDR chunk
     raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(png), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
                          capture_output=True, check=True).stdout
-    return np.frombuffer(raw, dtype=np.uint8).reshape(info.height, info.width, 3)
+    return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
 
 
 def test_waveform_is_drawn_in_the_checks_own_pass_and_shows_clipping(tmp_path: Path) -> None:
