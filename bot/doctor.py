@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import redis
 from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -114,6 +115,11 @@ class Doctor:
         client = connect(self.settings.redis_url, timeout_s=2)
         try:
             version = client.info("server").get("redis_version", "?")
+            persistence = client.info("persistence")
+            try:
+                saves = str(client.config_get("save").get("save", ""))
+            except redis.ResponseError:  # managed Redis often forbids CONFIG: judge from INFO alone
+                saves = "unknown"
         finally:
             client.close()
         major_minor = tuple(int(p) for p in re.findall(r"\d+", str(version))[:2]) or (0, 0)
@@ -123,6 +129,10 @@ class Doctor:
             return
         self.say(OK, "REDIS_URL", f"{redact_url(self.settings.redis_url)} answers (Redis {version}), key prefix "
                                   f"{self.settings.key_prefix!r}, queue {self.settings.queue_name!r}")
+        if not int(persistence.get("aof_enabled", 0)) and not saves.strip():
+            self.say(WARN, "REDIS_URL", "Redis keeps nothing on disk (appendonly no, no RDB saves): a restart loses "
+                                        "every request, take, vote, ticket and queued job. Turn on "
+                                        "`appendonly yes` (or RDB snapshots) before real use.")
 
     def media_dir(self) -> None:
         folder = Path(self.settings.media_dir)

@@ -90,3 +90,20 @@ def test_the_command_exits_with_the_verdict(redis_url: str, slack: SlackStandIn,
     assert "✓ REDIS_URL" in good.output and BOT_TOKEN not in good.output
     bad = runner.invoke(cli_main.commands["doctor"], [], env={**env, "SLACK_BOT_TOKEN": ""})
     assert bad.exit_code == 1 and "✗ SLACK_BOT_TOKEN: not set" in bad.output
+
+
+def test_redis_without_persistence_is_warned_about(redis_url: str, slack: SlackStandIn, tmp_path: Path) -> None:
+    from tests.harness import RedisServer
+
+    settings = make_settings(redis_url, slack.api_url, tmp_path / "media")
+    _, lines = doctor_lines(settings)
+    warning = [line for line in lines if line.startswith("!") and "REDIS_URL" in line]
+    assert warning and "appendonly yes" in warning[0] and "restart loses" in warning[0]
+
+    durable = RedisServer(appendonly=True).start()
+    try:
+        _, lines = doctor_lines(make_settings(durable.url, slack.api_url, tmp_path / "media2"))
+        assert not [line for line in lines if line.startswith("!") and "REDIS_URL" in line]
+        assert line_for(lines, "REDIS_URL").startswith("✓")
+    finally:
+        durable.stop()
