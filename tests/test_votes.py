@@ -15,7 +15,7 @@ from jobs.infra.settings import Settings
 from jobs.infra.store import RedisStore
 from tests.harness import Worker, make_settings, mention, wait_for
 from tests.standins.slack import SlackStandIn
-from tests.vote_helpers import CHANNEL, card_updates, event_id, posted_round, reaction
+from tests.vote_helpers import CHANNEL, card_updates, event_id, posted_round
 
 LEAD = "U0LEAD"
 
@@ -35,41 +35,44 @@ def tally_is(store: RedisStore, take_id: str, score: int, emoji: dict[str, int])
     return votes.tally(store, take_id) == (score, emoji)
 
 
-def react(bot, name: str, *, user: str, ts: str, added: bool = True, ident: str | None = None) -> None:
-    response = bot.event(reaction(name, user=user, ts=ts, added=added), event_id=ident)
-    assert response.status_code == 200
+def react(bot, slack: SlackStandIn, name: str, *, user: str, ts: str, added: bool = True,
+          ident: str | None = None) -> None:
+    """A person reacts: Slack records it, then sends the event (none when nothing changed, as Slack does)."""
+    event = slack.react(user, "C0ART", ts, name, added=added)
+    if event is not None:
+        assert bot.event(event, event_id=ident).status_code == 200
 
 
 def test_one_person_three_up_emoji_counts_once_and_removal_subtracts_exactly(bot, worker, store, slack):
     (take,) = posted_round(bot, worker, "Rain on a tin roof x1\nSound: heavy rain", thread_ts="1700000100.000100")
     for name in ("+1", "fire", "heart"):
-        react(bot, name, user="U0ANA", ts=take.message_ts)
+        react(bot, slack, name, user="U0ANA", ts=take.message_ts)
     wait_for(lambda: tally_is(store, take.id, 1, {"+1": 1, "fire": 1, "heart": 1}))
 
-    react(bot, "fire", user="U0ANA", ts=take.message_ts, added=False)
+    react(bot, slack, "fire", user="U0ANA", ts=take.message_ts, added=False)
     wait_for(lambda: tally_is(store, take.id, 1, {"+1": 1, "heart": 1}))
-    react(bot, "+1", user="U0ANA", ts=take.message_ts, added=False)
-    react(bot, "-1", user="U0BEN", ts=take.message_ts)
+    react(bot, slack, "+1", user="U0ANA", ts=take.message_ts, added=False)
+    react(bot, slack, "-1", user="U0BEN", ts=take.message_ts)
     wait_for(lambda: tally_is(store, take.id, 0, {"heart": 1, "-1": 1}))
-    react(bot, "heart", user="U0ANA", ts=take.message_ts, added=False)
+    react(bot, slack, "heart", user="U0ANA", ts=take.message_ts, added=False)
     wait_for(lambda: tally_is(store, take.id, -1, {"-1": 1}))
     # Removing a reaction that was never counted changes nothing.
-    react(bot, "fire", user="U0CAT", ts=take.message_ts, added=False)
-    react(bot, "-1", user="U0BEN", ts=take.message_ts, added=False)
+    react(bot, slack, "fire", user="U0CAT", ts=take.message_ts, added=False)
+    react(bot, slack, "-1", user="U0BEN", ts=take.message_ts, added=False)
     wait_for(lambda: tally_is(store, take.id, 0, {}))
 
     # The take record (and so `dailies export`) carries the tally.
-    react(bot, "fire", user="U0ANA", ts=take.message_ts)
+    react(bot, slack, "fire", user="U0ANA", ts=take.message_ts)
     wait_for(lambda: store.get_take(take.id).score == 1)
     row = export_takes(worker.settings, CHANNEL)[0]
     assert row["score"] == 1 and row["votes"] == {"fire": 1}
 
 
-def test_one_up_and_one_down_at_most_per_person(bot, worker, store):
+def test_one_up_and_one_down_at_most_per_person(bot, worker, store, slack):
     (take,) = posted_round(bot, worker, "A lighthouse in fog x1\nSound: foghorn", thread_ts="1700000110.000100")
     for name in ("+1", "fire", "-1"):
-        react(bot, name, user="U0ANA", ts=take.message_ts)
-    react(bot, "heart", user="U0BEN", ts=take.message_ts)
+        react(bot, slack, name, user="U0ANA", ts=take.message_ts)
+    react(bot, slack, "heart", user="U0BEN", ts=take.message_ts)
     wait_for(lambda: tally_is(store, take.id, 1, {"+1": 1, "fire": 1, "-1": 1, "heart": 1}))
 
 
@@ -77,16 +80,16 @@ def test_bot_reactions_never_count(bot, worker, store, slack):
     (take,) = posted_round(bot, worker, "Snow on a city street x1\nSound: muffled traffic",
                            thread_ts="1700000200.000100")
     slack.bots.add("U0OTHERBOT")
-    react(bot, "+1", user="UDAILIESBOT", ts=take.message_ts)  # our own
-    react(bot, "fire", user="U0OTHERBOT", ts=take.message_ts)  # another app's bot user
+    react(bot, slack, "+1", user="UDAILIESBOT", ts=take.message_ts)  # our own
+    react(bot, slack, "fire", user="U0OTHERBOT", ts=take.message_ts)  # another app's bot user
     wait_for(lambda: store.redis.get(store.key("isbot", "U0OTHERBOT")) == b"1")
-    react(bot, "heart", user="U0ANA", ts=take.message_ts)
+    react(bot, slack, "heart", user="U0ANA", ts=take.message_ts)
     wait_for(lambda: tally_is(store, take.id, 1, {"heart": 1}))
     time.sleep(0.2)
     assert votes.tally(store, take.id) == (1, {"heart": 1})
     # Bots are looked up once, then cached.
-    react(bot, "+1", user="U0OTHERBOT", ts=take.message_ts)
-    react(bot, "fire", user="U0ANA", ts=take.message_ts)
+    react(bot, slack, "+1", user="U0OTHERBOT", ts=take.message_ts)
+    react(bot, slack, "fire", user="U0ANA", ts=take.message_ts)
     wait_for(lambda: tally_is(store, take.id, 1, {"heart": 1, "fire": 1}))
     time.sleep(0.2)
     assert votes.tally(store, take.id) == (1, {"heart": 1, "fire": 1})
@@ -94,34 +97,34 @@ def test_bot_reactions_never_count(bot, worker, store, slack):
     assert not any(c.args["user"] == "UDAILIESBOT" for c in slack.calls_to("users.info"))
 
 
-def test_skin_tones_count_as_their_base_emoji(bot, worker, store):
+def test_skin_tones_count_as_their_base_emoji(bot, worker, store, slack):
     (take,) = posted_round(bot, worker, "Hands clapping in a hall x1\nSound: applause", thread_ts="1700000300.000100")
-    react(bot, "+1::skin-tone-2", user="U0ANA", ts=take.message_ts)
-    react(bot, "+1::skin-tone-5", user="U0ANA", ts=take.message_ts)
-    react(bot, "-1::skin-tone-3", user="U0BEN", ts=take.message_ts)
-    react(bot, "+1", user="U0CAT", ts=take.message_ts)
+    react(bot, slack, "+1::skin-tone-2", user="U0ANA", ts=take.message_ts)
+    react(bot, slack, "+1::skin-tone-5", user="U0ANA", ts=take.message_ts)
+    react(bot, slack, "-1::skin-tone-3", user="U0BEN", ts=take.message_ts)
+    react(bot, slack, "+1", user="U0CAT", ts=take.message_ts)
     wait_for(lambda: tally_is(store, take.id, 1, {"+1": 2, "-1": 1}))
     # Ana still has one +1 (another tone) on the take: she still counts.
-    react(bot, "+1::skin-tone-2", user="U0ANA", ts=take.message_ts, added=False)
-    react(bot, "-1::skin-tone-3", user="U0BEN", ts=take.message_ts, added=False)
+    react(bot, slack, "+1::skin-tone-2", user="U0ANA", ts=take.message_ts, added=False)
+    react(bot, slack, "-1::skin-tone-3", user="U0BEN", ts=take.message_ts, added=False)
     wait_for(lambda: tally_is(store, take.id, 2, {"+1": 2}))
-    react(bot, "+1::skin-tone-5", user="U0ANA", ts=take.message_ts, added=False)
+    react(bot, slack, "+1::skin-tone-5", user="U0ANA", ts=take.message_ts, added=False)
     wait_for(lambda: tally_is(store, take.id, 1, {"+1": 1}))
 
 
-def test_retry_of_the_same_event_counts_once(bot, worker, store):
+def test_retry_of_the_same_event_counts_once(bot, worker, store, slack):
     (take,) = posted_round(bot, worker, "Kettle on a stove x1\nSound: whistle", thread_ts="1700000400.000100")
     added = event_id()
-    event = reaction("fire", user="U0ANA", ts=take.message_ts)
+    event = slack.react("U0ANA", "C0ART", take.message_ts, "fire")
     assert bot.event(event, event_id=added).status_code == 200
     assert bot.event(event, event_id=added, retry_num=1).status_code == 200
-    react(bot, "heart", user="U0BEN", ts=take.message_ts)
+    react(bot, slack, "heart", user="U0BEN", ts=take.message_ts)
     wait_for(lambda: tally_is(store, take.id, 2, {"fire": 1, "heart": 1}))
     # Removed, then Slack retries the earlier add: the removal stands.
-    react(bot, "fire", user="U0ANA", ts=take.message_ts, added=False)
+    react(bot, slack, "fire", user="U0ANA", ts=take.message_ts, added=False)
     wait_for(lambda: tally_is(store, take.id, 1, {"heart": 1}))
     assert bot.event(event, event_id=added, retry_num=2).status_code == 200
-    react(bot, "+1", user="U0CAT", ts=take.message_ts)
+    react(bot, slack, "+1", user="U0CAT", ts=take.message_ts)
     wait_for(lambda: tally_is(store, take.id, 2, {"heart": 1, "+1": 1}))
     time.sleep(0.2)
     assert votes.tally(store, take.id) == (2, {"heart": 1, "+1": 1})
@@ -139,7 +142,7 @@ def test_200_concurrent_reactions_from_40_people_give_the_exact_tally(bot, worke
         mine = [(first, "+1"), (first, "fire"), (first, "heart")]
         mine += [(second, "-1"), (second, "+1::skin-tone-4")] if i % 4 == 0 else [(second, "heart"), (second, "fire")]
         for take, name in mine:
-            events.append((reaction(name, user=user, ts=take.message_ts), event_id()))
+            events.append((slack.react(user, "C0ART", take.message_ts, name), event_id()))
         expected[first.id][0] += 1
         expected[second.id][0] += 0 if i % 4 == 0 else 1
         for take, name in mine:
@@ -175,15 +178,15 @@ def test_200_concurrent_reactions_from_40_people_give_the_exact_tally(bot, worke
 
 def test_live_tally_is_edited_at_most_once_a_second_per_channel(bot, worker, store, slack):
     take_a, take_b = posted_round(bot, worker, "Waves on shingle x2\nSound: surf", thread_ts="1700000600.000100")
-    react(bot, "+1", user="U0ANA", ts=take_a.message_ts)
-    react(bot, "fire", user="U0BEN", ts=take_a.message_ts)
+    react(bot, slack, "+1", user="U0ANA", ts=take_a.message_ts)
+    react(bot, slack, "fire", user="U0BEN", ts=take_a.message_ts)
     wait_for(lambda: tally_is(store, take_a.id, 2, {"+1": 1, "fire": 1}))
     wait_for(lambda: worker.pending() == 1)  # one refresh for the burst
     worker.drain()
     # Right after an edit, a new burst on both cards waits for the channel's next second, then edits once each.
     for user in ("U0CAT", "U0DAN", "U0EVE"):
-        react(bot, "heart", user=user, ts=take_a.message_ts)
-        react(bot, "-1", user=user, ts=take_b.message_ts)
+        react(bot, slack, "heart", user=user, ts=take_a.message_ts)
+        react(bot, slack, "-1", user=user, ts=take_b.message_ts)
     wait_for(lambda: tally_is(store, take_a.id, 5, {"+1": 1, "fire": 1, "heart": 3})
              and tally_is(store, take_b.id, -3, {"-1": 3}))
     wait_for(lambda: store.redis.scard(store.key("votes", "dirty", CHANNEL)) == 2 and worker.pending() == 1)
@@ -198,9 +201,9 @@ def test_live_tally_is_edited_at_most_once_a_second_per_channel(bot, worker, sto
 
 def test_reactions_elsewhere_are_ignored(bot, worker, store, slack):
     (take,) = posted_round(bot, worker, "Church bells x1\nSound: bells", thread_ts="1700000700.000100")
-    react(bot, "+1", user="U0ANA", ts="1700000700.000100")  # the brief itself
-    react(bot, "+1", user="U0ANA", ts=take.message_ts)
-    react(bot, "tada", user="U0BEN", ts=take.message_ts)  # not a vote emoji
+    react(bot, slack, "+1", user="U0ANA", ts="1700000700.000100")  # the brief itself
+    react(bot, slack, "+1", user="U0ANA", ts=take.message_ts)
+    react(bot, slack, "tada", user="U0BEN", ts=take.message_ts)  # not a vote emoji
     wait_for(lambda: tally_is(store, take.id, 1, {"+1": 1}))
     time.sleep(0.2)
     assert votes.tally(store, take.id) == (1, {"+1": 1})
@@ -210,9 +213,9 @@ def test_reactions_elsewhere_are_ignored(bot, worker, store, slack):
 def test_a_channel_up_set_changes_what_counts(bot, worker, store, slack):
     (take,) = posted_round(bot, worker, "A fox in a field x1\nSound: wind in grass", thread_ts="1700000800.000100")
     save_channel_settings(store, CHANNEL, ChannelSettings(up_emoji=["star"], down_emoji=["thumbsdown"]))
-    react(bot, "+1", user="U0ANA", ts=take.message_ts)
-    react(bot, "star", user="U0BEN", ts=take.message_ts)
-    react(bot, "thumbsdown", user="U0CAT", ts=take.message_ts)
+    react(bot, slack, "+1", user="U0ANA", ts=take.message_ts)
+    react(bot, slack, "star", user="U0BEN", ts=take.message_ts)
+    react(bot, slack, "thumbsdown", user="U0CAT", ts=take.message_ts)
     wait_for(lambda: tally_is(store, take.id, 0, {"star": 1, "thumbsdown": 1}))
     time.sleep(0.2)
     assert votes.tally(store, take.id) == (0, {"star": 1, "thumbsdown": 1})
@@ -239,10 +242,10 @@ def test_results_rank_by_score_then_earliest(bot, worker, store, slack):
     thread = "1700001000.000100"
     take_a, take_b, take_c = posted_round(bot, worker, "Three doors in a corridor x3\nSound: creaks",
                                           thread_ts=thread)
-    react(bot, "+1", user="U0ANA", ts=take_b.message_ts)
-    react(bot, "fire", user="U0BEN", ts=take_b.message_ts)
-    react(bot, "+1", user="U0CAT", ts=take_c.message_ts)
-    react(bot, "-1", user="U0DAN", ts=take_c.message_ts)
+    react(bot, slack, "+1", user="U0ANA", ts=take_b.message_ts)
+    react(bot, slack, "fire", user="U0BEN", ts=take_b.message_ts)
+    react(bot, slack, "+1", user="U0CAT", ts=take_c.message_ts)
+    react(bot, slack, "-1", user="U0DAN", ts=take_c.message_ts)
     wait_for(lambda: tally_is(store, take_b.id, 2, {"+1": 1, "fire": 1})
              and tally_is(store, take_c.id, 0, {"+1": 1, "-1": 1}))
     assert bot.event(mention("results", ts="1700001001.000100", thread_ts=thread)).status_code == 200

@@ -15,22 +15,20 @@ and logs each refusal with the reason.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from bot.slack.payloads import BlockActionPayload, parse_block_action
+from bot.slack.people import is_member
 from bot.slack.reply import reply
 from jobs.domain import tickets
 from jobs.domain.channels import load_channel_settings
 from jobs.domain.models import Take
 from jobs.domain.tickets import Ticket
-from jobs.infra.store import RedisStore
 
 log = logging.getLogger(__name__)
 TAKE_ID_RE = re.compile(r"^[0-9a-f]{8,32}-\d{1,3}$")
@@ -82,33 +80,10 @@ def load_take_for_action(deps: Deps, body: Any, *, client: WebClient | None = No
     return take
 
 
-# who is a lead and who is on the sound team: user ids and/or user-group ids, memberships cached in Redis
-GROUP_CACHE_TTL_S = 300
-BOT_CACHE_TTL_S = 24 * 3600
+
 ONLY_SOUND_TEAM = "Only the sound team can claim, deliver or return sound tickets."
 ONLY_LEADS_CANCEL = "Only leads can cancel sound tickets."
 ONLY_LEADS_FLAG = "Only leads can send takes to sound."
-
-
-def group_members(store: RedisStore, client: WebClient, group_id: str) -> set[str]:
-    key = store.key("usergroup", group_id)
-    cached = store.redis.get(key)
-    if cached is not None:
-        return set(json.loads(cached))
-    try:
-        users = client.usergroups_users_list(usergroup=group_id).get("users", [])
-    except SlackApiError as error:
-        log.warning("cannot read user group %s: %s", group_id, error.response.get("error"))
-        return set()
-    store.redis.set(key, json.dumps(sorted(users)), ex=GROUP_CACHE_TTL_S)
-    return set(users)
-
-
-def is_member(store: RedisStore, client: WebClient, user: str, entries: list[str]) -> bool:
-    """True when `user` is one of `entries` (user ids) or in one of its user groups (ids starting with S)."""
-    if user in entries:
-        return True
-    return any(entry.startswith("S") and user in group_members(store, client, entry) for entry in entries)
 
 
 def lead_in(deps: Deps, user: str, channel: str | None, client: WebClient | None = None) -> bool:
@@ -124,25 +99,6 @@ def requester_or_lead(deps: Deps, user: str, requester: str, channel: str | None
 
 def on_sound_team(deps: Deps, client: WebClient, user: str) -> bool:
     return is_member(deps.store, client, user, deps.settings.sound_team)
-
-
-def is_bot_user(store: RedisStore, client: WebClient, user: str) -> bool:
-    """Whether `user` is a bot (users.info → is_bot), cached in Redis; an unreadable user counts as a person."""
-    key = store.key("isbot", user)
-    cached = store.redis.get(key)
-    if cached is not None:
-        return cached in (b"1", "1")
-    try:
-        info = client.users_info(user=user).get("user") or {}
-    except SlackApiError as error:
-        log.warning("users.info for %s: %s", user, error.response.get("error") if error.response else error)
-        return False
-    except Exception as error:  # network trouble: count the reaction as a person's, decide again next time
-        log.warning("users.info for %s failed: %s", user, error)
-        return False
-    bot = bool(info.get("is_bot") or info.get("is_app_user")) or user == "USLACKBOT"
-    store.redis.set(key, "1" if bot else "0", ex=BOT_CACHE_TTL_S)
-    return bot
 
 
 # sound tickets: where an action was pressed and which ticket it names

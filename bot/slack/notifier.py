@@ -17,6 +17,7 @@ from adapters.download import MediaPolicy, download
 from bot.blocks.takes import status_message, take_card, take_failed_message
 from bot.blocks.tickets import mirror_text, mix_verdict, ticket_message
 from bot.slack.errors import OPERATOR_ERRORS, delivery_error, explain_slack_error, slack_error_code
+from bot.slack.people import is_bot_user
 from jobs.audio.waveform import render_waveform_png
 from jobs.domain.models import Request, Take
 from jobs.domain.tickets import MixCheck, Ticket, TicketEvent
@@ -184,6 +185,21 @@ class SlackNotifier:
                 if slack_error_code(error) != "invalid_blocks" or not with_waveform:
                     log.error("card update for take %s: %s", take.id, explain_slack_error(error))
                     return
+
+    def reactions_on(self, channel: str, ts: str) -> dict[str, list[str]] | None:
+        try:
+            message = self.client.reactions_get(channel=channel, timestamp=ts, full=True).get("message") or {}
+        except (SlackApiError, SlackClientError, OSError) as error:
+            log.warning("reactions on %s/%s could not be read; the tally stays as counted from events: %s",
+                        channel, ts, error)
+            return None
+        record: dict[str, list[str]] = {}
+        for reaction in message.get("reactions") or []:
+            people = [user for user in reaction.get("users") or []
+                      if isinstance(user, str) and not is_bot_user(self.store, self.client, user)]
+            if people and isinstance(reaction.get("name"), str):
+                record[reaction["name"]] = people
+        return record
 
     def take_failed(self, request: Request, take: Take) -> None:
         try:

@@ -21,10 +21,10 @@ so concurrent reactions and Slack's retries give the exact result.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
 from jobs.domain.models import Take
@@ -36,9 +36,9 @@ REFRESH_GUARD_MS = 30_000  # a lost refresh job stops blocking new ones after th
 DIRECTIONS = ("up", "down")
 WEIGHTS = {"up": 1, "down": -1}
 
-# KEYS: 1 seen-event key, 2 tally hash, 3 up set, 4 down set
+# KEYS: 1 seen-event key, 2 tally hash, 3 up set, 4 down set, 5 the take's voters (whose sets exist)
 # ARGV: 1 reaction name, 2 base emoji, 3 direction to add ("up"/"down") or "" to remove from either,
-#       4 "1" when KEYS[1] is to be checked, 5 seen ttl, 6 record ttl
+#       4 "1" when KEYS[1] is to be checked, 5 seen ttl, 6 record ttl, 7 the user
 # Returns 1 when the tally changed, 0 when it did not (repeat event, duplicate add, unknown removal).
 _RECORD_LUA = """
 if ARGV[4] == '1' then
@@ -62,7 +62,13 @@ for _, entry in ipairs(sets) do
     local people_before = redis.call('SCARD', key)
     local base_before = has_base(key)
     local moved
-    if adding then moved = redis.call('SADD', key, reaction) else moved = redis.call('SREM', key, reaction) end
+    if adding then
+      moved = redis.call('SADD', key, reaction)
+      redis.call('SADD', KEYS[5], ARGV[7])
+      redis.call('EXPIRE', KEYS[5], tonumber(ARGV[6]))
+    else
+      moved = redis.call('SREM', key, reaction)
+    end
     if moved == 1 then
       changed = 1
       local people_after = redis.call('SCARD', key)
@@ -142,10 +148,65 @@ def record_reaction(
     script = store.redis.register_script(_RECORD_LUA)
     seen_key = store.key("seen", "event", event_id) if event_id else store.key("seen", "event", "-")
     keys = [seen_key, _tally_key(store, take_id), _set_key(store, take_id, "up", user),
-            _set_key(store, take_id, "down", user)]
+            _set_key(store, take_id, "down", user), _voters_key(store, take_id)]
     args = [reaction, base_emoji(reaction), direction if added else "", "1" if event_id else "0",
-            SEEN_TTL_S, RECORD_TTL_S]
+            SEEN_TTL_S, RECORD_TTL_S, user]
     return bool(script(keys=keys, args=args))
+
+
+def _voters_key(store: RedisStore, take_id: str) -> str:
+    return store.key("votes", take_id, "voters")
+
+
+# KEYS: 1 tally hash, 2 voters set. ARGV: 1 key prefix of the per-person sets ("<prefix>:votes:<take>:"),
+# 2 record ttl, 3 a JSON list of [user, direction, reaction] as Slack shows them now.
+# Replaces every person's sets and the tally with exactly that record, in one step.
+_RECONCILE_LUA = """
+local prefix = ARGV[1]
+for _, user in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  redis.call('DEL', prefix .. 'up:' .. user, prefix .. 'down:' .. user)
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+local ttl = tonumber(ARGV[2])
+local people = {}
+local bases = {}
+for _, entry in ipairs(cjson.decode(ARGV[3])) do
+  local user, direction, reaction = entry[1], entry[2], entry[3]
+  local key = prefix .. direction .. ':' .. user
+  redis.call('SADD', key, reaction)
+  redis.call('EXPIRE', key, ttl)
+  redis.call('SADD', KEYS[2], user)
+  people[direction .. ':' .. user] = (direction == 'up') and 1 or -1
+  local base = string.match(reaction, '^(.-)::') or reaction
+  bases[base .. '\0' .. user] = base
+end
+local score = 0
+for _, weight in pairs(people) do score = score + weight end
+redis.call('HSET', KEYS[1], 'score', score)
+local counts = {}
+for _, base in pairs(bases) do counts[base] = (counts[base] or 0) + 1 end
+for base, count in pairs(counts) do redis.call('HSET', KEYS[1], 'e:' .. base, count) end
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[2], ttl)
+return score
+"""
+
+
+def reconcile(store: RedisStore, take_id: str, reactions: dict[str, list[str]], up: list[str],
+              down: list[str]) -> int:
+    """Make a take's votes exactly what Slack shows: `reactions` is its record (reaction name → the people
+    who have it, bots already left out). Events can arrive and run in any order; Slack's record is the truth.
+    Returns the score."""
+    entries = []
+    for name, users in sorted(reactions.items()):
+        direction = direction_of(name, up, down)
+        if direction is None:
+            continue
+        entries.extend([user, direction, name] for user in sorted(set(users)))
+    script = store.redis.register_script(_RECONCILE_LUA)
+    prefix = store.key("votes", take_id, "")
+    return int(script(keys=[_tally_key(store, take_id), _voters_key(store, take_id)],
+                      args=[prefix, RECORD_TTL_S, json.dumps(entries)]))
 
 
 def tally(store: RedisStore, take_id: str) -> tuple[int, dict[str, int]]:
@@ -210,18 +271,6 @@ def pop_dirty(store: RedisStore, channel: str) -> list[str]:
     script = store.redis.register_script(_POP_DIRTY_LUA)
     ids = script(keys=[store.key("votes", "dirty", channel), store.key("votes", "refresh", channel)])
     return sorted(i.decode() if isinstance(i, bytes) else i for i in ids)
-
-
-def refresh_cards(store: RedisStore, channel: str, render: Callable[[Take], None]) -> list[str]:
-    """Re-render every card of `channel` whose tally moved since the last refresh; returns their take ids."""
-    done = []
-    for take_id in pop_dirty(store, channel):
-        take = sync_take(store, take_id)
-        if take is None or not take.message_ts:
-            continue
-        render(take)
-        done.append(take_id)
-    return done
 
 
 def ranking(store: RedisStore, channel: str, thread_ts: str) -> list[Take]:

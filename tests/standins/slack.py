@@ -34,6 +34,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "usergroups.users.list": ("usergroup",),
     "users.info": ("user",),
     "conversations.replies": ("channel", "ts"),
+    "reactions.get": ("channel", "timestamp"),
     "files.info": ("file",),
 }
 
@@ -60,6 +61,8 @@ class SlackStandIn:
         self.files: dict[str, dict[str, Any]] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
+        # Slack's own record of reactions: (channel, ts) → reaction name → users, in the order they reacted.
+        self.reactions: dict[tuple[str, str], dict[str, list[str]]] = {}
         self.bots: set[str] = set()  # user ids users.info reports as bots
         self.faults: dict[str, list[Fault]] = {}
         self.lock = threading.Lock()
@@ -189,6 +192,35 @@ class SlackStandIn:
         if args["usergroup"] not in self.usergroups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": self.usergroups[args["usergroup"]]}
+
+    def react(self, user: str, channel: str, ts: str, name: str, *, added: bool = True) -> dict[str, Any] | None:
+        """A person adds or removes a reaction: Slack records it at once and returns the event it will send
+        (None when nothing changed, as Slack sends nothing then)."""
+        with self.lock:
+            on_message = self.reactions.setdefault((channel, ts), {})
+            users = on_message.setdefault(name, [])
+            if added == (user in users):
+                return None
+            if added:
+                users.append(user)
+            else:
+                users.remove(user)
+                if not users:
+                    del on_message[name]
+            event_ts = self.next_ts()
+        return {"type": "reaction_added" if added else "reaction_removed", "user": user, "reaction": name,
+                "item": {"type": "message", "channel": channel, "ts": ts}, "item_user": BOT_USER_ID,
+                "event_ts": event_ts}
+
+    def m_reactions_get(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (args["channel"], args["timestamp"])
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        with self.lock:
+            record = [{"name": name, "users": list(users), "count": len(users)}
+                      for name, users in self.reactions.get(key, {}).items()]
+        message = {**self.messages[key], "reactions": record} if record else dict(self.messages[key])
+        return {"ok": True, "type": "message", "channel": args["channel"], "message": message}
 
     def m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "user": {"id": args["user"], "name": args["user"].lower(),

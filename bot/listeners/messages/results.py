@@ -1,4 +1,4 @@
-"""`@dailies results` in a thread: the ranking of its takes."""
+"""`@dailies results` in a thread: the ranking of its takes, each tally first made equal to what Slack shows."""
 
 from __future__ import annotations
 
@@ -8,11 +8,20 @@ from slack_sdk import WebClient
 
 from bot.blocks.takes import results_message
 from bot.deps import Deps
+from bot.slack.notifier import SlackNotifier
 from bot.slack.reply import reply
+from jobs.domain.channels import load_channel_settings
 from jobs.domain.votes import ranking
+from jobs.pipeline.cards import reconcile_take
 
 
 def post_results(deps: Deps, client: WebClient, event: dict[str, Any], thread_ts: str) -> None:
     channel = event["channel"]
+    notifier = SlackNotifier(client, deps.store, deps.settings)
+    settings = load_channel_settings(deps.store, channel)
+    for request in deps.store.thread_requests(channel, thread_ts):
+        for take in deps.store.takes_for(request):
+            if take.message_ts:
+                reconcile_take(deps.store, notifier, take, settings)
     text, blocks = results_message(ranking(deps.store, channel, thread_ts))
     reply(client, text, channel=channel, thread_ts=thread_ts, blocks=blocks)

@@ -9,7 +9,7 @@ import redis
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.slack.access import is_bot_user
+from bot.slack.people import is_bot_user
 from jobs.domain import votes
 from jobs.domain.channels import ChannelSettings
 

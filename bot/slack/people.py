@@ -1,0 +1,56 @@
+"""Who people are, as Slack says, cached in Redis: user-group members (leads and the sound team can be
+groups) and whether a user is a bot."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from jobs.infra.store import RedisStore
+
+log = logging.getLogger(__name__)
+GROUP_CACHE_TTL_S = 300
+BOT_CACHE_TTL_S = 24 * 3600
+
+
+def group_members(store: RedisStore, client: WebClient, group_id: str) -> set[str]:
+    key = store.key("usergroup", group_id)
+    cached = store.redis.get(key)
+    if cached is not None:
+        return set(json.loads(cached))
+    try:
+        users = client.usergroups_users_list(usergroup=group_id).get("users", [])
+    except SlackApiError as error:
+        log.warning("cannot read user group %s: %s", group_id, error.response.get("error"))
+        return set()
+    store.redis.set(key, json.dumps(sorted(users)), ex=GROUP_CACHE_TTL_S)
+    return set(users)
+
+
+def is_member(store: RedisStore, client: WebClient, user: str, entries: list[str]) -> bool:
+    """True when `user` is one of `entries` (user ids) or in one of its user groups (ids starting with S)."""
+    if user in entries:
+        return True
+    return any(entry.startswith("S") and user in group_members(store, client, entry) for entry in entries)
+
+
+def is_bot_user(store: RedisStore, client: WebClient, user: str) -> bool:
+    """Whether `user` is a bot (users.info → is_bot), cached in Redis; an unreadable user counts as a person."""
+    key = store.key("isbot", user)
+    cached = store.redis.get(key)
+    if cached is not None:
+        return cached in (b"1", "1")
+    try:
+        info = client.users_info(user=user).get("user") or {}
+    except SlackApiError as error:
+        log.warning("users.info for %s: %s", user, error.response.get("error") if error.response else error)
+        return False
+    except Exception as error:  # network trouble: count the reaction as a person's, decide again next time
+        log.warning("users.info for %s failed: %s", user, error)
+        return False
+    bot = bool(info.get("is_bot") or info.get("is_app_user")) or user == "USLACKBOT"
+    store.redis.set(key, "1" if bot else "0", ex=BOT_CACHE_TTL_S)
+    return bot
