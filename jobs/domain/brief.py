@@ -19,6 +19,7 @@ MAX_BRIEF_CHARS = 3000
 MAX_TAKES = 24
 MAX_DURATION_S = 60
 ASPECTS: tuple[str, ...] = get_args(Aspect)
+_RATIO_RE = re.compile(r"^\d{1,2}(?:\.\d{1,2})?:\d{1,2}$")
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 VALUE_FLAGS = ("--model", "--seed", "--no", "--target")
 SWITCH_FLAGS = ("--silent",)
@@ -218,6 +219,11 @@ def _apply_short_flag(brief: Brief, token: str, once) -> None:  # noqa: ANN001 -
     elif token.lower() in RESOLUTIONS:
         once("resolution", token.lower())
         brief.resolution = token.lower()  # type: ignore[assignment]
+    elif _RATIO_RE.match(token):
+        # A shape no model makes (4:3, 21:9, 2.39:1): refused when the brief is resolved, naming the shapes
+        # the chosen model can make.
+        once("aspect", token)
+        brief.asked_aspect = token
     else:
         raise BriefError(
             f"{quoted(token)} is not a size Dailies knows: aspect is {', '.join(ASPECTS)} and resolution "

@@ -32,6 +32,7 @@ class Brief(BaseModel):
     takes: int | None = None
     duration_s: int | None = None
     aspect: Aspect | None = None
+    asked_aspect: str | None = None  # a shape no model makes, kept only to be refused by name
     resolution: Resolution | None = None
     model: str | None = None
     seed: int | None = None

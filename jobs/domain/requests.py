@@ -13,6 +13,7 @@ from jobs.domain.channels import ChannelSettings, effective_defaults
 from jobs.domain.models import Brief, Request, ResolvedBrief, Take
 from jobs.domain.providers import UnknownModel, build_provider, normalise_model_key
 from jobs.infra.settings import Settings
+from jobs.infra.text import quoted
 
 LETTERS = string.ascii_uppercase
 
@@ -33,6 +34,11 @@ def resolve_brief(brief: Brief, settings: Settings, channel: ChannelSettings) ->
     except UnknownTarget as error:
         raise BriefError(str(error), hint="Example: `--target social`.") from None
     provider = build_provider(model, settings)
+    if brief.asked_aspect:
+        shapes = ", ".join(provider.capabilities.aspects)
+        raise BriefError(f"{provider.display_name} cannot make a {quoted(brief.asked_aspect)} picture: it makes "
+                         f"{shapes}.", hint=f"Write one of {shapes} (e.g. `{provider.capabilities.aspects[0]}`), "
+                                            "or leave the shape out for the channel's default.")
     resolved = ResolvedBrief(
         brief=brief,
         takes=brief.takes or int(defaults["takes"]),  # type: ignore[arg-type]
