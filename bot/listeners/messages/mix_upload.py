@@ -34,21 +34,22 @@ def handle_thread_upload(body: dict[str, Any], event: dict[str, Any], context: B
             reply(client, ONLY_SOUND_TEAM, channel=channel, thread_ts=thread_ts, only_to=user)
             return True
         if ticket.state == TicketState.queued:
-            reply(client, channel=channel, thread_ts=thread_ts, text=f"{ticket.id} is not claimed yet: press *Claim* first, then upload the "
-                                              "final mix into this thread again.")
+            reply(client, f"{ticket.id} is not claimed yet: press *Claim* first, then upload the final mix into "
+                          "this thread again.", channel=channel, thread_ts=thread_ts)
             return True
         if not claimant_or_lead(deps, client, ticket, user):
             log.info("refused a delivery for %s by %s: claimed by %s", ticket.id, user, ticket.claimed_by)
             offer_take_over(client, ticket, user, channel=channel, thread_ts=thread_ts)
             return True
         if ticket.state != TicketState.claimed:
-            reply(client, channel=channel, thread_ts=thread_ts, text=f"{ticket.id} is {ticket.state.value}: this upload was not checked.")
+            reply(client, f"{ticket.id} is {ticket.state.value}: this upload was not checked.", channel=channel,
+                  thread_ts=thread_ts)
             return True
         mixes = [f for f in event.get("files") or []
                  if f.get("id") and (is_mix_file(f) or f.get("file_access") == "check_file_info")]
         if not mixes:
-            reply(client, channel=channel, thread_ts=thread_ts, text="That upload is not audio or video, so it was not checked. Upload the "
-                                              "final mix (WAV, AIFF, FLAC, MP3, M4A or a video with the mix).")
+            reply(client, "That upload is not audio or video, so it was not checked. Upload the final mix (WAV, "
+                          "AIFF, FLAC, MP3, M4A, Ogg or a video with the mix).", channel=channel, thread_ts=thread_ts)
             return True
         for file in mixes[:3]:
             deps.enqueue("check_ticket_mix", ticket.id, str(file["id"]), user)
