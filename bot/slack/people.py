@@ -14,6 +14,7 @@ from jobs.infra.store import RedisStore
 log = logging.getLogger(__name__)
 GROUP_CACHE_TTL_S = 300
 BOT_CACHE_TTL_S = 24 * 3600
+SLACKBOT = "USLACKBOT"  # Slack's own system user: never a person, never a vote
 
 
 def group_members(store: RedisStore, client: WebClient, group_id: str) -> set[str]:
@@ -51,6 +52,6 @@ def is_bot_user(store: RedisStore, client: WebClient, user: str) -> bool:
     except Exception as error:  # network trouble: count the reaction as a person's, decide again next time
         log.warning("users.info for %s failed: %s", user, error)
         return False
-    bot = bool(info.get("is_bot") or info.get("is_app_user")) or user == "USLACKBOT"
+    bot = bool(info.get("is_bot") or info.get("is_app_user")) or user == SLACKBOT
     store.redis.set(key, "1" if bot else "0", ex=BOT_CACHE_TTL_S)
     return bot

@@ -18,6 +18,7 @@ from bot.blocks.takes import brief_error_reply
 from bot.deps import Deps
 from bot.listeners.messages import channel_settings, results
 from bot.listeners.messages.mix_upload import handle_thread_upload
+from bot.slack.people import SLACKBOT
 from bot.slack.reply import BUSY_REPLY, reply
 from bot.slack.text import decode_event_text
 from jobs.domain import tickets
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 # did (channel_join, message_changed, bot_message, ekm_access_denied, huddle_thread…) or a person did that is not
 # a brief (me_message is an action, /me waves): none of them starts a render.
 BRIEF_SUBTYPES = {None, "file_share"}
-SLACKBOT = "USLACKBOT"
+
 
 DM_BRIEFS_OFF = ("Briefs in direct messages are turned off in this workspace, so nothing was queued. Write "
                  "`@dailies` with your brief in one of the team's channels instead.")
