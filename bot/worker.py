@@ -20,7 +20,7 @@ from bot.slack.notifier import SlackNotifier
 from jobs.infra.logs import install_secret_scrubber
 from jobs.infra.redis_client import connect
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
+from jobs.infra.store import RedisStore, StoreUnavailable
 from jobs.pipeline import tasks
 from jobs.pipeline.runtime import RqScheduler, Runtime
 from jobs.pipeline.tasks import RuntimeWorkerMixin, TaskJob
@@ -123,8 +123,8 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     runtime = build_worker_runtime(settings)
     store = runtime.store
     assert isinstance(store, RedisStore) and isinstance(runtime.scheduler, RqScheduler)
-    store.ping()
     queue = runtime.scheduler.queue
+    wait_for_redis(store)
     release_dead_scheduler_lock(queue)
     resumed = tasks.recover_stalled(runtime, at_start=True)
     if resumed:
@@ -134,12 +134,31 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
         # Maintenance every minute (not rq's ten): a worker killed while it ran the scheduler leaves rq's
         # scheduler lock behind for about a minute; the survivors take the scheduler over at their next one.
         worker = make_worker(runtime, queue, maintenance_interval=60)
-        worker.work(with_scheduler=True, burst=burst, logging_level=level)
+        try:
+            worker.work(with_scheduler=True, burst=burst, logging_level=level)
+        except REDIS_DOWN_ERRORS as error:  # Redis gone while rq registered or tore down the worker
+            log.warning("worker lost Redis (%s); starting again when it is back", error)
+            wait_for_redis(store)
+            continue
         if burst or worker._shutdown_requested_date is not None:  # SIGTERM/SIGINT: a requested stop
             return
         # rq's loop ends on an error it does not handle (Redis gone mid-heartbeat): start it again.
         log.warning("worker loop ended unexpectedly; starting it again in %s s", RESTART_DELAY_S)
         time.sleep(RESTART_DELAY_S)
+
+
+def wait_for_redis(store: RedisStore) -> None:
+    """Return once Redis answers; while it does not (a restart, a failover), say so once and keep trying."""
+    delay = 0.5
+    while True:
+        try:
+            store.ping()
+            return
+        except StoreUnavailable as error:
+            if delay == 0.5:
+                log.warning("Redis unreachable (%s); waiting for it", error)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def release_dead_scheduler_lock(queue: Queue) -> bool:

@@ -161,7 +161,7 @@ def test_a_shape_no_model_makes_is_refused_naming_the_models_shapes(flags, model
     thread = f"17009007{len(flags):02d}.000100"
     bot.event(mention(f"Harbour at dawn\nSound: gulls\n{flags}", ts=thread))
     said = wait_for(lambda: slack.posted(thread_ts=thread))
-    assert "cannot make a" in said[0]["text"] and model_shapes in json.dumps(said[0]["blocks"])
+    assert "cannot make the aspect" in said[0]["text"] and model_shapes in json.dumps(said[0]["blocks"])
     nothing_started(bot, worker, slack, "C0ART")
 
 

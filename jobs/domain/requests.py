@@ -36,7 +36,7 @@ def resolve_brief(brief: Brief, settings: Settings, channel: ChannelSettings) ->
     provider = build_provider(model, settings)
     if brief.asked_aspect:
         shapes = ", ".join(provider.capabilities.aspects)
-        raise BriefError(f"{provider.display_name} cannot make a {quoted(brief.asked_aspect)} picture: it makes "
+        raise BriefError(f"{provider.display_name} cannot make the aspect {quoted(brief.asked_aspect)}: it makes "
                          f"{shapes}.", hint=f"Write one of {shapes} (e.g. `{provider.capabilities.aspects[0]}`), "
                                             "or leave the shape out for the channel's default.")
     resolved = ResolvedBrief(

@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 # a brief (me_message is an action, /me waves): none of them starts a render.
 BRIEF_SUBTYPES = {None, "file_share"}
 
-
 DM_BRIEFS_OFF = ("Briefs in direct messages are turned off in this workspace, so nothing was queued. Write "
                  "`@dailies` with your brief in one of the team's channels instead.")
 
