@@ -112,14 +112,19 @@ def socket() -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
-def worker(burst: bool) -> None:
-    """Run an rq worker (with the scheduler) for the take pipeline."""
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes under rq's WorkerPool (one of them runs the scheduler).")
+def worker(burst: bool, processes: int) -> None:
+    """Run rq workers (with the scheduler) for the take pipeline."""
     settings = _settings()
     _require(settings, "slack_bot_token")
     _require_redis(settings)
-    from bot.worker import run_worker  # rq and the audio stack: see the module's docstring
+    from bot.worker import run_pool, run_worker  # rq and the audio stack: see the module's docstring
 
-    run_worker(settings, burst=burst)
+    if processes > 1:
+        run_pool(settings, processes, burst=burst)
+    else:
+        run_worker(settings, burst=burst)
 
 
 @main.command()

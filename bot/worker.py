@@ -8,18 +8,20 @@ import logging
 import os
 import socket
 import time
+from typing import Any
 
 import redis
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.scheduler import RQScheduler
+from rq.worker_pool import WorkerPool
 
 from bot.slack.client import make_web_client
 from bot.slack.notifier import SlackNotifier
 from jobs.infra.logs import install_secret_scrubber
 from jobs.infra.redis_client import connect
-from jobs.infra.settings import Settings
+from jobs.infra.settings import Settings, load_settings
 from jobs.infra.store import RedisStore, StoreUnavailable
 from jobs.pipeline import tasks
 from jobs.pipeline.runtime import RqScheduler, Runtime
@@ -96,6 +98,15 @@ class RuntimeWorker(RuntimeWorkerMixin, Worker):
             self.runtime.scheduler.enqueue("recover_stalled")
 
 
+class PoolWorker(RuntimeWorker):
+    """One worker of `dailies worker --processes N`. rq's `WorkerPool` creates it inside its own process, so it
+    builds its runtime there, once, from the same environment."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.runtime = build_worker_runtime(load_settings())
+
+
 class SimpleRuntimeWorker(RuntimeWorkerMixin, SimpleWorker):
     """rq's in-process worker (tests, benchmarks) with the same hand-over."""
 
@@ -119,7 +130,8 @@ def build_worker_runtime(settings: Settings) -> Runtime:
     )
 
 
-def run_worker(settings: Settings, *, burst: bool = False) -> None:
+def prepare(settings: Settings) -> tuple[Runtime, RedisStore, Queue]:
+    """What every start does first: wait for Redis, free a dead local scheduler's lock, resume stalled takes."""
     runtime = build_worker_runtime(settings)
     store = runtime.store
     assert isinstance(store, RedisStore) and isinstance(runtime.scheduler, RqScheduler)
@@ -129,6 +141,20 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     resumed = tasks.recover_stalled(runtime, at_start=True)
     if resumed:
         log.info("resumed %d take(s) left unfinished by a stopped worker", resumed)
+    return runtime, store, queue
+
+
+def run_pool(settings: Settings, processes: int, *, burst: bool = False) -> None:
+    """N workers under rq's own WorkerPool: one of them runs the scheduler, a dead one is started again, and
+    SIGTERM/SIGINT lets each finish its current job before the pool exits."""
+    _, _, queue = prepare(settings)
+    pool = WorkerPool([queue], connection=queue.connection, num_workers=processes, worker_class=PoolWorker,
+                      job_class=TaskJob)
+    pool.start(burst=burst, logging_level=logging.getLevelName(logging.getLogger().level))
+
+
+def run_worker(settings: Settings, *, burst: bool = False) -> None:
+    runtime, store, queue = prepare(settings)
     level = logging.getLevelName(logging.getLogger().level)
     while True:
         # Maintenance every minute (not rq's ten): a worker killed while it ran the scheduler leaves rq's

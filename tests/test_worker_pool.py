@@ -1,0 +1,62 @@
+"""`dailies worker --processes N`: rq's WorkerPool runs N workers, one scheduler, restarts a dead one, and a
+SIGTERM lets them finish and exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from redis import Redis
+
+from jobs.domain.models import TakeState
+from jobs.infra.store import RedisStore
+from tests.harness import mention, wait_for
+from tests.standins.slack import SlackStandIn
+from tests.test_serve import ROOT, settings_env
+
+
+def children(pid: int) -> set[int]:
+    try:
+        return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+    except FileNotFoundError:
+        return set()
+
+
+def test_a_pool_of_workers_posts_each_take_once_survives_a_dead_worker_and_stops_cleanly(
+        bot, slack: SlackStandIn, settings, tmp_path: Path) -> None:
+    log = tmp_path / "pool.log"
+    pool = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--processes", "2"], cwd=ROOT,
+                            env=settings_env(settings), stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    store = RedisStore(Redis.from_url(settings.redis_url), settings.key_prefix)
+    try:
+        wait_for(lambda: len(children(pool.pid)) == 2, timeout_s=60)
+        first = "1700970000.000100"
+        bot.event(mention("Paper lanterns over a lake\nSound: water, distant bells\nx4 1s", ts=first))
+        wait_for(lambda: len(store.channel_takes("C0ART")) == 4 and all(
+            t.state == TakeState.posted for t in store.channel_takes("C0ART")), timeout_s=120)
+
+        victim = sorted(children(pool.pid))[0]
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(children(pool.pid)) == 2 and victim not in children(pool.pid), timeout_s=30)
+        second = "1700970100.000100"
+        bot.event(mention("Paper lanterns at dawn\nSound: birds\nx2 1s", ts=second))
+        wait_for(lambda: len(store.channel_takes("C0ART")) == 6 and all(
+            t.state == TakeState.posted for t in store.channel_takes("C0ART")), timeout_s=120)
+
+        pool.send_signal(signal.SIGTERM)
+        assert pool.wait(timeout=60) == 0
+        assert not children(pool.pid)
+    finally:
+        if pool.poll() is None:
+            os.killpg(pool.pid, signal.SIGKILL)
+            pool.wait(timeout=10)
+    clips = [f for f in slack.completed_uploads("C0ART") if f["name"].endswith(".mp4")]
+    assert sorted(f["name"] for f in clips) == sorted(f"take-{label}.mp4" for label in
+                                                      ("1A", "1B", "1C", "1D", "1A", "1B"))
+    for thread, labels in ((first, ["1A", "1B", "1C", "1D"]), (second, ["1A", "1B"])):
+        cards = [m for m in slack.posted(thread_ts=thread) if m.get("text", "").startswith("Take ")]
+        assert sorted(c["text"].split(" ")[1] for c in cards) == labels
