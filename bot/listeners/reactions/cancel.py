@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import redis
 from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.slack.access import requester_or_lead
+from bot.slack.payloads import ReactionEvent
 from bot.slack.reply import reply
 from jobs.domain.models import Request, RequestState
 
@@ -17,18 +17,14 @@ log = logging.getLogger(__name__)
 REFUSED = "Only the person who asked for this round or a lead can cancel it; nothing was cancelled."
 
 
-def handle_cancel_reaction(deps: Deps, client: WebClient, body: dict[str, Any], event: dict[str, Any]) -> None:
-    item = event.get("item") or {}
-    channel, ts, user = item.get("channel"), item.get("ts"), event.get("user")
-    if not all(isinstance(v, str) and v for v in (channel, ts, user)):
-        return
-    ident = body.get("event_id")
+def handle_cancel_reaction(deps: Deps, client: WebClient, reaction: ReactionEvent, event_id: str | None) -> None:
+    channel, ts, user = reaction.item.channel or "", reaction.item.ts or "", reaction.user
     store = deps.store
     try:
         request = store.request_for_status(channel, ts)
         if request is None:
             return  # not a status message
-        if isinstance(ident, str) and ident and not store.first_time("event", ident):
+        if event_id and not store.first_time("event", event_id):
             return
         if request.state in (RequestState.done, RequestState.cancelled):
             return

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 import redis
 from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.slack.access import ONLY_LEADS_FLAG, lead_in
+from bot.slack.payloads import ReactionEvent
 from bot.slack.reply import reply
 from jobs.domain import tickets
 from jobs.domain.channels import load_channel_settings
@@ -26,14 +26,13 @@ log = logging.getLogger(__name__)
 REPOST_AFTER_S = 120.0
 
 
-def handle_hero_reaction(deps: Deps, client: WebClient, body: dict[str, Any], event: dict[str, Any]) -> None:
-    item = event.get("item") or {}
-    channel, ts, user = item.get("channel", ""), item.get("ts", ""), event.get("user", "")
+def handle_hero_reaction(deps: Deps, client: WebClient, reaction: ReactionEvent, event_id: str | None) -> None:
+    channel, ts, user = reaction.item.channel or "", reaction.item.ts or "", reaction.user
     try:
         take = deps.store.take_for_card(channel, ts)
         if take is None:
             return  # the emoji on some other message means nothing to Dailies
-        if not deps.store.first_time("hero-event", body.get("event_id") or f"{channel}:{ts}:{user}"):
+        if not deps.store.first_time("hero-event", event_id or f"{channel}:{ts}:{user}"):
             return
         flag_take(deps, client, user=user, take=take, channel=channel, thread_ts=take.thread_ts)
     except redis.RedisError as error:

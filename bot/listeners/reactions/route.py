@@ -21,13 +21,16 @@ def handle_reaction(body: dict[str, Any], event: dict[str, Any], context: BoltCo
     reaction = parse_reaction(event)
     if reaction is None or reaction.item.type != "message" or reaction.user == context.bot_user_id:
         return
+    if not reaction.item.channel or not reaction.item.ts:
+        return
+    event_id = body.get("event_id") if isinstance(body.get("event_id"), str) else None
     channel_settings = load_channel_settings(deps.store, reaction.item.channel or "")
     if reaction.emoji == channel_settings.hero_emoji:
         if added:
-            handle_hero_reaction(deps, client, body, event)
+            handle_hero_reaction(deps, client, reaction, event_id)
         return
     if reaction.emoji == channel_settings.cancel_emoji:
         if added:
-            handle_cancel_reaction(deps, client, body, event)
+            handle_cancel_reaction(deps, client, reaction, event_id)
         return
-    handle_vote_reaction(deps, client, body, event, added=added, channel_settings=channel_settings)
+    handle_vote_reaction(deps, client, reaction, event_id, channel_settings=channel_settings)

@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import redis
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from bot.slack.payloads import ReactionEvent
 from bot.slack.people import is_bot_user
 from jobs.domain import votes
 from jobs.domain.channels import ChannelSettings
 
 log = logging.getLogger(__name__)
-def handle_vote_reaction(deps: Deps, client: WebClient, body: dict[str, Any], event: dict[str, Any], *,
-                         added: bool, channel_settings: ChannelSettings) -> None:
-    reaction = event.get("reaction")
-    if not isinstance(reaction, str) or not reaction or len(reaction) > 100:
-        return
-    direction = votes.direction_of(reaction, channel_settings.up_emoji, channel_settings.down_emoji)
+def handle_vote_reaction(deps: Deps, client: WebClient, reaction: ReactionEvent, event_id: str | None, *,
+                         channel_settings: ChannelSettings) -> None:
+    added = reaction.added
+    direction = votes.direction_of(reaction.reaction, channel_settings.up_emoji, channel_settings.down_emoji)
     if added and direction is None:
         return  # not a vote emoji: no Redis at all
-    item = event.get("item") or {}
-    channel, ts, user = item.get("channel"), item.get("ts"), event.get("user")
-    if not all(isinstance(v, str) and v for v in (channel, ts, user)):
-        return
-    ident = body.get("event_id")
+    channel, ts, user = reaction.item.channel or "", reaction.item.ts or "", reaction.user
     store = deps.store
     try:
         take_id = votes.take_id_for_card(store, channel, ts)
@@ -35,8 +29,8 @@ def handle_vote_reaction(deps: Deps, client: WebClient, body: dict[str, Any], ev
         # A bot's reaction is never recorded, so its removal needs no check: it moves nothing.
         if added and is_bot_user(store, client, user):
             return
-        changed = votes.record_reaction(store, take_id, user, reaction, direction=direction, added=added,
-                                        event_id=ident if isinstance(ident, str) else None)
+        changed = votes.record_reaction(store, take_id, user, reaction.reaction, direction=direction, added=added,
+                                        event_id=event_id)
         if not changed:
             return
         votes.sync_take(store, take_id)
