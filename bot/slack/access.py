@@ -102,19 +102,17 @@ def on_sound_team(deps: Deps, client: WebClient, user: str) -> bool:
 
 
 # sound tickets: where an action was pressed and which ticket it names
-def action_place(body: dict[str, Any]) -> tuple[str | None, str | None]:
+def action_place(payload: BlockActionPayload) -> tuple[str | None, str | None]:
     """(channel, thread_ts) an action was pressed in; (None, None) for App Home and modals."""
-    container = body.get("container") or {}
-    if container.get("type") == "view":
+    if payload.in_view:
         return None, None
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-    message = body.get("message") or {}
-    return channel, message.get("thread_ts") or None
+    return payload.channel_id, payload.thread_ts
 
 
-def action_ticket(deps: Deps, client: WebClient, body: dict[str, Any], value: str, user: str) -> Ticket | None:
+def action_ticket(deps: Deps, client: WebClient, payload: BlockActionPayload, value: str) -> Ticket | None:
     """Load the ticket an action's value names; refuse (and log) forged or unknown ids."""
-    channel, thread_ts = action_place(body)
+    channel, thread_ts = action_place(payload)
+    user = payload.user_id
     ticket = tickets.get_ticket(deps.store, value) if tickets.valid_ticket_id(value) else None
     if ticket is None:
         log.warning("refused a ticket action by %s: unknown ticket %r", user, value[:40])

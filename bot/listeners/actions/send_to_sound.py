@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.listeners.reactions.hero import flag_take
-from bot.slack.access import action_place
-from bot.slack.reply import reply
+from bot.slack.access import load_take_for_action
+from bot.slack.payloads import parse_block_action
 
 log = logging.getLogger(__name__)
 
@@ -21,20 +21,17 @@ def register(app: App) -> None:
     app.action("send_to_sound")(on_send_to_sound)
 
 
-def on_send_to_sound(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext,
-                     client: WebClient) -> None:
+def on_send_to_sound(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
     deps: Deps = context["deps"]
-    user = (body.get("user") or {}).get("id", "")
-    channel, thread_ts = action_place(body)
-    take_id = str(action.get("value") or "")
+    payload = parse_block_action(body)
+    if payload is None:
+        return
     try:
-        take = deps.store.get_take(take_id) if take_id and len(take_id) <= 64 else None
-        message_ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
-        if take is None or take.channel != channel or (take.message_ts and message_ts and take.message_ts != message_ts):
-            log.warning("refused send_to_sound by %s in %s: take %r is not on that message", user, channel, take_id[:64])
-            reply(client, "That take is not on this message.", channel=channel, thread_ts=thread_ts, only_to=user)
+        # Server-side: the take exists, is in this channel and this is its card (else refused and logged).
+        take = load_take_for_action(deps, body, client=client)
+        if take is None:
             return
-        flag_take(deps, client, user=user, take=take, channel=channel or take.channel, thread_ts=take.thread_ts)
+        flag_take(deps, client, user=payload.user_id, take=take, channel=take.channel, thread_ts=take.thread_ts)
     except redis.RedisError as error:
         log.error("redis unavailable while sending a take to sound: %s", error)

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.slack.access import action_place, action_ticket, lead_in
+from bot.slack.payloads import parse_block_action
 from bot.slack.reply import reply
 from jobs.domain import tickets
 from jobs.domain.tickets import Ticket, TicketError
@@ -18,13 +19,16 @@ def register(app: App) -> None:
     app.action("ticket_accept")(on_accept)
 
 
-def on_accept(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def on_accept(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
     deps: Deps = context["deps"]
-    user = (body.get("user") or {}).get("id", "")
-    channel, thread_ts = action_place(body)
-    ticket_id, _, file_id = str(action.get("value") or "").partition("|")
-    ticket = action_ticket(deps, client, body, ticket_id, user)
+    payload = parse_block_action(body)
+    if payload is None:
+        return
+    user = payload.user_id
+    channel, thread_ts = action_place(payload)
+    ticket_id, _, file_id = payload.action.chosen.partition("|")
+    ticket = action_ticket(deps, client, payload, ticket_id)
     if ticket is None:
         return
     if not lead_in(deps, user, ticket.channel, client):

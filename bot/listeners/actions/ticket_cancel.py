@@ -14,8 +14,8 @@ def register(app: App) -> None:
     app.action("ticket_cancel")(on_cancel)
 
 
-def on_cancel(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def on_cancel(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
-    press = ticket_press(body, action, context["deps"], client, leads_only=True)
+    press = ticket_press(body, context["deps"], client, leads_only=True)
     if press:
         press.transition("cancel")

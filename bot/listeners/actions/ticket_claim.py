@@ -17,8 +17,8 @@ def register(app: App) -> None:
     app.action("ticket_claim")(on_claim)
 
 
-def on_claim(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def on_claim(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
-    press = ticket_press(body, action, context["deps"], client)
+    press = ticket_press(body, context["deps"], client)
     if press:
         press.transition("claim")

@@ -17,9 +17,9 @@ def register(app: App) -> None:
     app.action("ticket_deliver")(on_deliver)
 
 
-def on_deliver(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def on_deliver(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
-    press = ticket_press(body, action, context["deps"], client, claimant_only=True)
+    press = ticket_press(body, context["deps"], client, claimant_only=True)
     if press is None:
         return
     ticket = press.ticket

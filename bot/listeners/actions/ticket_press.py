@@ -19,6 +19,7 @@ from bot.slack.access import (
     lead_in,
     on_sound_team,
 )
+from bot.slack.payloads import parse_block_action
 from bot.slack.reply import reply
 from jobs.domain import tickets
 from jobs.domain.tickets import Ticket, TicketError
@@ -53,14 +54,17 @@ class TicketPress:
         return True
 
 
-def ticket_press(body: dict[str, Any], action: dict[str, Any], deps: Deps, client: WebClient, *,
+def ticket_press(body: dict[str, Any], deps: Deps, client: WebClient, *,
                  leads_only: bool = False, claimant_only: bool = False) -> TicketPress | None:
     """The pressed ticket when it exists, was pressed in its queue channel (or App Home) and the presser is on
     the sound team (or, with `leads_only`, a lead; with `claimant_only`, the one who claimed it or a lead);
     otherwise None after a quiet, logged refusal."""
-    user = (body.get("user") or {}).get("id", "")
-    channel, thread_ts = action_place(body)
-    ticket = action_ticket(deps, client, body, str(action.get("value") or ""), user)
+    payload = parse_block_action(body)
+    if payload is None:
+        return None
+    user, action_id = payload.user_id, payload.action.action_id
+    channel, thread_ts = action_place(payload)
+    ticket = action_ticket(deps, client, payload, payload.action.chosen)
     if ticket is None:
         return None
     if leads_only:
@@ -68,13 +72,13 @@ def ticket_press(body: dict[str, Any], action: dict[str, Any], deps: Deps, clien
     else:  # a lead may also deliver or return a claimed ticket, on the sound team or not
         allowed = on_sound_team(deps, client, user) or (claimant_only and lead_in(deps, user, ticket.channel, client))
     if not allowed:
-        log.warning("refused %s on %s by %s: not %s", action.get("action_id"), ticket.id, user,
+        log.warning("refused %s on %s by %s: not %s", action_id, ticket.id, user,
                     "a lead" if leads_only else "on the sound team")
         reply(client, ONLY_LEADS_CANCEL if leads_only else ONLY_SOUND_TEAM, channel=channel, thread_ts=thread_ts,
               only_to=user)
         return None
     if claimant_only and not claimant_or_lead(deps, client, ticket, user):
-        log.info("refused %s on %s by %s: claimed by %s", action.get("action_id"), ticket.id, user,
+        log.info("refused %s on %s by %s: claimed by %s", action_id, ticket.id, user,
                  ticket.claimed_by)
         offer_take_over(client, ticket, user, channel=channel, thread_ts=thread_ts)
         return None

@@ -21,9 +21,9 @@ def register(app: App) -> None:
     app.action("ticket_return")(on_return)
 
 
-def on_return(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def on_return(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
-    press = ticket_press(body, action, context["deps"], client, claimant_only=True)
+    press = ticket_press(body, context["deps"], client, claimant_only=True)
     if press is None:
         return
     ticket = press.ticket

@@ -16,10 +16,10 @@ def register(app: App) -> None:
     app.action("ticket_take_over")(on_take_over)
 
 
-def on_take_over(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext,
+def on_take_over(ack: Ack, body: dict[str, Any], context: BoltContext,
                  client: WebClient) -> None:
     ack()
-    press = ticket_press(body, action, context["deps"], client)
+    press = ticket_press(body, context["deps"], client)
     if press is None:
         return
     before = press.ticket.claimed_by
