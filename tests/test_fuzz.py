@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.slack.payloads import BlockActionPayload, ReactionEvent
+from bot.slack.payloads import BlockActionPayload, MessageEvent, ReactionEvent
 from bot.slack.text import cut, decode_event_text, escape, escaped
 from jobs.domain.brief import BriefError, parse_brief
 from jobs.domain.models import Brief
@@ -128,6 +128,8 @@ VALID_ACTION = {
     "actions": [{"action_id": "reroll", "block_id": "b", "type": "button", "value": "abc-0"}],
     "trigger_id": "1.2.3", "response_url": "https://hooks.slack.com/x",
 }
+VALID_MESSAGE = {"type": "app_mention", "user": "U0CREATIVE", "text": "<@UDAILIESBOT> rain", "ts": "1700000000.1",
+                 "channel": "C0ART", "thread_ts": "1700000000.000001", "files": [{"id": "F0MIX", "name": "a.wav"}]}
 VALID_REACTION = {"type": "reaction_added", "user": "U0LEAD", "reaction": "+1::skin-tone-2",
                   "item": {"type": "message", "channel": "C0ART", "ts": "1700000000.000100"},
                   "item_user": "UDAILIESBOT", "event_ts": "1700000001.000100"}
@@ -142,12 +144,14 @@ def _use(model: Any) -> None:
         assert len(model.action.chosen) <= 2000
     elif isinstance(model, ReactionEvent):
         assert isinstance(model.emoji, str) and isinstance(model.added, bool)
+    elif isinstance(model, MessageEvent):
+        assert isinstance(model.thread, str) and isinstance(model.in_thread, bool) and isinstance(model.in_dm, bool)
 
 
 @FUZZ
-@given(data=st.one_of(JSON, _near(VALID_ACTION), _near(VALID_REACTION)))
+@given(data=st.one_of(JSON, _near(VALID_ACTION), _near(VALID_REACTION), _near(VALID_MESSAGE)))
 def test_payload_models_give_a_model_or_a_validation_error(data: Any) -> None:
-    for model in (BlockActionPayload, ReactionEvent):
+    for model in (BlockActionPayload, ReactionEvent, MessageEvent):
         try:
             parsed = model.model_validate(data)
         except ValidationError:
@@ -158,6 +162,7 @@ def test_payload_models_give_a_model_or_a_validation_error(data: Any) -> None:
 def test_the_valid_examples_are_valid() -> None:
     assert BlockActionPayload.model_validate(VALID_ACTION).action.chosen == "abc-0"
     assert ReactionEvent.model_validate(VALID_REACTION).emoji == "+1"
+    assert MessageEvent.model_validate(VALID_MESSAGE).thread == "1700000000.000001"
 
 
 DICT = st.dictionaries(st.text(max_size=10), JSON, max_size=5)

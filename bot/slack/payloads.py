@@ -132,6 +132,54 @@ class ReactionEvent(SlackModel):
         return self.type == "reaction_added"
 
 
+class SharedFile(SlackModel):
+    """A file on a message. Slack Connect and some uploads send only the id (`file_access: check_file_info`)."""
+
+    id: ShortText
+    name: Annotated[str, StringConstraints(max_length=1000)] = ""
+    mimetype: ShortText = ""
+    file_access: ShortText | None = None
+
+
+class MessageEvent(SlackModel):
+    """A `message` (any subtype a person makes) or `app_mention` event."""
+
+    type: Literal["message", "app_mention"]
+    user: SlackId | None = None
+    text: Annotated[str, StringConstraints(max_length=40_000)] = ""
+    ts: Ts
+    channel: SlackId
+    thread_ts: Ts | None = None
+    subtype: ShortText | None = None
+    channel_type: ShortText | None = None
+    bot_id: ShortText | None = None
+    bot_profile: dict[str, Any] | None = None
+    files: list[SharedFile] = Field(default_factory=list, max_length=100)
+
+    @property
+    def thread(self) -> str:
+        """The thread a reply belongs in: the message's own, or the message itself."""
+        return self.thread_ts or self.ts
+
+    @property
+    def in_thread(self) -> bool:
+        return self.thread_ts is not None and self.thread_ts != self.ts
+
+    @property
+    def in_dm(self) -> bool:
+        return self.channel_type == "im"
+
+
+def parse_message(event: Any) -> MessageEvent | None:
+    """The event as a model, or None when it is not a message a person could have written (edits, deletions
+    and other shapes without a channel, ts or user are not briefs)."""
+    try:
+        return MessageEvent.model_validate(event)
+    except ValidationError as error:
+        log.debug("ignored a message event of another shape: %s", _first_error(error))
+        return None
+
+
 def parse_block_action(body: Any) -> BlockActionPayload | None:
     """The payload as a model, or None (logged) when it is not a well-formed block_actions payload."""
     try:

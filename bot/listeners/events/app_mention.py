@@ -1,4 +1,4 @@
-"""`@dailies <brief>` in a channel or thread."""
+"""`@dailies <brief>` in a channel or thread (or a group DM)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.listeners.messages.brief import handle_brief_message
+from bot.slack.payloads import parse_message
 
 
 def register(app: App) -> None:
@@ -15,4 +16,6 @@ def register(app: App) -> None:
 
 
 def on_app_mention(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    handle_brief_message(body, event, context, client)
+    message = parse_message(event)
+    if message is not None:
+        handle_brief_message(body.get("event_id"), message, context, client)

@@ -1,4 +1,5 @@
-"""Plain messages: a brief sent to the bot in a DM. Channel twins of mentions are ignored."""
+"""Plain messages: a brief sent to the bot in a DM, or a mix uploaded into a sound ticket's thread. Channel
+twins of mentions are ignored: the app_mention listener handles those."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot.listeners.messages.brief import handle_brief_message, is_human_message
 from bot.listeners.messages.mix_upload import handle_thread_upload
+from bot.slack.payloads import parse_message
 
 
 def register(app: App) -> None:
@@ -16,10 +18,10 @@ def register(app: App) -> None:
 
 
 def on_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    if not is_human_message(event, context):
+    message = parse_message(event)
+    if message is None or not is_human_message(message, context.bot_user_id):
         return
-    if event.get("files") and event.get("thread_ts") and handle_thread_upload(body, event, context, client):
+    if message.files and message.thread_ts and handle_thread_upload(message, context, client):
         return
-    if event.get("channel_type") == "im":
-        handle_brief_message(body, event, context, client)
-    # In channels the same message also arrives as app_mention; that listener handles it.
+    if message.in_dm:
+        handle_brief_message(body.get("event_id"), message, context, client)

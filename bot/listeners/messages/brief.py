@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import redis
 from slack_bolt import BoltContext
@@ -18,6 +17,7 @@ from bot.blocks.takes import brief_error_reply
 from bot.deps import Deps
 from bot.listeners.messages import channel_settings, results
 from bot.listeners.messages.mix_upload import handle_thread_upload
+from bot.slack.payloads import MessageEvent
 from bot.slack.people import SLACKBOT
 from bot.slack.reply import BUSY_REPLY, reply
 from bot.slack.text import decode_event_text
@@ -34,70 +34,63 @@ BRIEF_SUBTYPES = {None, "file_share"}
 DM_BRIEFS_OFF = ("Briefs in direct messages are turned off in this workspace, so nothing was queued. Write "
                  "`@dailies` with your brief in one of the team's channels instead.")
 
-KEYWORDS: dict[str, Callable[[Deps, WebClient, dict[str, Any], str], None]] = {
+KEYWORDS: dict[str, Callable[[Deps, WebClient, MessageEvent], None]] = {
     "results": results.post_results,
 }
-COMMANDS: dict[str, Callable[[Deps, WebClient, dict[str, Any], str, str], bool]] = {
+COMMANDS: dict[str, Callable[[Deps, WebClient, MessageEvent, str], bool]] = {
     "set": channel_settings.handle_set,
 }
 
 
-def is_human_message(event: dict[str, Any], context: BoltContext) -> bool:
-    if event.get("bot_id") or event.get("bot_profile"):
+def is_human_message(message: MessageEvent, bot_user_id: str | None) -> bool:
+    if message.bot_id or message.bot_profile:
         return False
-    if event.get("subtype") not in BRIEF_SUBTYPES:
+    if message.subtype not in BRIEF_SUBTYPES:
         return False
-    user = event.get("user")
-    return isinstance(user, str) and bool(user) and user not in (context.bot_user_id, SLACKBOT)
+    return bool(message.user) and message.user not in (bot_user_id, SLACKBOT)
 
 
-def in_ticket_thread(deps: Deps, event: dict[str, Any]) -> bool:
-    thread_ts = event.get("thread_ts")
-    if not thread_ts or thread_ts == event.get("ts"):
-        return False
-    return tickets.ticket_for_message(deps.store, event["channel"], thread_ts) is not None
+def in_ticket_thread(deps: Deps, message: MessageEvent) -> bool:
+    return bool(message.in_thread and message.thread_ts
+                and tickets.ticket_for_message(deps.store, message.channel, message.thread_ts) is not None)
 
 
-def thread_of(event: dict[str, Any]) -> str:
-    return event.get("thread_ts") or event["ts"]
-
-
-def handle_brief_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    if not is_human_message(event, context):
+def handle_brief_message(event_id: str | None, message: MessageEvent, context: BoltContext,
+                         client: WebClient) -> None:
+    if not is_human_message(message, context.bot_user_id):
         return
     deps: Deps = context["deps"]
-    channel, ts, user = event["channel"], event["ts"], event["user"]
-    thread_ts = thread_of(event)
+    event_id = event_id if isinstance(event_id, str) and event_id else None
+    channel, ts, user, thread_ts = message.channel, message.ts, message.user or "", message.thread
     allowlist = deps.settings.channels
-    in_dm = event.get("channel_type") == "im"
-    if allowlist and channel not in allowlist and not in_dm:
+    if allowlist and channel not in allowlist and not message.in_dm:
         log.info("ignoring a brief in channel %s: not in DAILIES_CHANNELS", channel)
         return
-    if in_dm and not deps.settings.dm_briefs:
+    if message.in_dm and not deps.settings.dm_briefs:
         if deps.store.first_time("msg", f"{channel}:{ts}"):
             reply(client, DM_BRIEFS_OFF, channel=channel, thread_ts=thread_ts)
         return
     try:
-        if not deps.store.first_time("event", body.get("event_id") or f"{channel}:{ts}"):
+        if not deps.store.first_time("event", event_id or f"{channel}:{ts}"):
             return
         if not deps.store.first_time("msg", f"{channel}:{ts}"):
             return
-        if in_ticket_thread(deps, event):
+        if in_ticket_thread(deps, message):
             # A ticket's thread is for its sound work: a mention there (often the twin of a mix upload, which
             # the message listener handles once) never starts a round.
-            if event.get("files"):
-                handle_thread_upload(body, event, context, client)
+            if message.files:
+                handle_thread_upload(message, context, client)
             return
-        text = decode_event_text(event.get("text", ""), context.bot_user_id)
-        if event.get("subtype") == "file_share" and not text:
+        text = decode_event_text(message.text, context.bot_user_id)
+        if message.subtype == "file_share" and not text:
             return  # a file shared in a DM without a word: nothing asked
         keyword = KEYWORDS.get(text.strip().lower())
         if keyword:
-            keyword(deps, client, event, thread_ts)
+            keyword(deps, client, message)
             return
         first, _, rest = text.strip().partition(" ")
         command = COMMANDS.get(first.lower())
-        if command and command(deps, client, event, thread_ts, rest.strip()):
+        if command and command(deps, client, message, rest.strip()):
             return
         try:
             accepted = accept_brief(deps.store, deps.settings, channel=channel, thread_ts=thread_ts,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
 from pydantic import ValidationError
 from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.slack.access import lead_in
+from bot.slack.payloads import MessageEvent
 from bot.slack.reply import reply
 from bot.slack.text import escaped
 from jobs.audio.targets import UnknownTarget, target_key
@@ -95,11 +95,11 @@ def parse_settings(text: str, current: ChannelSettings, settings: Settings) -> t
         raise SettingError(str(error.errors()[0].get("msg"))) from None
 
 
-def handle_set(deps: Deps, client: WebClient, event: dict[str, Any], thread_ts: str, rest: str) -> bool:
+def handle_set(deps: Deps, client: WebClient, message: MessageEvent, rest: str) -> bool:
     tokens = rest.split()
     if not tokens or not all(_PAIR_RE.match(t) for t in tokens):
         return False  # "set in a neon alley…" is a brief
-    channel, user = event["channel"], event["user"]
+    channel, user, thread_ts = message.channel, message.user or "", message.thread
     current = load_channel_settings(deps.store, channel)
     if not lead_in(deps, user, channel, client):
         reply(client, "Only a lead can change this channel's Dailies settings; nothing changed.", channel=channel,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import redis
 from slack_bolt import BoltContext
@@ -12,6 +11,7 @@ from slack_sdk import WebClient
 from bot.deps import Deps
 from bot.listeners.actions.ticket_press import claimant_or_lead, offer_take_over
 from bot.slack.access import ONLY_SOUND_TEAM, on_sound_team
+from bot.slack.payloads import MessageEvent, SharedFile
 from bot.slack.reply import reply
 from jobs.domain import tickets
 from jobs.domain.tickets import TicketState
@@ -19,15 +19,15 @@ from jobs.domain.tickets import TicketState
 log = logging.getLogger(__name__)
 
 
-def handle_thread_upload(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> bool:
+def handle_thread_upload(message: MessageEvent, context: BoltContext, client: WebClient) -> bool:
     """True when the upload was in a ticket's thread (handled here, whatever the outcome)."""
     deps: Deps = context["deps"]
-    channel, thread_ts, user = event.get("channel", ""), event.get("thread_ts", ""), event.get("user", "")
+    channel, thread_ts, user = message.channel, message.thread_ts or "", message.user or ""
     try:
         ticket = tickets.ticket_for_message(deps.store, channel, thread_ts)
         if ticket is None:
             return False
-        if not deps.store.first_time("delivery", f"{channel}:{event.get('ts')}"):
+        if not deps.store.first_time("delivery", f"{channel}:{message.ts}"):
             return True
         if not on_sound_team(deps, client, user):
             log.info("refused a delivery for %s by %s: not on the sound team", ticket.id, user)
@@ -45,14 +45,13 @@ def handle_thread_upload(body: dict[str, Any], event: dict[str, Any], context: B
             reply(client, f"{ticket.id} is {ticket.state.value}: this upload was not checked.", channel=channel,
                   thread_ts=thread_ts)
             return True
-        mixes = [f for f in event.get("files") or []
-                 if f.get("id") and (is_mix_file(f) or f.get("file_access") == "check_file_info")]
+        mixes = [f for f in message.files if is_mix_file(f) or f.file_access == "check_file_info"]
         if not mixes:
             reply(client, "That upload is not audio or video, so it was not checked. Upload the final mix (WAV, "
                           "AIFF, FLAC, MP3, M4A, Ogg or a video with the mix).", channel=channel, thread_ts=thread_ts)
             return True
         for file in mixes[:3]:
-            deps.enqueue("check_ticket_mix", ticket.id, str(file["id"]), user)
+            deps.enqueue("check_ticket_mix", ticket.id, file.id, user)
         return True
     except redis.RedisError as error:
         log.error("redis unavailable while receiving a delivery in %s: %s", channel, error)
@@ -63,8 +62,7 @@ MIX_EXTENSIONS = {"wav", "wave", "aif", "aiff", "flac", "mp3", "m4a", "aac", "og
                   "mkv", "webm"}
 
 
-def is_mix_file(file: dict[str, object]) -> bool:
-    mimetype = str(file.get("mimetype") or "")
-    name = str(file.get("name") or "")
+def is_mix_file(file: SharedFile) -> bool:
+    mimetype, name = file.mimetype, file.name
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     return mimetype.startswith(("audio/", "video/")) or ext in MIX_EXTENSIONS

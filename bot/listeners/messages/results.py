@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_sdk import WebClient
 
 from bot.blocks.takes import results_message
 from bot.deps import Deps
 from bot.slack.notifier import SlackNotifier
+from bot.slack.payloads import MessageEvent
 from bot.slack.reply import reply
 from jobs.domain.channels import load_channel_settings
 from jobs.domain.votes import ranking
 from jobs.pipeline.cards import reconcile_take
 
 
-def post_results(deps: Deps, client: WebClient, event: dict[str, Any], thread_ts: str) -> None:
-    channel = event["channel"]
+def post_results(deps: Deps, client: WebClient, message: MessageEvent) -> None:
+    channel, thread_ts = message.channel, message.thread
     notifier = SlackNotifier(client, deps.store, deps.settings)
     settings = load_channel_settings(deps.store, channel)
     for request in deps.store.thread_requests(channel, thread_ts):
