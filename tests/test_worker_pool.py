@@ -3,6 +3,7 @@ SIGTERM lets them finish and exit."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -25,6 +26,13 @@ def children(pid: int) -> set[int]:
         return set()
 
 
+def descendants(pid: int) -> set[int]:
+    found = children(pid)
+    for child in list(found):
+        found |= descendants(child)
+    return found
+
+
 def test_a_pool_of_workers_posts_each_take_once_survives_a_dead_worker_and_stops_cleanly(
         bot, slack: SlackStandIn, settings, tmp_path: Path) -> None:
     log = tmp_path / "pool.log"
@@ -39,8 +47,13 @@ def test_a_pool_of_workers_posts_each_take_once_survives_a_dead_worker_and_stops
         wait_for(lambda: len(store.channel_takes("C0ART")) == 4 and all(
             t.state == TakeState.posted for t in store.channel_takes("C0ART")), timeout_s=120)
 
+        # A worker crashes, and with it what it started (its work horse, the scheduler it may run): rq's
+        # scheduler is a fork of its worker and holds the worker's Redis sockets, so killing the worker alone
+        # would leave its last blocking dequeue alive on Redis (see the closing note).
         victim = sorted(children(pool.pid))[0]
-        os.kill(victim, signal.SIGKILL)
+        for pid in (victim, *descendants(victim)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         wait_for(lambda: len(children(pool.pid)) == 2 and victim not in children(pool.pid), timeout_s=30)
         second = "1700970100.000100"
         bot.event(mention("Paper lanterns at dawn\nSound: birds\nx2 1s", ts=second))
