@@ -22,6 +22,7 @@ class Deps:
     store: RedisStore
     scheduler: RqScheduler
     client: WebClient
+    notifier: SlackNotifier
 
     @property
     def queue(self) -> Queue:
@@ -36,15 +37,17 @@ class Deps:
     def start_round(self, request: Request, takes: list[Take]) -> None:
         """Post a recorded request's status message, then queue it: in that order, so the worker edits the
         message instead of posting a second one."""
-        SlackNotifier(self.client, self.store, self.settings).request_status(request, takes)
+        self.notifier.request_status(request, takes)
         self.enqueue("start_request", request.id)
 
 
 def build_deps(settings: Settings, client: WebClient) -> Deps:
     connection = connect(settings.redis_url)
+    store = RedisStore(connection, settings.key_prefix)
     return Deps(
         settings=settings,
-        store=RedisStore(connection, settings.key_prefix),
+        store=store,
         scheduler=RqScheduler(Queue(settings.queue_name, connection=connection)),
         client=client,
+        notifier=SlackNotifier(client, store, settings),
     )

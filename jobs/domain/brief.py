@@ -19,7 +19,6 @@ MAX_BRIEF_CHARS = 3000
 MAX_TAKES = 24
 MAX_DURATION_S = 60
 ASPECTS: tuple[str, ...] = get_args(Aspect)
-_RATIO_RE = re.compile(r"^\d{1,2}(?:\.\d{1,2})?:\d{1,2}$")
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 VALUE_FLAGS = ("--model", "--seed", "--no", "--target")
 SWITCH_FLAGS = ("--silent",)
@@ -45,6 +44,7 @@ _SPEAKER_RE = re.compile(r"^\s*([A-Za-z][\w .'-]{0,40}?)\s*:\s*(.+)$")
 _TAKES_RE = re.compile(r"^[xX×](\d{1,6})$")
 _DURATION_RE = re.compile(r"^(\d{1,4}(?:\.\d+)?)s$", re.I)
 _OTHER_ASPECTS = r"4:3|3:4|21:9|9:21|3:2|2:3|4:5|5:4|2:1|1:2|\d\.\d{1,2}:1"
+_OTHER_ASPECT_RE = re.compile(rf"^(?:{_OTHER_ASPECTS})$")
 _SHORT_FLAG_RE = re.compile(
     rf"^(?:[xX×]\d{{1,6}}|\d{{1,4}}(?:\.\d+)?s|16:9|9:16|1:1|{_OTHER_ASPECTS}|\d{{3,4}}p|[248]k)$", re.I
 )
@@ -219,7 +219,7 @@ def _apply_short_flag(brief: Brief, token: str, once) -> None:  # noqa: ANN001 -
     elif token.lower() in RESOLUTIONS:
         once("resolution", token.lower())
         brief.resolution = token.lower()  # type: ignore[assignment]
-    elif _RATIO_RE.match(token):
+    elif _OTHER_ASPECT_RE.match(token):
         # A shape no model makes (4:3, 21:9, 2.39:1): refused when the brief is resolved, naming the shapes
         # the chosen model can make.
         once("aspect", token)

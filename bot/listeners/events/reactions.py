@@ -16,8 +16,8 @@ def register(app: App) -> None:
 
 
 def on_reaction_added(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    handle_reaction(body, event, context, client, added=True)
+    handle_reaction(body, event, context, client)
 
 
 def on_reaction_removed(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    handle_reaction(body, event, context, client, added=False)
+    handle_reaction(body, event, context, client)

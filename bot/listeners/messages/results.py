@@ -6,7 +6,6 @@ from slack_sdk import WebClient
 
 from bot.blocks.takes import results_message
 from bot.deps import Deps
-from bot.slack.notifier import SlackNotifier
 from bot.slack.payloads import MessageEvent
 from bot.slack.reply import reply
 from jobs.domain.channels import load_channel_settings
@@ -16,11 +15,10 @@ from jobs.pipeline.cards import reconcile_take
 
 def post_results(deps: Deps, client: WebClient, message: MessageEvent) -> None:
     channel, thread_ts = message.channel, message.thread
-    notifier = SlackNotifier(client, deps.store, deps.settings)
     settings = load_channel_settings(deps.store, channel)
     for request in deps.store.thread_requests(channel, thread_ts):
         for take in deps.store.takes_for(request):
             if take.message_ts:
-                reconcile_take(deps.store, notifier, take, settings)
+                reconcile_take(deps.store, deps.notifier, take, settings)
     text, blocks = results_message(ranking(deps.store, channel, thread_ts))
     reply(client, text, channel=channel, thread_ts=thread_ts, blocks=blocks)

@@ -15,8 +15,7 @@ from bot.slack.payloads import parse_reaction
 from jobs.domain.channels import load_channel_settings
 
 
-def handle_reaction(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient, *,
-                    added: bool) -> None:
+def handle_reaction(body: dict[str, Any], event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     deps: Deps = context["deps"]
     reaction = parse_reaction(event)
     if reaction is None or reaction.item.type != "message" or reaction.user == context.bot_user_id:
@@ -24,13 +23,13 @@ def handle_reaction(body: dict[str, Any], event: dict[str, Any], context: BoltCo
     if not reaction.item.channel or not reaction.item.ts:
         return
     event_id = body.get("event_id") if isinstance(body.get("event_id"), str) else None
-    channel_settings = load_channel_settings(deps.store, reaction.item.channel or "")
+    channel_settings = load_channel_settings(deps.store, reaction.item.channel)
     if reaction.emoji == channel_settings.hero_emoji:
-        if added:
+        if reaction.added:
             handle_hero_reaction(deps, client, reaction, event_id)
         return
     if reaction.emoji == channel_settings.cancel_emoji:
-        if added:
+        if reaction.added:
             handle_cancel_reaction(deps, client, reaction, event_id)
         return
     handle_vote_reaction(deps, client, reaction, event_id, channel_settings=channel_settings)
