@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import socket
 import time
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import redis
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
+from rq import scheduler as rq_scheduler
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.scheduler import RQScheduler
 from rq.worker_pool import WorkerPool
 
 from bot.slack.client import make_web_client
 from bot.slack.notifier import SlackNotifier
-from jobs.infra.logs import install_secret_scrubber
+from jobs.infra.logs import configure_logging, install_secret_scrubber
 from jobs.infra.redis_client import connect
 from jobs.infra.settings import Settings, load_settings
 from jobs.infra.store import RedisStore, StoreUnavailable
@@ -32,14 +35,29 @@ RESTART_DELAY_S = 2.0
 
 
 REDIS_DOWN_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+SPAWN = multiprocessing.get_context("spawn")
 
 
 class ResilientScheduler(RQScheduler):
     """rq's scheduler process, made to outlive a Redis restart: rq's own dies at the first ConnectionError and
     no delayed job (a provider poll, recovery) runs again. This one logs one line, keeps trying, and logs
-    one line when Redis is back."""
+    one line when Redis is back.
+
+    It is started in a fresh interpreter, not forked: a fork would hold on to its worker's Redis sockets, and
+    a worker that dies then leaves its blocking dequeue open on Redis, which hands it the next job anyway."""
+
+    logging_level: str = "INFO"  # set by the worker; carried into the new process with the scheduler
+
+    def start(self) -> BaseProcess:
+        self._status = self.Status.STARTED
+        self._connection = None  # a Redis client cannot cross into the new process; it connects there
+        self._process = SPAWN.Process(target=rq_scheduler.run, args=(self,), name="Scheduler")
+        self._process.start()
+        return self._process
 
     def work(self) -> None:
+        # A fresh interpreter: set up logging (secrets scrubbed) as `dailies worker` did for its own process.
+        configure_logging(self.logging_level, load_settings().secret_values())
         self._install_signal_handlers()
         lost_since: float | None = None
         registered = False
@@ -79,6 +97,8 @@ class RuntimeWorker(RuntimeWorkerMixin, Worker):
             logging_level=logging_level if logging_level is not None else self.log.level,
             date_format=date_format, log_format=log_format, serializer=self.serializer,
         )
+        self.scheduler.logging_level = logging.getLevelName(logging_level) if isinstance(logging_level, int) \
+            else str(logging_level or "INFO")
         self.scheduler.acquire_locks()
         if self.scheduler.acquired_locks:
             if burst:
@@ -89,6 +109,9 @@ class RuntimeWorker(RuntimeWorkerMixin, Worker):
                     self.scheduler.release_locks()
                     self.scheduler.register_death()
             else:
+                # Until the new process registers itself, the lock's record names this worker: a worker that
+                # dies before then leaves a lock the next start can tell is dead (see release_dead_scheduler_lock).
+                self.scheduler.register_birth()
                 self.scheduler.start()
 
     def run_maintenance_tasks(self) -> None:
@@ -202,7 +225,8 @@ def release_dead_scheduler_lock(queue: Queue) -> bool:
     info = connection.hgetall(f"rq:scheduler:{holder.decode()}") or {}
     hostname = (info.get(b"hostname") or b"").decode()
     pid = int(info.get(b"pid") or 0)
-    if info and (hostname != socket.gethostname() or pid <= 0 or _alive(pid)):
+    # No record behind the lock: its scheduler is still starting (a dead one's record lasts as long as its lock).
+    if not info or hostname != socket.gethostname() or pid <= 0 or _alive(pid):
         return False
     # Compare-and-delete so a lock a live scheduler just took is never removed.
     script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
