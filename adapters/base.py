@@ -36,6 +36,8 @@ class RenderSpec(BaseModel):
     # Unique per take: a provider that dedupes submissions (Kling's external_task_id) keys them on this, so a
     # retried submit finds its own render and two takes never share one.
     render_id: str = ""
+    # Where the provider may call back when the render finishes (providers with `accepts_callbacks`); a hint only.
+    callback_url: str | None = None
 
 
 class Capabilities(BaseModel):
@@ -143,6 +145,7 @@ class Provider(ABC):
     prices: Prices
     media_hosts: tuple[str, ...] = ()
     render_deadline_s: float | None = None  # give up on a render after this long (None: the global setting)
+    accepts_callbacks: bool = False  # submit() passes RenderSpec.callback_url on to the provider
 
     @abstractmethod
     def submit(self, spec: RenderSpec) -> str:

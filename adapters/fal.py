@@ -213,6 +213,7 @@ def classify(status: int | None, body: Any, headers: httpx.Headers | None = None
 
 class FalProvider(Provider):
     media_hosts = MEDIA_HOSTS
+    accepts_callbacks = True
 
     def __init__(self, config: FalConfig, media: MediaPolicy) -> None:
         self.config = config
@@ -281,8 +282,10 @@ class FalProvider(Provider):
             raise ProviderError(FailureKind.bad_request, f"{self.display_name} cannot make " + " or ".join(problems))
         headers = self._headers()
         with client(self.config.http_timeout_s) as c:
+            # fal calls `fal_webhook` when the request finishes (https://docs.fal.ai/model-apis/model-endpoints/webhooks).
+            params = {"fal_webhook": spec.callback_url} if spec.callback_url else None
             response = send(c, "POST", f"{self.queue_url}/{self.endpoint}", name=self.display_name, headers=headers,
-                            json=self.build_input(spec).model_dump(exclude_none=True))
+                            params=params, json=self.build_input(spec).model_dump(exclude_none=True))
         self._raise_for(response)
         queued: FalQueued = parse(FalQueued, response, name=self.display_name)
         for url in (queued.status_url, queued.response_url, queued.cancel_url):

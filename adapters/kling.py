@@ -132,6 +132,7 @@ def external_task_id(spec: RenderSpec, model_name: str) -> str:
 
 class KlingProvider(Provider):
     key = "kling"
+    accepts_callbacks = True
     media_hosts = MEDIA_HOSTS
 
     def __init__(self, config: KlingConfig, media: MediaPolicy) -> None:
@@ -218,6 +219,7 @@ class KlingProvider(Provider):
             sound="on" if spec.audio else "off",
             aspect_ratio=spec.aspect,
             external_task_id=external_task_id(spec, self.config.model_name),
+            callback_url=spec.callback_url,
         )
 
     def submit(self, spec: RenderSpec) -> str:

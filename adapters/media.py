@@ -14,7 +14,9 @@ import re
 import subprocess
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import ffmpeg
 from pydantic import BaseModel
 
 
@@ -123,14 +125,29 @@ def sniff_container(path: Path) -> str:
     raise NotMedia(_looks_like(head))
 
 
-def input_args(path: Path) -> list[str]:
-    """ffmpeg arguments that open `path` as the container its bytes say, and nothing else: the demuxer is
-    pinned, only the `file` protocol is allowed, and MOV's external data references stay off."""
+def _pinned_options(path: Path) -> dict[str, str]:
+    """The demuxer its bytes say, the `file` protocol only, and MOV's external data references off."""
     container = sniff_container(path)
-    pinned = ["-protocol_whitelist", "file", "-f", container]
+    options = {"f": container, "protocol_whitelist": "file"}
     if container == "mov":
-        pinned += ["-enable_drefs", "0"]
+        options["enable_drefs"] = "0"
+    return options
+
+
+def input_args(path: Path) -> list[str]:
+    """ffmpeg arguments that open `path` as the container its bytes say, and nothing else."""
+    pinned = [arg for key, value in _pinned_options(path).items() for arg in (f"-{key}", value)]
     return [*pinned, "-i", str(path)]
+
+
+def open_input(path: Path) -> Any:
+    """`path` as an ffmpeg-python input node, opened as `input_args` opens it."""
+    return ffmpeg.input(str(path), **_pinned_options(path))
+
+
+def command_line(graph: Any) -> list[str]:
+    """The whole command line (the bundled binary first) of an ffmpeg-python graph, non-interactive."""
+    return ffmpeg.compile(graph.global_args("-hide_banner", "-nostdin"), cmd=ffmpeg_exe(), overwrite_output=True)
 
 
 _DURATION_RE = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
@@ -181,12 +198,14 @@ def probe_media(path: Path, *, timeout_s: float = 30.0) -> MediaInfo:
     return info
 
 
-def run_ffmpeg(args: list[str], *, timeout_s: float = 300.0) -> subprocess.CompletedProcess[str]:
-    """Run ffmpeg with `args`; raise MediaError with the tail of its log on failure."""
-    result = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args],
-        capture_output=True, text=True, timeout=timeout_s, errors="replace",
-    )
+def run_ffmpeg(args: list[str] | Any, *, timeout_s: float = 300.0) -> subprocess.CompletedProcess[str]:
+    """Run ffmpeg with `args` (a list, or an ffmpeg-python graph); raise MediaError with the tail of its log
+    on failure or timeout."""
+    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args] if isinstance(args, list) else command_line(args)
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, errors="replace")
+    except subprocess.TimeoutExpired:
+        raise MediaError(f"ffmpeg took longer than {timeout_s:.0f} s") from None
     if result.returncode != 0:
         tail = "\n".join(result.stderr.strip().splitlines()[-5:])
         raise MediaError(f"ffmpeg failed: {tail}")

@@ -14,6 +14,8 @@ import shutil
 import textwrap
 from pathlib import Path
 
+import ffmpeg
+
 from adapters.base import Capabilities, JobPhase, PollResult, Prices, Provider, RenderSpec
 from adapters.media import run_ffmpeg
 
@@ -144,43 +146,31 @@ class PrevizProvider(Provider):
 def render_previz(spec: RenderSpec, out: Path) -> Path:
     """Render one previz clip to `out` (H.264 yuv420p, AAC 48 kHz stereo, +faststart)."""
     width, height = SIZES[(spec.aspect, spec.resolution)]
-    seed = spec.seed or 0
     duration = spec.duration_s
-    r, g, b = mood_rgb(spec.picture, seed)
+    r, g, b = mood_rgb(spec.picture, spec.seed or 0)
     text_file = out.with_suffix(".txt")
     text_file.write_text(card_text(spec, width), encoding="utf-8")
-    video = (
-        f"color=c=0x{r:02x}{g:02x}{b:02x}:s={width}x{height}:r={FPS}:d={duration},"
-        f"vignette=PI/4,"
-        f"drawbox=x=0:y=ih-ih/60:w=iw:h=ih/60:color=black@0.4:t=fill"
-    )
+    picture = (ffmpeg.input(f"color=c=0x{r:02x}{g:02x}{b:02x}:s={width}x{height}:r={FPS}:d={duration}", f="lavfi")
+               .filter("vignette", angle="PI/4")
+               .drawbox(0, "ih-ih/60", "iw", "ih/60", color="black@0.4", thickness="fill"))
     font = find_font()
     if font:
         size = max(18, width // 40)
-        video += (
-            f",drawtext=fontfile={font}:textfile={text_file}:expansion=none:fontcolor=white:"
-            f"fontsize={size}:line_spacing={size // 2}:x=(w-text_w)/2:y=(h-text_h)/2"
-            f",drawtext=fontfile={font}:text=PREVIZ {spec.label}:expansion=none:fontcolor=white@0.8:"
-            f"fontsize={size}:x={size}:y={size}:box=1:boxcolor=black@0.5:boxborderw={size // 3}"
-        )
-    video += ",format=yuv420p[v]"
-    args: list[str] = ["-f", "lavfi", "-i", video.replace("[v]", "")]
-    maps = ["-map", "0:v"]
+        picture = (picture
+                   .drawtext(fontfile=font, textfile=str(text_file), expansion="none", fontcolor="white",
+                             fontsize=size, line_spacing=size // 2, x="(w-text_w)/2", y="(h-text_h)/2")
+                   .drawtext(text=f"PREVIZ {spec.label}", fontfile=font, expansion="none", fontcolor="white@0.8",
+                             fontsize=size, x=size, y=size, box=1, boxcolor="black@0.5", boxborderw=size // 3))
+    streams = [picture.filter("format", "yuv420p")]
+    options: dict[str, str | int] = {
+        "t": duration, "c:v": "libx264", "preset": "veryfast", "crf": 26, "pix_fmt": "yuv420p",
+        "x264-params": f"threads=1:keyint={FPS * 2}", "profile:v": "high", "movflags": "+faststart",
+        "fflags": "+bitexact", "flags:v": "+bitexact", "flags:a": "+bitexact", "map_metadata": "-1",
+    }
     if spec.audio:
-        args += ["-f", "lavfi", "-i", audio_graph(spec)]
-        maps += ["-map", "1:a"]
-    args += maps + [
-        "-t", str(duration),
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p",
-        "-x264-params", f"threads=1:keyint={FPS * 2}",
-        "-profile:v", "high", "-movflags", "+faststart",
-        "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
-        "-map_metadata", "-1",
-    ]
-    if spec.audio:
-        args += ["-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-ac", "2"]
-    args += [str(out)]
-    run_ffmpeg(args, timeout_s=max(60.0, duration * 20))
+        streams.append(ffmpeg.input(audio_graph(spec), f="lavfi"))
+        options.update({"c:a": "aac", "b:a": "160k", "ar": 48000, "ac": 2})
+    run_ffmpeg(ffmpeg.output(*streams, str(out), **options), timeout_s=max(60.0, duration * 20))
     text_file.unlink(missing_ok=True)
     return out
 

@@ -71,6 +71,7 @@ class SeedanceCreate(BaseModel):
     resolution: Literal["720p", "1080p"]
     seed: int = -1
     watermark: bool = False
+    callback_url: str | None = None  # ModelArk POSTs the task here when its status changes
 
 
 class SeedanceCreated(BaseModel):
@@ -135,6 +136,7 @@ def kind_for_code(code: str) -> FailureKind | None:
 
 class SeedanceProvider(Provider):
     key = "seedance"
+    accepts_callbacks = True
     media_hosts = MEDIA_HOSTS
 
     def __init__(self, config: SeedanceConfig, media: MediaPolicy) -> None:
@@ -194,6 +196,7 @@ class SeedanceProvider(Provider):
             resolution=spec.resolution,
             seed=spec.seed % 2**32 if spec.seed is not None else -1,
             watermark=False,
+            callback_url=spec.callback_url,
         )
 
     def submit(self, spec: RenderSpec) -> str:
@@ -203,7 +206,7 @@ class SeedanceProvider(Provider):
         headers = self._headers()
         with client(self.config.http_timeout_s) as c:
             response = send(c, "POST", f"{self.base_url}/contents/generations/tasks", name=self.display_name,
-                            headers=headers, json=self.build_request(spec).model_dump())
+                            headers=headers, json=self.build_request(spec).model_dump(exclude_none=True))
         self._raise_for(response)
         return parse(SeedanceCreated, response, name=self.display_name).id
 

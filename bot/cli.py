@@ -1,27 +1,22 @@
 """The `dailies` command: try, serve, socket, worker, export, doctor, qc, master.
 
-The commands that need the Slack app, rq or the audio stack import them inside the command: importing
-those costs 2–3 s of start-up (scipy, Bolt) that `dailies doctor`, `export` and `--help` do not need.
+Each command imports what it needs inside itself: Bolt, rq, Redis and the provider table cost start-up
+time that `dailies qc` (measured against ffmpeg's own meter, see benchmarks/) and `--help` do not need.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from bot.cli_audio import master, qc
-from bot.doctor import run_doctor
-from jobs.domain.brief import BriefError
-from jobs.domain.budget import spend_summary, summary_json
-from jobs.domain.export import export_takes
-from jobs.infra.faults import redis_problem
 from jobs.infra.logs import configure_logging
 from jobs.infra.settings import ConfigError, Settings, load_settings
-from jobs.infra.store import RedisStore
 
 SAMPLE_BRIEF = (
     "Neon alley at night, slow push-in on a woman with a red umbrella.\n"
@@ -48,6 +43,8 @@ def _require(settings: Settings, *names: str) -> None:
 
 def _require_redis(settings: Settings) -> None:
     """Stop with one line naming REDIS_URL when Redis cannot be reached (no traceback)."""
+    from jobs.infra.faults import redis_problem
+
     problem = redis_problem(settings.redis_url)
     if problem:
         raise click.ClickException(problem)
@@ -69,7 +66,8 @@ def main(log_level: str) -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("takes"), show_default=True)
 def try_command(brief: str | None, out_dir: Path) -> None:
     """Render BRIEF (default: a sample brief) on the configured model, with no Slack and no Redis."""
-    from jobs.pipeline.console import run_try, takes_table  # the audio stack: see the module's docstring
+    from jobs.domain.brief import BriefError
+    from jobs.pipeline.console import run_try, takes_table
 
     settings = _settings()
     try:
@@ -91,7 +89,7 @@ def serve(port: int, host: str, workers: int) -> None:
     settings = _settings()
     _require(settings, "slack_bot_token", "slack_signing_secret")
     _require_redis(settings)
-    from bot.server import run_gunicorn  # Bolt and gunicorn: see the module's docstring
+    from bot.server import run_gunicorn
 
     run_gunicorn(host=host, port=port, workers=workers)
 
@@ -104,7 +102,7 @@ def socket() -> None:
     _require_redis(settings)
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import build_app  # Bolt: see the module's docstring
+    from bot.app import build_app
 
     app = build_app(settings)
     SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[union-attr]
@@ -112,14 +110,16 @@ def socket() -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
-@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes under rq's WorkerPool (one of them runs the scheduler).")
-def worker(burst: bool, processes: int) -> None:
-    """Run rq workers (with the scheduler) for the take pipeline."""
+@click.option("--processes", type=click.IntRange(1, 64), default=None,
+              help="Worker processes under rq's WorkerPool, one of them running the scheduler "
+                   f"[default: the number of CPUs, {os.cpu_count() or 1}].")
+def worker(burst: bool, processes: int | None) -> None:
+    """Run rq workers (with the scheduler) for the take pipeline: takes are fetched, checked and posted in parallel."""
+    processes = processes or os.cpu_count() or 1
     settings = _settings()
     _require(settings, "slack_bot_token")
     _require_redis(settings)
-    from bot.worker import run_pool, run_worker  # rq and the audio stack: see the module's docstring
+    from bot.worker import run_pool, run_worker
 
     if processes > 1:
         run_pool(settings, processes, burst=burst)
@@ -134,6 +134,10 @@ def worker(burst: bool, processes: int) -> None:
 @click.option("--spend", is_flag=True, help="Show the channel's spend (today, 7 and 30 days, by model) instead.")
 def export(channel: str, thread_ts: str | None, as_json: bool, spend: bool) -> None:
     """Print the takes recorded in Redis for a channel (or one thread), or with --spend what it cost."""
+    from jobs.domain.budget import spend_summary, summary_json
+    from jobs.domain.export import export_takes
+    from jobs.infra.store import RedisStore
+
     settings = _settings()
     _require_redis(settings)
     if spend:
@@ -156,9 +160,10 @@ def export(channel: str, thread_ts: str | None, as_json: bool, spend: bool) -> N
 @main.command()
 def doctor() -> None:
     """Check every setting and service and say exactly what is missing."""
+    from bot.doctor import run_doctor
+
     ok = run_doctor(_settings(), click.echo)
     sys.exit(0 if ok else 1)
-
 
 
 main.add_command(qc)

@@ -29,7 +29,7 @@ def qc(file: Path, target: str, as_json: bool) -> None:
 
     Exits 1 when the verdict is fail, 0 for pass or warn.
     """
-    from jobs.audio.check import check_file, report_text  # scipy: ~2 s the rest of the CLI does not need
+    from jobs.audio.check import check_file, report_text  # numpy: what the other commands do not need
 
     key = _target(target)
     try:
@@ -52,7 +52,7 @@ def master(file: Path, target: str, out: Path, as_json: bool) -> None:
     Prints the measurements before and after (re-measured on the written file). Exits 1 when
     the result misses the target, 2 when the clip cannot be mastered.
     """
-    from jobs.audio.check import num  # scipy: ~2 s the rest of the CLI does not need
+    from jobs.audio.check import num
     from jobs.audio.master import MasteringRefused, master_file
 
     key = _target(target)

@@ -16,7 +16,14 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from adapters.media import ffmpeg_exe
 from bot.slack.client import make_web_client
 from bot.slack.errors import explain_slack_error
-from jobs.domain.providers import UnknownModel, build_provider, known_models, normalise_model_key
+from jobs.domain.providers import (
+    PROVIDER_KEYS,
+    UnknownModel,
+    build_provider,
+    has_google_auth,
+    known_models,
+    normalise_model_key,
+)
 from jobs.infra.faults import redact_url, redis_problem
 from jobs.infra.redis_client import connect
 from jobs.infra.settings import Settings
@@ -26,13 +33,6 @@ Echo = Callable[[str], None]
 OK, WARN, FAIL, INFO = "ok", "warn", "FAIL", "info"
 MARKS = {OK: "✓", WARN: "!", FAIL: "✗", INFO: "·"}
 
-# What each provider family needs, as (environment variable, field) pairs; all must be set.
-PROVIDER_KEYS: dict[str, list[tuple[str, str]]] = {
-    "veo": [("VEO_PROJECT", "veo_project"), ("VEO_ACCESS_TOKEN", "veo_access_token")],
-    "kling": [("KLING_ACCESS_KEY", "kling_access_key"), ("KLING_SECRET_KEY", "kling_secret_key")],
-    "seedance": [("ARK_API_KEY", "ark_api_key")],
-    "fal": [("FAL_KEY", "fal_key")],
-}
 SIGNING_SECRET_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -187,7 +187,7 @@ class Doctor:
         for family, keys in PROVIDER_KEYS.items():
             present = [env for env, field in keys if self._value(field)]
             missing = [env for env, field in keys if not self._value(field)]
-            if family == "veo" and "VEO_ACCESS_TOKEN" in missing and "VEO_PROJECT" in present and _has_google_auth():
+            if family == "veo" and "VEO_ACCESS_TOKEN" in missing and "VEO_PROJECT" in present and has_google_auth():
                 missing.remove("VEO_ACCESS_TOKEN")
             if not missing:
                 self.say(OK, family, f"{', '.join(present)} set")
@@ -238,14 +238,6 @@ class Doctor:
         else:
             self.echo("All required settings and services are in order.")
         return self.failures == 0
-
-
-def _has_google_auth() -> bool:
-    try:
-        import google.auth  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def run_doctor(settings: Settings, echo: Echo) -> bool:

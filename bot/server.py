@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -21,12 +22,18 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import build_app
+from bot.deps import Deps, build_deps
+from bot.slack.client import make_web_client
+from jobs.infra.redis_client import connect
 from jobs.infra.settings import Settings, get_settings
+from jobs.pipeline import callbacks
 
 log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 EVENTS_PATH = "/slack/events"
+WEBHOOK_PATH_RE = re.compile(r"^/providers/(?P<provider>[^/]{1,40})/webhook/(?P<token>[^/]{1,100})$")
+CALLBACK_DEBOUNCE_S = 2.0  # a provider that calls back twice in a row gets one status check
 MAX_BODY_BYTES = 1024 * 1024  # Slack's events and interaction payloads are a few KB; a big modal well under this
 BODY_DEADLINE_S = 5.0  # Slack gives up on a request after 3 s; a body still arriving after 5 s is not Slack's
 WORKER_CONNECTIONS = 1000
@@ -109,26 +116,62 @@ class DailiesRequestHandler:
         return response
 
 
-def request_handler(settings: Settings | None = None) -> DailiesRequestHandler:
+class ProviderWebhook:
+    """/providers/<name>/webhook/<token>: a render finished, says someone. The body is read (under the same cap)
+    and dropped; the take's status is checked against the provider's own API by a worker (see
+    jobs/pipeline/callbacks.py). Unknown tokens get a 404 and one log line without the token."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse, provider: str,
+                 token: str) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return _respond(start_response, "405 Method Not Allowed", "Providers POST their callbacks here.\n")
+        body = read_body(environ)
+        if isinstance(body, str):
+            return _respond(start_response, body)
+        outcome, take_id = callbacks.receive(self.deps.store, provider, token)
+        if outcome == callbacks.Outcome.unknown:
+            log.info("refused a %s callback from %s: no such render", provider[:20], environ.get("REMOTE_ADDR", "?"))
+            return _respond(start_response, "404 Not Found")
+        if outcome == callbacks.Outcome.queued and take_id and \
+                self.deps.store.try_lock(f"callback-check:{take_id}", CALLBACK_DEBOUNCE_S):
+            self.deps.scheduler.enqueue("check_take", take_id, at_front=True)  # ahead of routine polls
+            log.info("%s called back for take %s: status check queued", provider, take_id)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"ok": True}).encode()]
+
+
+def request_handler(settings: Settings | None = None, deps: Deps | None = None) -> DailiesRequestHandler:
     settings = settings or get_settings()
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    return DailiesRequestHandler(build_app(settings), secret)
+    return DailiesRequestHandler(build_app(settings, deps=deps, client=deps.client if deps else None), secret)
 
 
-def create_wsgi_app() -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
-    handler = request_handler()
+class DailiesWSGI:
+    """The whole HTTP surface: Slack at /slack/events, provider callbacks, and /healthz."""
 
-    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def __init__(self, settings: Settings) -> None:
+        self.deps = build_deps(settings, make_web_client(settings, shared=connect(settings.redis_url)))
+        self.events = request_handler(settings, self.deps)
+        self.webhook = ProviderWebhook(self.deps)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps({"ok": True}).encode()]
-        if path != EVENTS_PATH:
-            return _respond(start_response, "404 Not Found",
-                            "Not found. Slack sends events, actions and commands to /slack/events.\n")
-        return handler(environ, start_response)
+        if path == EVENTS_PATH:
+            return self.events(environ, start_response)
+        if match := WEBHOOK_PATH_RE.match(path):
+            return self.webhook(environ, start_response, match["provider"], match["token"])
+        return _respond(start_response, "404 Not Found",
+                        "Not found. Slack sends events, actions and commands to /slack/events.\n")
 
-    return application
+
+def create_wsgi_app() -> DailiesWSGI:
+    return DailiesWSGI(get_settings())
 
 
 def run_gunicorn(*, host: str, port: int, workers: int) -> None:

@@ -10,6 +10,7 @@ import os
 import socket
 import time
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -129,6 +130,17 @@ class PoolWorker(RuntimeWorker):
         super().__init__(*args, **kwargs)
         self.runtime = build_worker_runtime(load_settings())
 
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        # The pool starts a new worker for one that exits: a worker that finds Redis gone waits for it (one
+        # log line), and one that loses it exits with one line, instead of a traceback a second.
+        assert isinstance(self.runtime.store, RedisStore)
+        wait_for_redis(self.runtime.store)
+        try:
+            return super().work(*args, **kwargs)
+        except REDIS_DOWN_ERRORS as error:
+            log.warning("worker lost Redis (%s); the pool starts another when it is back", error)
+            return False
+
 
 class SimpleRuntimeWorker(RuntimeWorkerMixin, SimpleWorker):
     """rq's in-process worker (tests, benchmarks) with the same hand-over."""
@@ -149,7 +161,7 @@ def build_worker_runtime(settings: Settings) -> Runtime:
         settings=settings,
         store=store,
         scheduler=RqScheduler(Queue(settings.queue_name, connection=connection)),
-        notifier=SlackNotifier(make_web_client(settings), store, settings),
+        notifier=SlackNotifier(make_web_client(settings, shared=connection), store, settings),
     )
 
 
@@ -237,10 +249,16 @@ def release_dead_scheduler_lock(queue: Queue) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Whether `pid` is a running process. A killed scheduler whose worker died with it is re-parented and
+    may stay a zombie until its new parent reaps it: that is dead too."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc: trust the signal
+    return state not in ("Z", "X")

@@ -23,7 +23,7 @@ import httpx
 from redis import Redis
 from rq import Queue
 
-from bot.server import request_handler
+from bot.server import DailiesWSGI
 from bot.slack.client import make_web_client
 from bot.slack.notifier import SlackNotifier
 from bot.worker import make_worker
@@ -134,19 +134,23 @@ class _QuietHandler(WSGIRequestHandler):
 class BotEndpoint:
     """The bot's real WSGI app served over HTTP on localhost, and signed requests to it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, port: int = 0) -> None:
         self.settings = settings
-        handler = request_handler(settings)
-        self.app = handler.app
-        self.server = make_server("127.0.0.1", 0, handler, server_class=_ThreadingWSGIServer,
+        self.wsgi = DailiesWSGI(settings)
+        self.app = self.wsgi.events.app
+        self.server = make_server("127.0.0.1", port, self.wsgi, server_class=_ThreadingWSGIServer,
                                   handler_class=_QuietHandler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.http = httpx.Client(timeout=10)
 
     @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/slack/events"
+        return f"{self.base_url}/slack/events"
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from redis import Redis
 
 from bot.cli import main as cli_main
 from bot.doctor import run_doctor
@@ -139,6 +140,32 @@ def test_timeouts_are_retried_except_where_a_retry_could_post_twice(settings):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_429_one_process_gets_makes_every_process_wait(settings, slack):
+    """Two clients on one Redis, as a worker pool's processes have: the second never calls a method Slack told
+    the first to hold off, and then calls it once, after the wait (Slack's record shows the order)."""
+    shared = Redis.from_url(settings.redis_url)
+    first = make_web_client(settings, shared=shared)
+    second = make_web_client(settings, shared=Redis.from_url(settings.redis_url))
+    alone = make_web_client(settings)  # no Redis: only its own 429s slow it down
+    slack.fail_next("chat.postMessage", status=429, retry_after_s=2)
+
+    def first_posts() -> None:
+        assert first.chat_postMessage(channel=CHANNEL, text="first")["ok"]
+
+    thread = threading.Thread(target=first_posts)
+    thread.start()
+    wait_for(lambda: slack.calls_to("chat.postMessage"))  # the 429 has been answered to the first client
+    wait_for(lambda: shared.exists(f"{settings.key_prefix}:slack-pause:chat.postMessage"))
+    assert second.chat_postMessage(channel=CHANNEL, text="second")["ok"]
+    thread.join(timeout=30)
+    calls = slack.calls_to("chat.postMessage")
+    refused_at = calls[0].at
+    second_calls = [c for c in calls if c.args.get("text") == "second"]
+    assert len(second_calls) == 1 and second_calls[0].at >= refused_at + 2 - 0.05  # waited out the 429
+    assert [c.args.get("text") for c in calls].count("first") == 2  # the first retried after its Retry-After
+    assert alone.chat_postMessage(channel=CHANNEL, text="alone")["ok"]
 
 
 def test_a_failed_upload_is_retried_without_a_second_card(priced_env, slack, files):

@@ -66,6 +66,17 @@ def test_manifest_scopes_cover_the_methods_dailies_calls():
         assert "usergroups:read" in scopes
 
 
+def test_manifest_declares_the_command_and_shortcut_the_code_registers():
+    source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
+    commands = {c["command"] for c in manifest()["features"]["slash_commands"]}
+    assert set(re.findall(r'app\.command\("([^"]+)"\)', source)) == commands == {"/dailies"}
+    shortcuts = {s["callback_id"] for s in manifest()["features"]["shortcuts"] if s["type"] == "message"}
+    assert "make_takes" in shortcuts and 'CALLBACK_ID = "make_takes"' in source
+    scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
+    assert "commands" in scopes
+    assert ("conversations_open" in source) == ("im:write" in scopes)
+
+
 def test_procfile_has_web_and_worker():
     lines = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if ":" in line)
     assert "dailies serve" in lines["web"] and "dailies worker" in lines["worker"]

@@ -32,7 +32,7 @@ def production(settings, slack: SlackStandIn, tmp_path: Path) -> Iterator[str]:
     server = subprocess.Popen(dailies("serve", "--port", str(port), "--host", "127.0.0.1", "--workers", "2"),
                               cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                               start_new_session=True)
-    workers = [start_worker(env, log), start_worker(env, log)]
+    workers = [start_worker(env, log, processes=2), start_worker(env, log)]  # a pool and a single worker
     url = f"http://127.0.0.1:{port}/slack/events"
     try:
         wait_for(lambda: _up(f"http://127.0.0.1:{port}/healthz"), timeout_s=30)

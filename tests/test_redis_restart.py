@@ -32,8 +32,8 @@ def test_a_redis_restart_mid_render_loses_and_doubles_nothing(slack: SlackStandI
         bot = BotEndpoint(settings)
         env = settings_env(settings)
         log = tmp_path / "workers.log"
-        workers = [start_worker(env, log), start_worker(env, log)]
-        wait_for(lambda: len(Worker.all(connection=Redis.from_url(settings.redis_url))) == 2, timeout_s=60)
+        workers = [start_worker(env, log, processes=2), start_worker(env, log)]  # a pool and a single worker
+        wait_for(lambda: len(Worker.all(connection=Redis.from_url(settings.redis_url))) == 3, timeout_s=60)
         thread = "1700950000.000100"
         bot.event(mention("Night market\nSound: sizzling woks, chatter\nx3 4s --model fal:fal-ai/veo3.1", ts=thread))
         store = RedisStore(Redis.from_url(settings.redis_url), settings.key_prefix)

@@ -71,10 +71,11 @@ def test_ebu_3341_integrated_loudness(tmp_path: Path, case: str) -> None:
     assert report.integrated_lufs == pytest.approx(EXPECTED_I[case], abs=0.1)
 
 
-@pytest.mark.parametrize(("amplitude", "phase", "expected"), [(0.5, 0.0, -6.0), (1.41, 45.0, 3.0)],
-                         ids=["3341-15", "3341-19"])
-def test_ebu_3341_true_peak(tmp_path: Path, amplitude: float, phase: float, expected: float) -> None:
-    x = dual(sine(0, 5, freq=RATE / 4, amplitude=amplitude, phase_deg=phase))
+@pytest.mark.parametrize(("divisor", "amplitude", "phase", "expected"), [
+    (4, 0.5, 0.0, -6.0), (4, 0.5, 45.0, -6.0), (6, 0.5, 60.0, -6.0), (8, 0.5, 67.5, -6.0), (4, 1.41, 45.0, 3.0),
+], ids=["3341-15", "3341-16", "3341-17", "3341-18", "3341-19"])
+def test_ebu_3341_true_peak(tmp_path: Path, divisor: int, amplitude: float, phase: float, expected: float) -> None:
+    x = dual(sine(0, 5, freq=RATE / divisor, amplitude=amplitude, phase_deg=phase))
     report = check(tmp_path, x)
     assert expected - 0.4 <= report.true_peak_dbtp <= expected + 0.2  # type: ignore[operator]
     if expected > 0:

@@ -20,8 +20,11 @@ from tests.test_serve import settings_env
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], cwd=ROOT, env=env,
+def start_worker(env: dict[str, str], log: Path, processes: int = 1) -> subprocess.Popen[bytes]:
+    """`dailies worker --processes N`: N=1 is one rq worker, more is rq's WorkerPool (the default on a
+    multi-core machine)."""
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--processes", str(processes)], cwd=ROOT,
+                            env=env,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
 
 

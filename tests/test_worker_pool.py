@@ -6,12 +6,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from redis import Redis
+from rq import Queue
+from rq.scheduler import RQScheduler
 
+from bot.worker import release_dead_scheduler_lock
 from jobs.domain.models import TakeState
 from jobs.infra.store import RedisStore
 from tests.harness import mention, wait_for
@@ -73,3 +77,22 @@ def test_a_pool_of_workers_posts_each_take_once_survives_a_dead_worker_and_stops
     for thread, labels in ((first, ["1A", "1B", "1C", "1D"]), (second, ["1A", "1B"])):
         cards = [m for m in slack.posted(thread_ts=thread) if m.get("text", "").startswith("Take ")]
         assert sorted(c["text"].split(" ")[1] for c in cards) == labels
+
+
+def test_a_dead_schedulers_lock_is_freed_even_while_its_process_is_a_zombie(redis_url: str) -> None:
+    """A SIGKILLed worker's scheduler is re-parented and can linger as a zombie: its lock must still go, or no
+    delayed job (a provider poll) runs until the lock expires. A live holder's lock stays."""
+    connection = Redis.from_url(redis_url)
+    queue = Queue("dailies-lock-test", connection=connection)
+    lock_key = RQScheduler.get_locking_key(queue.name)
+    zombie = subprocess.Popen(["true"])
+    wait_for(lambda: Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
+    try:
+        for name, pid, freed in (("dead", zombie.pid, True), ("alive", os.getpid(), False)):
+            connection.set(lock_key, name)
+            connection.hset(f"rq:scheduler:{name}", mapping={"name": name, "hostname": socket.gethostname(),
+                                                              "pid": str(pid)})
+            assert release_dead_scheduler_lock(queue) is freed
+            assert (connection.get(lock_key) is None) is freed
+    finally:
+        zombie.wait()

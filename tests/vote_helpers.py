@@ -69,3 +69,9 @@ def run_jobs(worker: Worker, count: int) -> None:
 
 def card_updates(slack: SlackStandIn, ts: str) -> list[dict[str, Any]]:
     return [c.args for c in slack.calls_to("chat.update") if c.args.get("ts") == ts]
+
+
+def cancel_round(bot: BotEndpoint, request: Request, *, user: str = CREATIVE) -> None:
+    """❌ on the round's status message, as the requester."""
+    assert request.status_ts, "the round has no status message yet"
+    assert bot.event(reaction("x", user=user, ts=request.status_ts), event_id=event_id()).status_code == 200

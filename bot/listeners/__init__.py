@@ -2,10 +2,12 @@
 
 from slack_bolt import App
 
-from bot.listeners import actions, events, views
+from bot.listeners import actions, commands, events, shortcuts, views
 
 
 def register(app: App) -> None:
     events.register(app)
     actions.register(app)
     views.register(app)
+    commands.register(app)
+    shortcuts.register(app)

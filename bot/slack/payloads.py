@@ -9,7 +9,7 @@ payload is still only a claim: what it names is checked against Redis
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from slack_bolt import BoltRequest, BoltResponse
@@ -27,6 +27,9 @@ Value = Annotated[str, StringConstraints(max_length=2000)]
 
 class SlackModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+PayloadT = TypeVar("PayloadT", bound=SlackModel)
 
 
 class Ref(SlackModel):
@@ -66,6 +69,20 @@ class BlockAction(SlackModel):
         return self.selected_option.value if self.selected_option else ""
 
 
+class ViewState(SlackModel):
+    values: dict[ShortText, dict[ShortText, dict[str, Any]]] = Field(default_factory=dict, max_length=100)
+
+
+class SubmittedView(SlackModel):
+    """A modal as Slack sends it back: in a view_submission, or with an action pressed inside it."""
+
+    id: ShortText
+    callback_id: ShortText = ""
+    hash: ShortText | None = None
+    private_metadata: Annotated[str, StringConstraints(max_length=3000)] = ""
+    state: ViewState = Field(default_factory=ViewState)
+
+
 class BlockActionPayload(SlackModel):
     type: Literal["block_actions"]
     user: Ref
@@ -76,6 +93,7 @@ class BlockActionPayload(SlackModel):
     actions: list[BlockAction] = Field(min_length=1, max_length=25)
     trigger_id: ShortText | None = None
     response_url: Value | None = None
+    view: SubmittedView | None = None
 
     @property
     def action(self) -> BlockAction:
@@ -168,6 +186,58 @@ class MessageEvent(SlackModel):
     @property
     def in_dm(self) -> bool:
         return self.channel_type == "im"
+
+
+class SlashCommand(SlackModel):
+    """A slash command's form fields (Slack sends `application/x-www-form-urlencoded`)."""
+
+    command: ShortText
+    text: Annotated[str, StringConstraints(max_length=4000)] = ""
+    user_id: SlackId
+    channel_id: SlackId
+    team_id: SlackId | None = None
+    trigger_id: ShortText
+    response_url: Value | None = None
+
+    @property
+    def in_dm(self) -> bool:
+        return self.channel_id.startswith("D")
+
+
+class ShortcutMessage(SlackModel):
+    ts: Ts
+    thread_ts: Ts | None = None
+    text: Annotated[str, StringConstraints(max_length=40_000)] = ""
+    user: SlackId | None = None
+
+
+class MessageShortcut(SlackModel):
+    """A message shortcut ("Make takes from this" in a message's ⋮ menu)."""
+
+    type: Literal["message_action"]
+    callback_id: ShortText
+    trigger_id: ShortText
+    user: Ref
+    team: Ref | None = None
+    channel: Ref
+    message: ShortcutMessage
+    message_ts: Ts | None = None
+
+
+class ViewSubmission(SlackModel):
+    type: Literal["view_submission"]
+    user: Ref
+    team: Ref | None = None
+    view: SubmittedView
+
+
+def parse_payload(model: type[PayloadT], body: Any) -> PayloadT | None:
+    """`body` as `model`, or None (logged) when it does not have that shape."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        log.warning("refused a malformed %s payload: %s", model.__name__, _first_error(error))
+        return None
 
 
 def parse_message(event: Any) -> MessageEvent | None:

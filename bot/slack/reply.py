@@ -16,8 +16,9 @@ Blocks = list[dict]
 
 
 def reply(client: WebClient, text: str, *, channel: str | None, thread_ts: str | None = None,
-          blocks: Blocks | None = None, only_to: str | None = None) -> None:
-    """Post `text` (our words; user words already escaped) in `channel`'s thread.
+          blocks: Blocks | None = None, only_to: str | None = None) -> str | None:
+    """Post `text` (our words; user words already escaped) in `channel`'s thread; returns the message's ts
+    (None for an ephemeral, or when Slack refused).
 
     With `only_to`, only that person sees it: an ephemeral in `channel`, or a DM when there is no channel
     (an action pressed in App Home or a modal). Slack refusing is logged, never raised: a reply that cannot
@@ -27,9 +28,11 @@ def reply(client: WebClient, text: str, *, channel: str | None, thread_ts: str |
         if only_to and channel:
             client.chat_postEphemeral(channel=channel, user=only_to, text=text, blocks=blocks, thread_ts=thread_ts)
         elif only_to:
-            client.chat_postMessage(channel=only_to, text=text, blocks=blocks, parse="none", unfurl_links=False)
+            return client.chat_postMessage(channel=only_to, text=text, blocks=blocks, parse="none",
+                                           unfurl_links=False).get("ts")
         elif channel:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks, parse="none",
-                                    unfurl_links=False, unfurl_media=False)
+            return client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks,
+                                           parse="none", unfurl_links=False, unfurl_media=False).get("ts")
     except SlackApiError as error:
         log.error("reply in %s to %s: %s", channel or "a DM", only_to or "everyone", explain_slack_error(error))
+    return None

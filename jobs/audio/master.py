@@ -21,23 +21,27 @@ Clips with no audio, silent audio or less than 0.4 s of it are refused with the 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import ffmpeg
 from pydantic import BaseModel, Field
 
-from adapters.media import MediaError, input_args, probe_media, run_ffmpeg
+from adapters.media import MediaError, open_input, probe_media, run_ffmpeg
 from jobs.audio.check import MIN_MEASURABLE_S, check_file, num
 from jobs.audio.report import SoundReport
 from jobs.audio.targets import get_target
 
 logger = logging.getLogger(__name__)
+Stream = Any  # an ffmpeg-python stream (the library has no type hints)
 
 HIT_LU = 0.5  # the promise: integrated within ±0.5 LU of the target
 AIM_LU = 0.2  # what each attempt aims for, leaving room for AAC's own drift
@@ -85,18 +89,16 @@ def _loudnorm_json(stderr: str) -> dict[str, str]:
 
 def loudnorm_measure(src: Path, integrated: float, ceiling: float, lra: float = 11.0) -> dict[str, str]:
     """Pass 1: loudnorm's own measurement of the first audio stream."""
-    result = run_ffmpeg([*input_args(src), "-map", "0:a:0", "-vn", "-af",
-                         f"loudnorm=I={integrated}:TP={ceiling}:LRA={lra}:print_format=json", "-f", "null", "-"],
-                        timeout_s=900)
-    return _loudnorm_json(result.stderr)
+    measuring = open_input(src)["a:0"].filter("loudnorm", I=integrated, TP=ceiling, LRA=lra, print_format="json")
+    return _loudnorm_json(run_ffmpeg(measuring.output("-", f="null"), timeout_s=900).stderr)
 
 
 def _clamp(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
 
 
-def _linear_filter(measured: dict[str, str], integrated: float, ceiling: float) -> str:
-    """Pass 2 filter in linear mode; every measured value kept off loudnorm's defaults (which mean 'unknown')."""
+def _linear(audio: Stream, measured: dict[str, str], integrated: float, ceiling: float) -> Stream:
+    """Pass 2 in linear mode; every measured value kept off loudnorm's defaults (which mean 'unknown')."""
     m_i = _clamp(float(measured["input_i"]), -99.0, -0.01)
     m_tp = _clamp(float(measured["input_tp"]), -98.99, 98.99)
     m_lra = _clamp(float(measured["input_lra"]), 0.01, 99.0)
@@ -104,44 +106,50 @@ def _linear_filter(measured: dict[str, str], integrated: float, ceiling: float) 
     if m_thresh == -70.0:
         m_thresh = -69.99
     lra = _clamp(math.ceil(m_lra) + 1.0, 11.0, 50.0)  # never ask for a tighter range than the source has
-    return (f"loudnorm=I={integrated:.2f}:TP={ceiling:.2f}:LRA={lra:.0f}:measured_I={m_i:.2f}:"
-             f"measured_TP={m_tp:.2f}:measured_LRA={m_lra:.2f}:measured_thresh={m_thresh:.2f}:"
-             "linear=true:print_format=json")  # no offset=: linear mode sets its own gain from the measurements
+    # No offset=: linear mode sets its own gain from the measurements.
+    return audio.filter("loudnorm", I=f"{integrated:.2f}", TP=f"{ceiling:.2f}", LRA=f"{lra:.0f}",
+                        measured_I=f"{m_i:.2f}", measured_TP=f"{m_tp:.2f}", measured_LRA=f"{m_lra:.2f}",
+                        measured_thresh=f"{m_thresh:.2f}", linear="true", print_format="json"
+                        ).filter("aresample", OUT_RATE_HZ)
 
 
-def _limiter_filter(gain_db: float, limit_dbtp: float) -> str:
+def _limited(audio: Stream, gain_db: float, limit_dbtp: float) -> Stream:
+    """Gain, then a limiter that sees inter-sample peaks (run 4x oversampled), then back to 48 kHz."""
     level = _clamp(10 ** (limit_dbtp / 20), 0.0625, 1.0)
-    return (f"aresample={LIMITER_RATE_HZ},volume={gain_db:.3f}dB,"
-            f"alimiter=limit={level:.5f}:attack=5:release=80:asc=0:level=0:latency=1,"
-            f"aresample={OUT_RATE_HZ}")
+    return (audio.filter("aresample", LIMITER_RATE_HZ)
+            .filter("volume", f"{gain_db:.3f}dB")
+            .filter("alimiter", limit=f"{level:.5f}", attack=5, release=80, asc=0, level=0, latency=1)
+            .filter("aresample", OUT_RATE_HZ))
 
 
 # -- encoding --------------------------------------------------------------------------------------
-def _audio_codec_args(out: Path, channels: int) -> list[str]:
+def _audio_codec(out: Path, channels: int) -> dict[str, str | int]:
     codec = PCM_SUFFIXES.get(out.suffix.lower())
     if codec:
-        return ["-c:a", codec, "-ar", str(OUT_RATE_HZ)]
+        return {"c:a": codec, "ar": OUT_RATE_HZ}
     # Generous: ffmpeg's AAC encoder adds overs (worst on a hard start) when starved of bits.
-    bitrate = min(640, 160 * channels)
-    return ["-c:a", "aac", "-b:a", f"{bitrate}k", "-ar", str(OUT_RATE_HZ)]
+    return {"c:a": "aac", "b:a": f"{min(640, 160 * channels)}k", "ar": OUT_RATE_HZ}
 
 
-def _render_audio(src: Path, graph: str, work: Path, out: Path, channels: int) -> tuple[Path, str]:
-    """Encode the first audio stream through `graph` to an audio-only file; return it and ffmpeg's log."""
+def _render_audio(src: Path, shape: Callable[[Stream], Stream], work: Path, out: Path,
+                  channels: int) -> tuple[Path, str]:
+    """Encode the first audio stream, shaped by `shape`, to an audio-only file; return it and ffmpeg's log."""
     suffix = out.suffix.lower() if out.suffix.lower() in PCM_SUFFIXES else ".m4a"
     audio = work.with_suffix(suffix)
-    args = [*input_args(src), "-map", "0:a:0", "-vn", "-af", graph, *_audio_codec_args(out, channels), str(audio)]
-    return audio, run_ffmpeg(args, timeout_s=900).stderr
+    graph = shape(open_input(src)["a:0"]).output(str(audio), **_audio_codec(out, channels))
+    return audio, run_ffmpeg(graph, timeout_s=900).stderr
 
 
 def _mux(src: Path, audio: Path, out: Path, has_video: bool) -> None:
-    args = [*input_args(src), *input_args(audio)]
+    """The mastered audio with the source's picture copied bit for bit (and its metadata)."""
+    streams = [open_input(audio)["a:0"]]
+    options: dict[str, str] = {"c:a": "copy", "map_metadata": "0"}
     if has_video and out.suffix.lower() not in PCM_SUFFIXES:
-        args += ["-map", "0:v:0", "-c:v", "copy"]
-    args += ["-map", "1:a:0", "-c:a", "copy", "-map_metadata", "0"]
+        streams.insert(0, open_input(src)["v:0"])
+        options["c:v"] = "copy"
     if out.suffix.lower() in {".mp4", ".m4a", ".mov", ".m4v"}:
-        args += ["-movflags", "+faststart"]
-    run_ffmpeg([*args, str(out)], timeout_s=900)
+        options["movflags"] = "+faststart"
+    run_ffmpeg(ffmpeg.output(*streams, str(out), **options), timeout_s=900)
 
 
 # -- the job ---------------------------------------------------------------------------------------
@@ -220,8 +228,8 @@ def master_file(src: Path, target: str, out: Path) -> MasterResult:
             attempts += 1
             if method == "linear":
                 measured = measured or loudnorm_measure(src, goal, ceiling)
-                graph = _linear_filter(measured, aim, ceiling)
-                audio, log = _render_audio(src, f"{graph},aresample={OUT_RATE_HZ}", work, out, channels)
+                shape = functools.partial(_linear, measured=measured, integrated=aim, ceiling=ceiling)
+                audio, log = _render_audio(src, shape, work, out, channels)
                 kind = _loudnorm_json(log).get("normalization_type")
                 if kind != "linear":
                     method = "limiter"
@@ -229,7 +237,8 @@ def master_file(src: Path, target: str, out: Path) -> MasterResult:
                                  "limiter were used instead")
                     continue
             else:
-                audio, _ = _render_audio(src, _limiter_filter(gain, limit), work, out, channels)
+                shape = functools.partial(_limited, gain_db=gain, limit_dbtp=limit)
+                audio, _ = _render_audio(src, shape, work, out, channels)
             report = check_file(audio, delivery.key)
             if report.integrated_lufs is None or report.true_peak_dbtp is None:
                 raise MediaError("the mastered audio could not be measured")

@@ -9,11 +9,13 @@ Loudness follows ITU-R BS.1770-4 / EBU R128 with pyloudnorm's K-weighting
 filters: 400 ms momentary blocks, 3 s short-term blocks, both slid with a 10 ms
 hop for their maxima; integrated loudness gates 400 ms blocks on a 100 ms hop
 (-70 LUFS absolute, -10 LU relative); loudness range follows EBU Tech 3342.
-True peak is the maximum of a 4x oversampled signal (2x at 96 kHz).
+True peak is the maximum of a 4x oversampled signal (2x at 96 kHz), see true_peak.py.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import math
 import queue
 import subprocess
@@ -24,11 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import ffmpeg
 import numpy as np
-from pyloudnorm.iirfilter import IIRfilter
-from scipy.signal import butter, firwin, sosfilt, sosfreqz, upfirdn
 
-from adapters.media import MediaError, MediaInfo, ffmpeg_exe, input_args, probe_media
+from adapters.media import MediaError, MediaInfo, command_line, open_input, probe_media
+from jobs.audio.filters import butterworth_highpass_power, k_weighting, k_weighting_power
+from jobs.audio.true_peak import TruePeakMeter
 
 ABSOLUTE_GATE_LUFS = -70.0
 SILENCE_DBFS = -50.0  # a 10 ms block whose peak stays under this is silence (as silencedetect n=-50dB)
@@ -81,13 +84,6 @@ def channel_names(layout: str, channels: int) -> tuple[str, ...]:
     return names if names and len(names) == channels else tuple(f"ch{i + 1}" for i in range(channels))
 
 
-def k_weighting_sos(rate: int) -> np.ndarray:
-    """pyloudnorm's BS.1770 K-weighting (high shelf, then high-pass) as second-order sections."""
-    shelf = IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf")
-    highpass = IIRfilter(0.0, 0.5, 38.0, rate, "high_pass")
-    return np.array([[*shelf.b, *shelf.a], [*highpass.b, *highpass.a]], dtype=np.float64)
-
-
 def lufs(mean_square: float | np.ndarray) -> float | np.ndarray:
     with np.errstate(divide="ignore"):
         return -0.691 + 10 * np.log10(mean_square)
@@ -95,76 +91,6 @@ def lufs(mean_square: float | np.ndarray) -> float | np.ndarray:
 
 def db(value: float) -> float:
     return 20 * math.log10(value) if value > 0 else float("-inf")
-
-
-class _SosStream:
-    """A cascade of biquads applied chunk after chunk (channels, samples) with its state carried over."""
-
-    def __init__(self, sos: np.ndarray, channels: int) -> None:
-        self.sos = sos
-        self.zi = np.zeros((sos.shape[0], channels, 2))
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        y, self.zi = sosfilt(self.sos, x, axis=-1, zi=self.zi)
-        return y
-
-
-class _TruePeak:
-    """Max |x| after polyphase oversampling; the filter's history is carried between chunks.
-
-    A stretch of samples can only produce an interpolated value as large as its own peak times
-    the filter's largest phase gain (sum of |taps|), so stretches that cannot beat the peak found
-    so far are skipped: the result is exact, only cheaper.
-    """
-
-    SEGMENT = 4096
-
-    def __init__(self, rate: int, channels: int) -> None:
-        self.up = 4 if rate <= 48000 else 2 if rate <= 96000 else 1
-        # A 49-tap windowed-sinc interpolator (BS.1770-4 Annex 2 uses 48 taps at 4x).
-        half = 6 * self.up
-        taps = firwin(2 * half + 1, 1.0 / self.up, window=("kaiser", 5.0)) * self.up
-        self.taps = taps.astype(np.float32)
-        self.gain = max(float(np.abs(taps[p:: self.up]).sum()) for p in range(self.up))
-        self.history = int(math.ceil(len(self.taps) / self.up))
-        self.tail = np.zeros((channels, self.history), dtype=np.float32)
-        self.peak = 0.0
-
-    def feed(self, x: np.ndarray) -> None:
-        n = x.shape[1]
-        if not n:
-            return
-        if self.up == 1:
-            self.peak = max(self.peak, float(np.max(np.abs(x))))
-            return
-        hist, size = self.history, self.SEGMENT
-        block = np.concatenate([self.tail, x], axis=1)
-        self.tail = block[:, -hist:]
-        count = -(-n // size)
-        padded = np.zeros((x.shape[0], count * size), dtype=np.float32)
-        padded[:, :n] = np.abs(x)
-        seg_peak = padded.reshape(x.shape[0], count, size).max(axis=(0, 2))
-        before = np.concatenate([[float(np.abs(block[:, :hist]).max())], seg_peak[:-1]])
-        bound = np.maximum(seg_peak, before) * self.gain  # the window of each segment's outputs
-        order = np.argsort(-seg_peak)
-        self._segment(block, order[0], n)  # the loudest first: it sets the bar the others must beat
-        if np.count_nonzero(bound[order[1:]] > self.peak) > count // 2:  # most could matter: one pass is cheaper
-            out = upfirdn(self.taps, block, up=self.up, axis=-1)
-            self.peak = max(self.peak, float(np.max(np.abs(out[:, self.up * hist: self.up * block.shape[1]]))))
-            return
-        for i in order[1:]:
-            if bound[i] > self.peak:
-                self._segment(block, i, n)
-
-    def _segment(self, block: np.ndarray, i: int, n: int) -> None:
-        hist, size = self.history, self.SEGMENT
-        start, stop = i * size, min((i + 1) * size, n) + hist
-        out = upfirdn(self.taps, block[:, start:stop], up=self.up, axis=-1)
-        self.peak = max(self.peak, float(np.max(np.abs(out[:, self.up * hist: self.up * (stop - start)]))))
-
-    def finish(self) -> float:
-        self.feed(np.zeros_like(self.tail))
-        return self.peak
 
 
 class _Runs:
@@ -254,8 +180,7 @@ class _Meters:
         self.rate, self.channels, self.layout = rate, channels, layout
         self.sub = rate // 100  # samples per 10 ms sub-block
         self.weights = channel_weights(layout, channels)
-        self.kweight = _SosStream(k_weighting_sos(rate), channels)
-        self.true_peak = _TruePeak(rate, channels)
+        self.true_peak = TruePeakMeter(rate, channels)
         self.clips = [_Runs(CLIP_RUN_SAMPLES) for _ in range(channels)]
         self.zeros = _Runs(max(1, int(round(ZERO_RUN_S * rate)) + 1))
         self.energy: list[np.ndarray] = []  # per 10 ms: K-weighted sum of squares per channel
@@ -265,14 +190,16 @@ class _Meters:
         self.sums = np.zeros(channels)
         self.pair = np.zeros(5)  # sum L, sum R, sum LL, sum RR, sum LR
         self.psd: np.ndarray | None = None
-        self.window = np.hanning(2048)
+        self.window = np.hanning(2048).astype(np.float32)
         self.spectrum_pos = 0
         self.spectrum_carry: np.ndarray | None = None
         self.frames = 0
         self.carry: tuple[np.ndarray, np.ndarray] | None = None  # K-weighted and |x| of a partial 10 ms
 
-    def feed(self, chunk: np.ndarray) -> None:
-        """Measure one chunk of float32 samples laid out (channels, samples)."""
+    def feed(self, decoded: np.ndarray) -> None:
+        """Measure one chunk of float32 samples laid out (2 * channels, samples): the signal, then its
+        K-weighted copy (ffmpeg runs the K-weighting in the decode graph, see `stream_audio`)."""
+        chunk, k = decoded[: self.channels], decoded[self.channels:]
         offset = self.frames
         self.frames += chunk.shape[1]
         absx = np.abs(chunk)
@@ -285,12 +212,11 @@ class _Meters:
         if self.zeros.open_start is not None or np.count_nonzero(chunk[0]) < chunk.shape[1]:
             self.zeros.feed(~np.any(chunk != 0.0, axis=0), offset)
         self.true_peak.feed(chunk)
-        x = chunk.astype(np.float64)
         if self.channels >= 2:
-            left, right = x[0], x[1]
-            self.pair += (left.sum(), right.sum(), left @ left, right @ right, left @ right)
-        self._spectrum(x)
-        k = self.kweight(x)
+            left, right = chunk[0].astype(np.float64), chunk[1].astype(np.float64)
+            self.pair += (left.sum(), right.sum(), np.einsum("i,i->", left, left),
+                          np.einsum("i,i->", right, right), np.einsum("i,i->", left, right))  # not BLAS: true_peak.py
+        self._spectrum(chunk)
         if self.carry is not None:
             k, absx = (np.concatenate([old, new], axis=1) for old, new in zip(self.carry, (k, absx), strict=True))
         whole = (k.shape[1] // self.sub) * self.sub
@@ -299,10 +225,11 @@ class _Meters:
             return
         shape = (self.channels, whole // self.sub, self.sub)
         kb = k[:, :whole].reshape(shape)
-        self.energy.append(np.einsum("cij,cij->ic", kb, kb))
+        # float32 sums over 480 samples are exact enough; everything after them runs in float64.
+        self.energy.append(np.einsum("cij,cij->ic", kb, kb).astype(np.float64))
         if self.channels >= 2:
             fold = (kb[0] + kb[1]) / 2
-            self.fold_energy.append(np.einsum("ij,ij->i", fold, fold))
+            self.fold_energy.append(np.einsum("ij,ij->i", fold, fold).astype(np.float64))
         self.block_peak.append(absx[:, :whole].reshape(shape).max(axis=(0, 2)))
 
     def _spectrum(self, x: np.ndarray) -> None:
@@ -331,7 +258,8 @@ class _Meters:
             self.spectrum_carry = x[:, starts[-1]:]
 
     def _add_frames(self, frames: np.ndarray) -> None:
-        power = (np.abs(np.fft.rfft(frames * self.window, axis=-1)) ** 2).sum(axis=1)
+        spectrum = np.fft.rfft(frames * self.window, axis=-1)
+        power = (spectrum.real ** 2 + spectrum.imag ** 2).sum(axis=1, dtype=np.float64)
         self.psd = power if self.psd is None else self.psd + power
 
     def _phone_loss(self, freqs: np.ndarray) -> float | None:
@@ -341,11 +269,10 @@ class _Meters:
         weighted as in BS.1770 (ungated: an estimate, which is all a 4 LU warning needs).
         """
         assert self.psd is not None
-        _, k_response = sosfreqz(k_weighting_sos(self.rate), worN=freqs, fs=self.rate)
-        _, phone = sosfreqz(butter(4, PHONE_HIGHPASS_HZ, "highpass", fs=self.rate, output="sos"), worN=freqs,
-                            fs=self.rate)
-        weighted = (self.weights[:, None] * self.psd * np.abs(k_response) ** 2).sum()
-        through = (self.weights[:, None] * self.psd * np.abs(k_response * phone) ** 2).sum()
+        k_power = k_weighting_power(freqs, self.rate)
+        phone_power = butterworth_highpass_power(freqs, PHONE_HIGHPASS_HZ, 4, self.rate)
+        weighted = (self.weights[:, None] * self.psd * k_power).sum()
+        through = (self.weights[:, None] * self.psd * k_power * phone_power).sum()
         if weighted <= 0:
             return None
         return float(10 * math.log10(weighted / through)) if through > 0 else 99.0
@@ -480,35 +407,66 @@ def _read_chunks(stream: IO[bytes], size: int, out: queue.Queue[bytes]) -> None:
         out.put(b"")
 
 
-def stream_audio(path: Path, info: MediaInfo, on_chunk: Callable[[np.ndarray], None], *, rate: int,
-                 channels: int, chunk_s: float = CHUNK_S, video_crc: Path | None = None) -> int:
-    """Decode the first audio stream to float32 and hand it over in (channels, samples) chunks.
+def _widen_pipe(fd: int) -> None:
+    """Ask for a 1 MiB pipe (Linux): with the default 64 KiB, ffmpeg and the reader hand over 16 times as often."""
+    with contextlib.suppress(AttributeError, OSError):
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
 
-    With `video_crc`, the same ffmpeg run also copies the first video stream's packets (nothing
-    decoded) into a framecrc listing, from which the picture's length is read. Returns the frames decoded.
+
+def decode_graph(path: Path, *, rate: int, channels: int, layout: str, k_weighted: bool,
+                 video_crc: Path | None) -> list[str]:
+    """The ffmpeg command line that decodes the first audio stream to float32 at `rate` on stdout.
+
+    With `k_weighted`, each frame carries the signal's channels and then their K-weighted copies:
+    ffmpeg runs the two BS.1770 biquads (in double precision) on its own core while Python measures.
+    With `video_crc`, the same run copies the first video stream's packets (nothing decoded) into a
+    framecrc listing, from which the picture's length is read.
     """
-    frame_bytes = 4 * channels
-    chunk_frames = max(1, int(chunk_s * 100)) * max(1, rate // 100)
-    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", *input_args(path),
-            "-map", "0:a:0", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels), "-ar", str(rate), "-"]
+    source = open_input(path)
+    named = layout if layout in LAYOUT_WEIGHTS else f"{channels}c"
+    audio = source["a:0"].filter("aformat", sample_fmts="flt", sample_rates=rate, channel_layouts=named)
+    if k_weighted:
+        split = audio.filter_multi_output("asplit", 2)
+        signal, weighted = split[0], split[1]
+        for b0, b1, b2, a0, a1, a2 in k_weighting(rate):
+            weighted = weighted.filter("biquad", b0=b0, b1=b1, b2=b2, a0=a0, a1=a1, a2=a2, precision="f64", transform="tdii")
+        audio = ffmpeg.filter([signal, weighted], "amerge", inputs=2)
+    # Frames of 0.1 s instead of the decoder's 1024 samples: ten times fewer hand-offs between ffmpeg's
+    # threads and writes to the pipe.
+    audio = audio.filter("asetnsamples", n=rate // 10)
+    outputs = [audio.output("pipe:", f="f32le", acodec="pcm_f32le")]
     if video_crc is not None:
-        args += ["-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-y", str(video_crc)]
+        outputs.append(source["v:0"].output(str(video_crc), c="copy", f="framecrc"))
+    # One filter thread: slicing two biquads across channels costs more in hand-offs than it saves.
+    return command_line(ffmpeg.merge_outputs(*outputs).global_args("-v", "error", "-filter_complex_threads", "1"))
+
+
+def stream_audio(path: Path, info: MediaInfo, on_chunk: Callable[[np.ndarray], None], *, rate: int,
+                 channels: int, chunk_s: float = CHUNK_S, k_weighted: bool = False,
+                 video_crc: Path | None = None) -> int:
+    """Decode the first audio stream to float32 and hand it over in (channels, samples) chunks
+    ((2 * channels, samples) with `k_weighted`, see `decode_graph`). Returns the frames decoded."""
+    layout = layout_for(info.channel_layout, channels)
+    args = decode_graph(path, rate=rate, channels=channels, layout=layout, k_weighted=k_weighted,
+                        video_crc=video_crc)
+    width = 2 * channels if k_weighted else channels
+    frame_bytes = 4 * width
+    chunk_frames = max(1, int(chunk_s * 100)) * max(1, rate // 100)
     frames = 0
     with tempfile.TemporaryFile() as err, subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err) as proc:
         assert proc.stdout is not None
+        _widen_pipe(proc.stdout.fileno())
         # A reader thread lets ffmpeg decode the next chunk while this one is measured.
         chunks: queue.Queue[bytes] = queue.Queue(maxsize=2)
         reader = threading.Thread(target=_read_chunks, args=(proc.stdout, chunk_frames * frame_bytes, chunks),
                                   daemon=True)
         reader.start()
-        pending = b""
         try:
             while data := chunks.get():
-                data = pending + data
+                # Reads are whole chunks of whole frames; only a truncated stream ends mid-frame.
                 usable = len(data) - len(data) % frame_bytes
-                pending = data[usable:]
                 if usable:
-                    chunk = np.frombuffer(data[:usable], dtype=np.float32).reshape(-1, channels).T.copy()
+                    chunk = np.frombuffer(data, dtype=np.float32, count=usable // 4).reshape(-1, width).T.copy()
                     frames += chunk.shape[1]
                     on_chunk(chunk)
         finally:
@@ -536,14 +494,15 @@ def measure_file(path: Path, info: MediaInfo | None = None, *, chunk_s: float = 
     rate = decode_rate(info.sample_rate_hz)
     meters = _Meters(rate, channels, layout_for(info.channel_layout, channels))
 
-    def feed(chunk: np.ndarray) -> None:
-        meters.feed(chunk)
+    def feed(decoded: np.ndarray) -> None:
+        meters.feed(decoded)
         if also is not None:
-            also(chunk)
+            also(decoded[:channels])
 
     with tempfile.TemporaryDirectory(prefix="dailies-measure-") as tmp:
         crc = Path(tmp) / "video.crc" if info.has_video else None
-        stream_audio(path, info, feed, rate=rate, channels=channels, chunk_s=chunk_s, video_crc=crc)
+        stream_audio(path, info, feed, rate=rate, channels=channels, chunk_s=chunk_s, k_weighted=True,
+                     video_crc=crc)
         video_s = _video_duration_s(crc) if crc is not None else None
     result = meters.result(info.sample_rate_hz or rate)
     result.video_duration_s = video_s

@@ -10,6 +10,7 @@ reported, naming the variable, when the provider is first asked to do network wo
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,6 +120,33 @@ FACTORIES: dict[str, Callable[[Settings, str], Provider]] = {
 
 def family_of(key: str) -> str:
     return "fal" if key.startswith("fal:") else key
+
+
+# What each provider family needs, as (environment variable, settings field) pairs; all must be set.
+PROVIDER_KEYS: dict[str, list[tuple[str, str]]] = {
+    "veo": [("VEO_PROJECT", "veo_project"), ("VEO_ACCESS_TOKEN", "veo_access_token")],
+    "kling": [("KLING_ACCESS_KEY", "kling_access_key"), ("KLING_SECRET_KEY", "kling_secret_key")],
+    "seedance": [("ARK_API_KEY", "ark_api_key")],
+    "fal": [("FAL_KEY", "fal_key")],
+}
+
+
+def _is_set(value: object) -> bool:
+    plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return bool(plain and str(plain).strip())
+
+
+def has_google_auth() -> bool:
+    """Whether Veo can find application-default credentials instead of VEO_ACCESS_TOKEN (`.[google]`)."""
+    return importlib.util.find_spec("google.auth") is not None
+
+
+def missing_keys(key: str, settings: Settings) -> list[str]:
+    """The environment variables a model still needs in this deployment (empty when it can run)."""
+    missing = [env for env, field in PROVIDER_KEYS.get(family_of(key), []) if not _is_set(getattr(settings, field))]
+    if "VEO_ACCESS_TOKEN" in missing and "VEO_PROJECT" not in missing and has_google_auth():
+        missing.remove("VEO_ACCESS_TOKEN")
+    return missing
 
 
 def fal_endpoints(settings: Settings) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -52,6 +53,8 @@ class Settings(BaseSettings):
     hourly_job_limit: int = Field(default=60, ge=1, alias="DAILIES_HOURLY_JOB_LIMIT")
     ticket_sla_hours: float = Field(default=48.0, gt=0, alias="DAILIES_TICKET_SLA_HOURS")
 
+    # Where providers can reach `dailies serve` (https://dailies.example.com): renders then call back when done.
+    public_url: str | None = Field(default=None, alias="DAILIES_PUBLIC_URL")
     poll_initial_s: float = Field(default=5.0, gt=0, alias="DAILIES_POLL_INITIAL_S")
     poll_max_s: float = Field(default=30.0, gt=0, alias="DAILIES_POLL_MAX_S")
     status_edit_min_s: float = Field(default=3.0, ge=0, alias="DAILIES_STATUS_EDIT_MIN_S")
@@ -119,6 +122,16 @@ class Settings(BaseSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_base(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", value):
+            raise ValueError("give the public base URL of `dailies serve`, e.g. https://dailies.example.com")
+        return value
 
     def require(self, *names: str) -> None:
         """Raise ConfigError naming the first missing environment variable among `names` (field names)."""

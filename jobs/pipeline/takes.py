@@ -12,13 +12,14 @@ import time
 import uuid
 from pathlib import Path
 
-from adapters.base import FailureKind, JobPhase, ProviderError, RenderSpec, SpokenLine
+from adapters.base import FailureKind, JobPhase, PollResult, ProviderError, RenderSpec, SpokenLine
 from adapters.media import MediaError, NotMedia, probe_media
 from jobs.audio.check import check_file
 from jobs.domain import budget
 from jobs.domain.models import Request, RequestState, Take, TakeState
 from jobs.infra.faults import DeliveryError, decode_problem
 from jobs.infra.logs import scrub_text
+from jobs.pipeline.callbacks import callback_url
 from jobs.pipeline.media import take_dir
 from jobs.pipeline.runtime import Runtime
 
@@ -81,8 +82,9 @@ def submit_take(rt: Runtime, take_id: str) -> None:
         if not held:
             return
         provider = rt.provider(take.model)
+        spec = render_spec(request, take).model_copy(update={"callback_url": callback_url(rt, take_id, take.model)})
         try:
-            job_id = provider.submit(render_spec(request, take))
+            job_id = provider.submit(spec)
         except ProviderError as error:
             _provider_error(rt, take, error, retry_task="submit_take")
             return
@@ -119,17 +121,7 @@ def poll_take(rt: Runtime, take_id: str, chain: str | None = None) -> None:
     except ProviderError as error:
         _provider_error(rt, take, error, retry_task="poll_take", chain=chain)
         return
-    if result.phase == JobPhase.succeeded:
-        def succeeded(t: Take) -> None:
-            if t.state in (TakeState.submitted, TakeState.generating):
-                t.state, t.result_url, t.progress, t.provider_status = TakeState.processing, result.result_url, 1.0, "done"
-
-        rt.store.update_take(take_id, succeeded)
-        rt.scheduler.enqueue("fetch_take", take_id)
-        refresh_status(rt, take.request_id)
-        return
-    if result.phase == JobPhase.failed:
-        fail_take(rt, take_id, result.failure_kind or FailureKind.bad_request, result.message or "no reason given")
+    if _finished(rt, take, result):
         return
     elapsed = time.time() - (take.submitted_at or time.time())
     if elapsed > (provider.render_deadline_s or rt.settings.render_deadline_s):
@@ -157,6 +149,43 @@ def poll_take(rt: Runtime, take_id: str, chain: str | None = None) -> None:
     take = rt.store.update_take(take_id, running_until(delay)) or take
     rt.scheduler.enqueue_in(delay, "poll_take", take_id, chain)
     refresh_status(rt, take.request_id)
+
+
+def check_take(rt: Runtime, take_id: str) -> None:
+    """One status check out of turn, because the provider called back: lands a finished render now and
+    otherwise changes nothing (the poll chain carries on). What the callback said is never used."""
+    take = rt.store.get_take(take_id)
+    if take is None or take.state not in (TakeState.submitted, TakeState.generating) or not take.provider_job_id:
+        return
+    try:
+        result = rt.provider(take.model).poll(take.provider_job_id)
+    except ProviderError as error:
+        log.info("status check after a callback failed for take %s (%s); polling carries on", take_id, error.message)
+        return
+    _finished(rt, take, result)
+
+
+def _finished(rt: Runtime, take: Take, result: PollResult) -> bool:
+    """Act on a status that ends the render (fetch it, or fail the take); False while it is still rendering."""
+    if result.phase == JobPhase.succeeded:
+        landed = False
+
+        def succeeded(t: Take) -> None:
+            nonlocal landed
+            landed = False  # update_record may run this again after a conflicting write
+            if t.state in (TakeState.submitted, TakeState.generating):
+                t.state, t.result_url, t.progress, t.provider_status = TakeState.processing, result.result_url, 1.0, "done"
+                landed = True
+
+        rt.store.update_take(take.id, succeeded)
+        if landed:  # a poll and a callback's check may both see "done": one fetch
+            rt.scheduler.enqueue("fetch_take", take.id)
+            refresh_status(rt, take.request_id)
+        return True
+    if result.phase == JobPhase.failed:
+        fail_take(rt, take.id, result.failure_kind or FailureKind.bad_request, result.message or "no reason given")
+        return True
+    return False
 
 
 def poll_delay_s(rt: Runtime, polls: int) -> float:

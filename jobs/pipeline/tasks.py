@@ -47,6 +47,7 @@ def _take_step(step: Callable[..., None]) -> Callable[..., None]:
 
 submit_take = _take_step(takes.submit_take)
 poll_take = _take_step(takes.poll_take)
+check_take = _take_step(takes.check_take)
 fetch_take = _take_step(takes.fetch_take)
 start_request = takes.start_request
 cancel_request = takes.cancel_request
@@ -72,6 +73,7 @@ def recover_stalled(rt: Runtime, at_start: bool = False) -> int:
 TASKS: dict[str, Callable[..., Any]] = {
     "submit_take": submit_take,
     "poll_take": poll_take,
+    "check_take": check_take,
     "fetch_take": fetch_take,
     "start_request": start_request,
     "cancel_request": cancel_request,

@@ -17,7 +17,7 @@ import logging
 import re
 from pathlib import Path
 
-from adapters.media import MediaError, NotMedia, input_args, probe_media, run_ffmpeg
+from adapters.media import MediaError, NotMedia, open_input, probe_media, run_ffmpeg
 from jobs.audio.check import check_file
 from jobs.audio.report import SoundReport
 from jobs.domain import tickets
@@ -40,7 +40,7 @@ def _store(rt: Runtime) -> RedisStore:
 def extract_wav(clip: Path, out: Path) -> Path:
     """The clip's native audio as 48 kHz / 24-bit PCM WAV, channels as they are."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    run_ffmpeg([*input_args(clip), "-map", "0:a:0", "-vn", "-c:a", "pcm_s24le", "-ar", "48000", str(out)])
+    run_ffmpeg(open_input(clip)["a:0"].output(str(out), **{"c:a": "pcm_s24le", "ar": 48000}))
     return out
 
 

@@ -25,6 +25,7 @@ class FalJob:
     video_url: str | None
     polls: int = 0
     cancelled: bool = False
+    webhook: str | None = None
 
 
 class FalStandin(StandinServer):
@@ -69,7 +70,8 @@ class FalStandin(StandinServer):
         if not body.get("prompt"):
             return Reply(422, {"detail": [{"loc": ["body", "prompt"], "msg": "field required", "type": "missing"}]})
         request_id = str(uuid.uuid4())
-        self.jobs[request_id] = FalJob(request_id, endpoint, body, self.finish_after_polls, self.outcome, self.video_url)
+        self.jobs[request_id] = FalJob(request_id, endpoint, body, self.finish_after_polls, self.outcome, self.video_url,
+                                       webhook=(request.query.get("fal_webhook") or [None])[0])
         base = self.urls_host or self.url
         root = f"{base}/{endpoint}/requests/{request_id}"
         return Reply(200, {
@@ -111,3 +113,12 @@ class FalStandin(StandinServer):
                                                 sample_mp4(bool(job.body.get("generate_audio", True))))
         return Reply(200, {"video": {"url": url, "content_type": "video/mp4", "file_name": "output.mp4"},
                            "seed": job.body.get("seed", 0)})
+
+    def finish(self, request_id: str) -> None:
+        """The render is done: the next status check says COMPLETED, and fal calls the webhook (fal's shape)."""
+        job = self.jobs[request_id]
+        job.finish_after = job.polls + 1
+        payload = {"video": {"url": f"{self.url}/media/forged-by-callback.mp4"}}  # receivers must not trust it
+        self.call_back(job.webhook, {"request_id": request_id, "gateway_request_id": request_id, "status": "OK",
+                                     "payload": payload})
+

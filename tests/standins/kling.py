@@ -126,3 +126,15 @@ class KlingStandin(StandinServer):
             data["task_status"] = "failed"
             data["task_status_msg"] = job.status_msg
         return Reply(200, envelope(0, "SUCCEED", data))
+
+    def finish(self, task_id: str) -> None:
+        """The render is done: the next query says `succeed`, and Kling POSTs the task to `callback_url`."""
+        job = self.jobs[task_id]
+        job.finish_after = job.polls + 1
+        self.call_back(job.body.get("callback_url"), {
+            "task_id": job.task_id, "task_status": "succeed", "task_info": {"external_task_id": job.external_task_id},
+            "created_at": job.created_ms, "updated_at": int(time.time() * 1000),
+            "task_result": {"videos": [{"id": "forged", "url": f"{self.url}/media/forged-by-callback.mp4",
+                                        "duration": job.body.get("duration")}]},
+        })
+

@@ -103,3 +103,13 @@ class SeedanceStandin(StandinServer):
         elif job.status == "failed":
             answer["error"] = {"code": job.error_code, "message": f"The request failed: {job.error_code}"}
         return Reply(200, answer)
+
+    def finish(self, task_id: str) -> None:
+        """The render is done: the next GET says `succeeded`, and ModelArk POSTs the task to `callback_url`."""
+        job = self.jobs[task_id]
+        job.finish_after = job.polls + 1
+        self.call_back(job.body.get("callback_url"), {
+            "id": job.id, "model": job.body["model"], "status": "succeeded", "updated_at": int(time.time()),
+            "content": {"video_url": f"{self.url}/media/forged-by-callback.mp4"},
+        })
+

@@ -9,6 +9,7 @@ missing `Content-Length`, endless streams, stalls and redirects.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import httpx
 
 
 @dataclass
@@ -82,6 +85,8 @@ class StandinServer:
         self._scripts: list[tuple[str, re.Pattern[str], Reply]] = []
         self.media: dict[str, MediaFile] = {}
         self.lock = threading.RLock()
+        self.callbacks_sent: list[tuple[str, Any]] = []
+        self.drop_callbacks = False  # finish renders without calling back (a lost callback)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -128,6 +133,17 @@ class StandinServer:
         """Serve `data` at `path` (with the given `MediaFile` behaviour); returns its full URL."""
         self.media[path] = MediaFile(data=data, **behaviour)
         return self.url + path
+
+    # callbacks -----------------------------------------------------------------
+
+    def call_back(self, url: str | None, body: Any) -> None:
+        """POST `body` to `url` as the provider would when a render finishes (unless `drop_callbacks`)."""
+        if not url or getattr(self, "drop_callbacks", False):
+            return
+        with self.lock:
+            self.callbacks_sent.append((url, body))
+        with contextlib.suppress(httpx.HTTPError):  # a callback that does not arrive is one to survive
+            httpx.post(url, json=body, timeout=5)
 
     def calls(self, method: str | None = None, path_contains: str = "") -> list[Recorded]:
         with self.lock:

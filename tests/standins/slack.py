@@ -31,6 +31,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "files.completeUploadExternal": ("files",),
     "views.publish": ("user_id", "view"),
     "views.open": ("trigger_id", "view"),
+    "views.update": ("view_id", "view"),
     "usergroups.users.list": ("usergroup",),
     "users.info": ("user",),
     "conversations.replies": ("channel", "ts"),
@@ -61,6 +62,9 @@ class SlackStandIn:
         self.files: dict[str, dict[str, Any]] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self.views: dict[str, dict[str, Any]] = {}  # views.open/views.update, by view id
+        self.app_token: str | None = None  # set, with socket_url, to serve apps.connections.open
+        self.socket_url: Any = None  # () -> the ws:// URL of the Socket Mode stand-in
         # Slack's own record of reactions: (channel, ts) → reaction name → users, in the order they reacted.
         self.reactions: dict[tuple[str, str], dict[str, list[str]]] = {}
         self.bots: set[str] = set()  # user ids users.info reports as bots
@@ -186,7 +190,39 @@ class SlackStandIn:
         return {"ok": True, "view": {"id": "V1", **(view or {})}}
 
     def m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "view": {"id": "V2", **(_json(args["view"]) or {})}}
+        view = _json(args["view"]) or {}
+        problem = view_problem(view)
+        if problem:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": [problem]}}
+        with self.lock:
+            view_id = f"V{len(self.views) + 2:04d}"
+            self.views[view_id] = {"id": view_id, "hash": f"{time.time():.6f}", **view}
+            return {"ok": True, "view": dict(self.views[view_id])}
+
+    def m_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = _json(args["view"]) or {}
+        problem = view_problem(view)
+        if problem:
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": [problem]}}
+        with self.lock:
+            current = self.views.get(args["view_id"])
+            if current is None:
+                return {"ok": False, "error": "not_found"}
+            if args.get("hash") and args["hash"] != current["hash"]:
+                return {"ok": False, "error": "hash_conflict"}
+            self.views[args["view_id"]] = {"id": args["view_id"], "hash": f"{time.time():.6f}", **view}
+            return {"ok": True, "view": dict(self.views[args["view_id"]])}
+
+    def m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_url is None:
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": self.socket_url()}
+
+    def m_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = str(args.get("users", ""))
+        if not users or "," in users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        return {"ok": True, "channel": {"id": "D" + users.lstrip("U")[:10].upper()}}
 
     def m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         if args["usergroup"] not in self.usergroups:
@@ -315,7 +351,9 @@ class SlackStandIn:
                 else:
                     args = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
                 token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or args.pop("token", "")
-                if token != standin.token:
+                # apps.connections.open takes the app-level token (xapp-…); every other method the bot token.
+                wanted = standin.app_token if method == "apps.connections.open" else standin.token
+                if not wanted or token != wanted:
                     with standin.lock:
                         standin.calls.append(Call(method, args))
                     self._send(200, json.dumps({"ok": False, "error": "invalid_auth"}).encode(), "application/json")
@@ -324,6 +362,39 @@ class SlackStandIn:
                 self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
 
         return Handler
+
+
+def view_problem(view: dict[str, Any]) -> str | None:
+    """What Slack would refuse in a modal (the limits in Block Kit's reference), or None."""
+    if view.get("type") != "modal":
+        return "[ERROR] must be a modal [json-pointer:/view/type]"
+    for part in ("title", "submit", "close"):
+        text = (view.get(part) or {}).get("text", "")
+        if len(text) > 24:
+            return f"[ERROR] must be less than 25 characters [json-pointer:/view/{part}/text]"
+    if len(view.get("private_metadata") or "") > 3000:
+        return "[ERROR] must be less than 3001 characters [json-pointer:/view/private_metadata]"
+    blocks = view.get("blocks") or []
+    if len(blocks) > 100:
+        return "[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]"
+    seen: set[str] = set()
+    for index, block in enumerate(blocks):
+        block_id = block.get("block_id")
+        if block_id:
+            if block_id in seen or len(block_id) > 255:
+                return f"[ERROR] duplicate or long block_id [json-pointer:/view/blocks/{index}/block_id]"
+            seen.add(block_id)
+        if block.get("type") == "input":
+            if len((block.get("label") or {}).get("text", "")) > 2000 or not block.get("element"):
+                return f"[ERROR] invalid input block [json-pointer:/view/blocks/{index}]"
+            element = block["element"]
+            options = element.get("options") or []
+            if len(options) > 100 or any(len(o["text"]["text"]) > 75 or len(o["value"]) > 150 for o in options):
+                return f"[ERROR] invalid options [json-pointer:/view/blocks/{index}/element/options]"
+            initial = element.get("initial_option")
+            if initial is not None and initial not in options:
+                return f"[ERROR] initial_option must be one of the options [json-pointer:/view/blocks/{index}]"
+    return None
 
 
 def _json(value: Any) -> Any:

@@ -4,6 +4,7 @@ from slack_bolt import App
 
 from bot.listeners.actions import (
     approve,
+    brief_model,
     master_for,
     more_like_this,
     reroll,
@@ -19,6 +20,7 @@ from bot.listeners.actions import (
 
 def register(app: App) -> None:
     approve.register(app)
+    brief_model.register(app)
     master_for.register(app)
     reroll.register(app)
     more_like_this.register(app)

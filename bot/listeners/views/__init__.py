@@ -2,8 +2,9 @@
 
 from slack_bolt import App
 
-from bot.listeners.views import ticket_return_modal
+from bot.listeners.views import brief_modal, ticket_return_modal
 
 
 def register(app: App) -> None:
     ticket_return_modal.register(app)
+    brief_modal.register(app)
