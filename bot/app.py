@@ -6,11 +6,13 @@ import logging
 
 import redis
 from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot import listeners
 from bot.deps import Deps, build_deps
 from bot.slack.client import make_web_client
+from bot.slack.installations import RedisInstallationStore, RedisOAuthStateStore, tenant_of
 from bot.slack.payloads import PayloadGuard
 from jobs.infra.logs import install_secret_scrubber
 from jobs.infra.settings import Settings
@@ -18,8 +20,32 @@ from jobs.infra.settings import Settings
 log = logging.getLogger(__name__)
 
 
+# What the app asks a workspace for when it is installed (the same list as manifest.yml's bot scopes).
+BOT_SCOPES = [
+    "app_mentions:read", "commands", "im:write", "channels:history", "groups:history", "im:history",
+    "mpim:history", "chat:write", "files:write", "files:read", "reactions:read", "usergroups:read", "users:read",
+]
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+def oauth_settings(settings: Settings, connection: redis.Redis) -> OAuthSettings:
+    """Bolt's OAuth v2 flow with its installations and `state` values in Redis."""
+    assert settings.slack_client_id and settings.slack_client_secret
+    redirect = f"{settings.public_url}{REDIRECT_PATH}" if settings.public_url else None
+    return OAuthSettings(
+        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=BOT_SCOPES, redirect_uri=redirect, install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
+        installation_store=RedisInstallationStore(connection, settings.key_prefix),
+        state_store=RedisOAuthStateStore(connection, settings.key_prefix),
+    )
+
+
 def build_app(settings: Settings, *, client: WebClient | None = None, deps: Deps | None = None) -> App:
     install_secret_scrubber(settings.secret_values())
+    if settings.oauth_enabled:  # each workspace's own token comes from the installation store, per request
+        settings_without_token = settings.model_copy(update={"slack_bot_token": None})
+        client = client if client is not None and client.token is None else make_web_client(settings_without_token)
     client = client or make_web_client(settings)
     deps = deps or build_deps(settings, client)
     app = App(
@@ -28,14 +54,20 @@ def build_app(settings: Settings, *, client: WebClient | None = None, deps: Deps
         process_before_response=False,
         raise_error_for_unhandled_request=False,
         request_verification_enabled=True,
-        token_verification_enabled=True,
+        token_verification_enabled=not settings.oauth_enabled,
+        oauth_settings=oauth_settings(settings, deps.store.redis) if settings.oauth_enabled else None,
     )
+    if settings.oauth_enabled:
+        # `app_uninstalled` and `tokens_revoked` delete that workspace's installation (Bolt's own listeners).
+        app.enable_token_revocation_listeners()
 
     app.use(PayloadGuard())
 
     @app.middleware
     def inject_deps(context: BoltContext, next) -> None:  # noqa: ANN001 - Bolt's signature
-        context["deps"] = deps
+        # One workspace's records, jobs and token (an OAuth install), or the single deployment's.
+        tenant = tenant_of(context.enterprise_id, context.team_id, context.is_enterprise_install)
+        context["deps"] = deps.for_team(tenant or None, context.bot_token)
         next()
 
     app.middleware(channel_allowlist(settings))

@@ -87,7 +87,8 @@ def try_command(brief: str | None, out_dir: Path) -> None:
 def serve(port: int, host: str, workers: int) -> None:
     """Run the Slack app over HTTP (events, actions, commands at /slack/events) under gunicorn."""
     settings = _settings()
-    _require(settings, "slack_bot_token", "slack_signing_secret")
+    # One workspace with SLACK_BOT_TOKEN, or many installed by OAuth (SLACK_CLIENT_ID + SLACK_CLIENT_SECRET).
+    _require(settings, "slack_signing_secret", *(() if settings.oauth_enabled else ("slack_bot_token",)))
     _require_redis(settings)
     from bot.server import run_gunicorn
 
@@ -117,7 +118,7 @@ def worker(burst: bool, processes: int | None) -> None:
     """Run rq workers (with the scheduler) for the take pipeline: takes are fetched, checked and posted in parallel."""
     processes = processes or os.cpu_count() or 1
     settings = _settings()
-    _require(settings, "slack_bot_token")
+    _require(settings, *(() if settings.oauth_enabled else ("slack_bot_token",)))
     _require_redis(settings)
     from bot.worker import run_pool, run_worker
 
@@ -132,20 +133,21 @@ def worker(burst: bool, processes: int | None) -> None:
 @click.option("--thread", "thread_ts", default=None, help="Only this thread (its parent ts)")
 @click.option("--json", "as_json", is_flag=True, help="JSON output")
 @click.option("--spend", is_flag=True, help="Show the channel's spend (today, 7 and 30 days, by model) instead.")
-def export(channel: str, thread_ts: str | None, as_json: bool, spend: bool) -> None:
+@click.option("--team", default=None, help="The workspace (T…), when Dailies is installed in several by OAuth.")
+def export(channel: str, thread_ts: str | None, as_json: bool, spend: bool, team: str | None) -> None:
     """Print the takes recorded in Redis for a channel (or one thread), or with --spend what it cost."""
     from jobs.domain.budget import spend_summary, summary_json
     from jobs.domain.export import export_takes
-    from jobs.infra.store import RedisStore
+    from jobs.infra.store import RedisStore, workspace_prefix
 
     settings = _settings()
     _require_redis(settings)
     if spend:
-        summary = spend_summary(RedisStore.from_url(settings.redis_url, settings.key_prefix), channel,
-                                settings=settings)
+        summary = spend_summary(RedisStore.from_url(settings.redis_url, workspace_prefix(settings.key_prefix, team)),
+                                channel, settings=settings)
         click.echo(summary_json(summary) if as_json else "\n".join([f"Spend in {channel}:", *summary.lines()]))
         return
-    rows = export_takes(settings, channel, thread_ts)
+    rows = export_takes(settings, channel, thread_ts, team)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

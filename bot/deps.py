@@ -8,11 +8,12 @@ from typing import Any
 from rq import Queue
 from slack_sdk import WebClient
 
+from bot.slack.client import make_web_client
 from bot.slack.notifier import SlackNotifier
 from jobs.domain.models import Request, Take
 from jobs.infra.redis_client import connect
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
+from jobs.infra.store import RedisStore, workspace_prefix
 from jobs.pipeline.runtime import RqScheduler
 
 
@@ -39,6 +40,16 @@ class Deps:
         message instead of posting a second one."""
         self.notifier.request_status(request, takes)
         self.enqueue("start_request", request.id)
+
+
+    def for_team(self, team: str | None, bot_token: str | None) -> Deps:
+        """The same for one workspace installed by OAuth: its records, its jobs, its bot token."""
+        if not team or not self.settings.oauth_enabled:
+            return self
+        store = RedisStore(self.store.redis, workspace_prefix(self.settings.key_prefix, team))
+        client = make_web_client(self.settings, shared=self.store.redis, token=bot_token or "", team=team)
+        return Deps(settings=self.settings, store=store, scheduler=self.scheduler.for_team(team), client=client,
+                    notifier=SlackNotifier(client, store, self.settings))
 
 
 def build_deps(settings: Settings, client: WebClient) -> Deps:

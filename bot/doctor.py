@@ -57,7 +57,15 @@ class Doctor:
     def slack_tokens(self) -> bool:
         token = self._value("slack_bot_token")
         token_ok = False
-        if not token:
+        if self.settings.oauth_enabled:
+            self.say(OK, "SLACK_CLIENT_ID", "set with SLACK_CLIENT_SECRET: installed per workspace by OAuth at "
+                                            "/slack/install (each workspace's bot token is kept in Redis)")
+            if not self.settings.public_url:
+                self.say(WARN, "DAILIES_PUBLIC_URL", "not set: Slack's OAuth redirect then goes to the URL in the "
+                                                     "app's settings; set it to where `dailies serve` is reachable")
+        if not token and self.settings.oauth_enabled:
+            self.say(INFO, "SLACK_BOT_TOKEN", "not set: not needed when workspaces install by OAuth")
+        elif not token:
             self.say(FAIL, "SLACK_BOT_TOKEN", "not set: export SLACK_BOT_TOKEN=xoxb-… (OAuth & Permissions → Bot "
                                               "User OAuth Token)")
         elif not token.startswith("xoxb-"):
@@ -87,6 +95,9 @@ class Doctor:
 
     def slack_api(self, token_ok: bool) -> None:
         url = self.settings.slack_api_url
+        if not token_ok and self.settings.oauth_enabled:
+            self.say(INFO, "SLACK_API_URL", f"{url}: each workspace's token is checked when it installs")
+            return
         if not token_ok:
             self.say(FAIL, "SLACK_API_URL", f"{url}: not checked, there is no usable SLACK_BOT_TOKEN")
             return

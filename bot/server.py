@@ -19,9 +19,10 @@ import gevent
 from gevent import monkey
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.oauth import OAuthFlow
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import build_app
+from bot.app import INSTALL_PATH, REDIRECT_PATH, build_app
 from bot.deps import Deps, build_deps
 from bot.slack.client import make_web_client
 from jobs.infra.redis_client import connect
@@ -131,13 +132,14 @@ class ProviderWebhook:
         body = read_body(environ)
         if isinstance(body, str):
             return _respond(start_response, body)
-        outcome, take_id = callbacks.receive(self.deps.store, provider, token)
+        outcome, take_id, team = callbacks.receive(lambda t: self.deps.for_team(t, None).store, provider, token)
         if outcome == callbacks.Outcome.unknown:
             log.info("refused a %s callback from %s: no such render", provider[:20], environ.get("REMOTE_ADDR", "?"))
             return _respond(start_response, "404 Not Found")
+        deps = self.deps.for_team(team, None)
         if outcome == callbacks.Outcome.queued and take_id and \
-                self.deps.store.try_lock(f"callback-check:{take_id}", CALLBACK_DEBOUNCE_S):
-            self.deps.scheduler.enqueue("check_take", take_id, at_front=True)  # ahead of routine polls
+                deps.store.try_lock(f"callback-check:{take_id}", CALLBACK_DEBOUNCE_S):
+            deps.scheduler.enqueue("check_take", take_id, at_front=True)  # ahead of routine polls
             log.info("%s called back for take %s: status check queued", provider, take_id)
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps({"ok": True}).encode()]
@@ -166,8 +168,23 @@ class DailiesWSGI:
             return self.events(environ, start_response)
         if match := WEBHOOK_PATH_RE.match(path):
             return self.webhook(environ, start_response, match["provider"], match["token"])
+        oauth = self.events.app.oauth_flow
+        if oauth is not None and path in (INSTALL_PATH, REDIRECT_PATH) and environ.get("REQUEST_METHOD") == "GET":
+            return self.install(oauth, path, environ, start_response)
         return _respond(start_response, "404 Not Found",
                         "Not found. Slack sends events, actions and commands to /slack/events.\n")
+
+
+    @staticmethod
+    def install(oauth: OAuthFlow, path: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Bolt's OAuth v2 flow: the "Add to Slack" page, then Slack's redirect back with the code."""
+        headers = {key[5:].lower().replace("_", "-"): value for key, value in environ.items()
+                   if key.startswith("HTTP_")}
+        request = BoltRequest(body="", query=environ.get("QUERY_STRING", ""), headers=headers)
+        response = oauth.handle_installation(request) if path == INSTALL_PATH else oauth.handle_callback(request)
+        pairs = [(name, value) for name, values in response.headers.items() for value in values]
+        start_response(f"{response.status} {HTTPStatus(response.status).phrase}", pairs)
+        return [(response.body or "").encode()]
 
 
 def create_wsgi_app() -> DailiesWSGI:

@@ -4,11 +4,13 @@ worker left, then runs an rq worker with the scheduler that hands that runtime t
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import multiprocessing
 import os
 import socket
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -22,11 +24,12 @@ from rq.scheduler import RQScheduler
 from rq.worker_pool import WorkerPool
 
 from bot.slack.client import make_web_client
+from bot.slack.installations import RedisInstallationStore
 from bot.slack.notifier import SlackNotifier
 from jobs.infra.logs import configure_logging, install_secret_scrubber
 from jobs.infra.redis_client import connect
 from jobs.infra.settings import Settings, load_settings
-from jobs.infra.store import RedisStore, StoreUnavailable
+from jobs.infra.store import RedisStore, StoreUnavailable, workspace_prefix
 from jobs.pipeline import tasks
 from jobs.pipeline.runtime import RqScheduler, Runtime
 from jobs.pipeline.tasks import RuntimeWorkerMixin, TaskJob
@@ -129,6 +132,7 @@ class PoolWorker(RuntimeWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.runtime = build_worker_runtime(load_settings())
+        self.team_runtime = team_runtimes(self.runtime.settings)
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         # The pool starts a new worker for one that exits: a worker that finds Redis gone waits for it (one
@@ -150,18 +154,38 @@ def make_worker(runtime: Runtime, queue: Queue, *, simple: bool = False, **optio
     worker_class = SimpleRuntimeWorker if simple else RuntimeWorker
     worker = worker_class([queue], connection=queue.connection, job_class=TaskJob, **options)
     worker.runtime = runtime
+    worker.team_runtime = team_runtimes(runtime.settings)
     return worker
 
 
-def build_worker_runtime(settings: Settings) -> Runtime:
+def team_runtimes(settings: Settings) -> Callable[[str], Runtime] | None:
+    """How a worker builds a workspace's runtime for jobs stamped with it (OAuth installs only)."""
+    if not settings.oauth_enabled:
+        return None
+    return functools.partial(build_worker_runtime, settings)
+
+
+def build_worker_runtime(settings: Settings, team: str | None = None) -> Runtime:
+    """The runtime for the single-token deployment, or (`team`) for one workspace installed by OAuth: its
+    records and its own bot token from the installation store."""
     install_secret_scrubber(settings.secret_values())
     connection = connect(settings.redis_url)
-    store = RedisStore(connection, settings.key_prefix)
+    store = RedisStore(connection, workspace_prefix(settings.key_prefix, team))
+    token = None
+    if team:
+        org = team.startswith("E")
+        bot = RedisInstallationStore(connection, settings.key_prefix).find_bot(
+            enterprise_id=team if org else None, team_id=None if org else team, is_enterprise_install=org)
+        if bot is None or not bot.bot_token:
+            log.error("workspace %s has no installation (uninstalled?): its jobs cannot reach Slack", team)
+        token = bot.bot_token if bot and bot.bot_token else ""  # never another workspace's token
     return Runtime(
         settings=settings,
         store=store,
-        scheduler=RqScheduler(Queue(settings.queue_name, connection=connection)),
-        notifier=SlackNotifier(make_web_client(settings, shared=connection), store, settings),
+        scheduler=RqScheduler(Queue(settings.queue_name, connection=connection), team=team),
+        notifier=SlackNotifier(make_web_client(settings, shared=connection, token=token, team=team), store,
+                               settings),
+        team=team,
     )
 
 

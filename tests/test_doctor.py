@@ -45,6 +45,21 @@ def test_a_complete_setup_passes(redis_url: str, slack: SlackStandIn, tmp_path: 
     assert lines[-1] == "All required settings and services are in order."
 
 
+def test_a_deployment_installed_by_oauth_needs_no_bot_token(redis_url: str, slack: SlackStandIn,
+                                                             tmp_path: Path) -> None:
+    settings = make_settings(redis_url, slack.api_url, tmp_path / "media", SLACK_BOT_TOKEN="",
+                             SLACK_SIGNING_SECRET=GOOD_SIGNING_SECRET, SLACK_CLIENT_ID="123.456",
+                             SLACK_CLIENT_SECRET="client-secret-abcdef", DAILIES_PUBLIC_URL="https://dailies.example")
+    ok, lines = doctor_lines(settings)
+    assert ok, lines
+    assert line_for(lines, "SLACK_CLIENT_ID").startswith("✓")
+    assert line_for(lines, "SLACK_BOT_TOKEN").startswith("·")
+    assert "client-secret-abcdef" not in "\n".join(lines)
+    unset = settings.model_copy(update={"slack_client_secret": None})
+    ok, lines = doctor_lines(unset)
+    assert not ok and line_for(lines, "SLACK_BOT_TOKEN").startswith("✗")  # neither way to reach Slack
+
+
 def test_each_missing_or_broken_setting_is_named(slack: SlackStandIn, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

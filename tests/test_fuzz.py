@@ -11,7 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.slack.payloads import BlockActionPayload, MessageEvent, ReactionEvent
+from bot.blocks.brief_modal import form_from_state, form_of, place_of
+from bot.slack.payloads import (
+    BlockActionPayload,
+    MessageEvent,
+    MessageShortcut,
+    ReactionEvent,
+    SlashCommand,
+    ViewSubmission,
+)
 from bot.slack.text import cut, decode_event_text, escape, escaped
 from jobs.domain.brief import BriefError, parse_brief
 from jobs.domain.models import Brief
@@ -135,6 +143,18 @@ VALID_REACTION = {"type": "reaction_added", "user": "U0LEAD", "reaction": "+1::s
                   "item_user": "UDAILIESBOT", "event_ts": "1700000001.000100"}
 
 
+VALID_COMMAND = {"command": "/dailies", "text": "rain x2", "user_id": "U0CREATIVE", "channel_id": "C0ART",
+                 "team_id": "T0TEAM", "trigger_id": "1.2.3", "response_url": "https://hooks.slack.com/x"}
+VALID_SHORTCUT = {"type": "message_action", "callback_id": "make_takes", "trigger_id": "1.2.3",
+                  "user": {"id": "U0CREATIVE"}, "channel": {"id": "C0ART"},
+                  "message": {"ts": "1700000000.000100", "text": "Rain\nSound: rain", "user": "U0CLIENT"}}
+VALID_SUBMISSION = {"type": "view_submission", "user": {"id": "U0CREATIVE"}, "view": {
+    "id": "V0", "callback_id": "brief_modal", "private_metadata": "{}", "state": {"values": {
+        "picture": {"value": {"type": "plain_text_input", "value": "Rain"}},
+        "takes": {"value": {"type": "number_input", "value": "2"}},
+        "model": {"brief_model": {"type": "static_select", "selected_option": {"value": "previz"}}}}}}}
+
+
 def _use(model: Any) -> None:
     """Every property a listener reads works on whatever validated."""
     if isinstance(model, BlockActionPayload):
@@ -146,12 +166,20 @@ def _use(model: Any) -> None:
         assert isinstance(model.emoji, str) and isinstance(model.added, bool)
     elif isinstance(model, MessageEvent):
         assert isinstance(model.thread, str) and isinstance(model.in_thread, bool) and isinstance(model.in_dm, bool)
+    elif isinstance(model, SlashCommand):
+        assert isinstance(model.in_dm, bool)
+    elif isinstance(model, ViewSubmission):
+        raw, channel = form_from_state(model.view.state.values)
+        form, errors = form_of(raw)
+        assert (form is None) == bool(errors) and (channel is None or isinstance(channel, str))
+        place_of(model.view.private_metadata)
 
 
 @FUZZ
-@given(data=st.one_of(JSON, _near(VALID_ACTION), _near(VALID_REACTION), _near(VALID_MESSAGE)))
+@given(data=st.one_of(JSON, _near(VALID_ACTION), _near(VALID_REACTION), _near(VALID_MESSAGE), _near(VALID_COMMAND),
+                      _near(VALID_SHORTCUT), _near(VALID_SUBMISSION)))
 def test_payload_models_give_a_model_or_a_validation_error(data: Any) -> None:
-    for model in (BlockActionPayload, ReactionEvent, MessageEvent):
+    for model in (BlockActionPayload, ReactionEvent, MessageEvent, SlashCommand, MessageShortcut, ViewSubmission):
         try:
             parsed = model.model_validate(data)
         except ValidationError:
@@ -163,6 +191,11 @@ def test_the_valid_examples_are_valid() -> None:
     assert BlockActionPayload.model_validate(VALID_ACTION).action.chosen == "abc-0"
     assert ReactionEvent.model_validate(VALID_REACTION).emoji == "+1"
     assert MessageEvent.model_validate(VALID_MESSAGE).thread == "1700000000.000001"
+    assert SlashCommand.model_validate(VALID_COMMAND).text == "rain x2"
+    assert MessageShortcut.model_validate(VALID_SHORTCUT).message.text.startswith("Rain")
+    raw, _ = form_from_state(ViewSubmission.model_validate(VALID_SUBMISSION).view.state.values)
+    form, errors = form_of(raw)
+    assert form is not None and not errors and form.takes == 2 and form.picture == "Rain"
 
 
 DICT = st.dictionaries(st.text(max_size=10), JSON, max_size=5)

@@ -9,6 +9,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from bot.app import BOT_SCOPES, REDIRECT_PATH
+
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "reference" / "slack-manifest.schema.json"
 
@@ -75,6 +77,9 @@ def test_manifest_declares_the_command_and_shortcut_the_code_registers():
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
     assert "commands" in scopes
     assert ("conversations_open" in source) == ("im:write" in scopes)
+    assert sorted(scopes) == sorted(BOT_SCOPES)  # what an OAuth install asks for is what the manifest declares
+    assert all(url.endswith(REDIRECT_PATH) for url in manifest()["oauth_config"]["redirect_urls"])
+    assert {"app_uninstalled", "tokens_revoked"} <= set(manifest()["settings"]["event_subscriptions"]["bot_events"])
 
 
 def test_procfile_has_web_and_worker():

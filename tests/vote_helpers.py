@@ -58,7 +58,7 @@ def posted_round(bot: BotEndpoint, worker: Worker, text: str, *, thread_ts: str)
     wait_for(worker.pending)
     worker.drain()
     takes = worker.store.takes_for(worker.store.get_request(request.id))
-    assert all(t.message_ts for t in takes), [t.state for t in takes]
+    assert all(t.message_ts for t in takes), [(t.state, t.error) for t in takes]
     return takes
 
 

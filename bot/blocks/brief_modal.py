@@ -165,9 +165,11 @@ def form_from_state(values: dict[str, dict[str, dict[str, Any]]]) -> tuple[dict[
         for element in actions.values():
             kind = element.get("type")
             if kind == "conversations_select":
-                channel = element.get("selected_conversation")
+                picked = element.get("selected_conversation")
+                channel = picked if isinstance(picked, str) and picked else None
             elif kind == "static_select":
-                raw[name] = (element.get("selected_option") or {}).get("value")
+                option = element.get("selected_option")
+                raw[name] = option.get("value") if isinstance(option, dict) else None
             else:
                 raw[name] = element.get("value")
     return raw, channel
@@ -176,6 +178,8 @@ def form_from_state(values: dict[str, dict[str, dict[str, Any]]]) -> tuple[dict[
 def form_of(raw: dict[str, Any]) -> tuple[BriefForm | None, dict[str, str]]:
     """A BriefForm from raw fields, or the field errors that stop one being made."""
     values: dict[str, Any] = {name: (raw.get(name) or "") for name in TEXT_FIELDS}
+    if any(not isinstance(value, str) for value in values.values()):
+        return None, {name: "Write text here." for name, value in values.items() if not isinstance(value, str)}
     errors: dict[str, str] = {}
     for name in ("model", "aspect", "resolution", "target"):
         if raw.get(name):

@@ -29,6 +29,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from jobs.infra.settings import Settings
+from jobs.infra.store import workspace_prefix
 
 log = logging.getLogger(__name__)
 RETRIED_STATUSES = (500, 502, 503, 504)
@@ -141,11 +142,13 @@ def retry_handlers(pause: SharedPause | None = None) -> list[RetryHandler]:
 
 
 def make_web_client(settings: Settings, *, timeout_s: float = 30, shared: redis.Redis | None = None,
-                    **kwargs: Any) -> WebClient:
-    """The Web API client; with `shared` (the deployment's Redis), Slack's 429s are honoured across processes."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+                    token: str | None = None, team: str | None = None, **kwargs: Any) -> WebClient:
+    """The Web API client, with `SLACK_BOT_TOKEN` or a workspace's own `token` (`team`, an OAuth install); with
+    `shared` (the deployment's Redis), Slack's 429s are honoured across processes, per workspace."""
+    if token is None and settings.slack_bot_token:
+        token = settings.slack_bot_token.get_secret_value()
     client = DailiesWebClient(token=token, base_url=settings.slack_api_url, timeout=timeout_s, **kwargs)
-    pause = SharedPause(shared, settings.key_prefix) if shared is not None else None
+    pause = SharedPause(shared, workspace_prefix(settings.key_prefix, team)) if shared is not None else None
     client.shared_pause = pause
     client.retry_handlers = retry_handlers(pause)
     return client

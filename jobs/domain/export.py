@@ -6,7 +6,7 @@ from typing import Any
 
 from jobs.domain.models import Take
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
+from jobs.infra.store import RedisStore, workspace_prefix
 
 
 def take_row(take: Take) -> dict[str, Any]:
@@ -32,8 +32,10 @@ def take_row(take: Take) -> dict[str, Any]:
     }
 
 
-def export_takes(settings: Settings, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
-    store = RedisStore.from_url(settings.redis_url, settings.key_prefix)
+def export_takes(settings: Settings, channel: str, thread_ts: str | None = None,
+                 team: str | None = None) -> list[dict[str, Any]]:
+    """Every take recorded in `channel` (of workspace `team`, for a deployment installed by OAuth)."""
+    store = RedisStore.from_url(settings.redis_url, workspace_prefix(settings.key_prefix, team))
     takes = store.channel_takes(channel)
     if thread_ts:
         takes = [t for t in takes if t.thread_ts == thread_ts]

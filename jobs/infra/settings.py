@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    # Set both to install one deployment in many workspaces (OAuth v2; each workspace's bot token in Redis).
+    slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", alias="REDIS_URL")
     key_prefix: str = Field(default="dailies", alias="DAILIES_KEY_PREFIX")
@@ -132,6 +135,12 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", value):
             raise ValueError("give the public base URL of `dailies serve`, e.g. https://dailies.example.com")
         return value
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """Many workspaces (OAuth installs) rather than the one `SLACK_BOT_TOKEN`."""
+        return bool(self.slack_client_id and self.slack_client_secret
+                    and self.slack_client_secret.get_secret_value())
 
     def require(self, *names: str) -> None:
         """Raise ConfigError naming the first missing environment variable among `names` (field names)."""

@@ -19,6 +19,17 @@ from jobs.infra.redis_client import connect
 M = TypeVar("M", bound=BaseModel)
 SEEN_TTL_S = 3 * 24 * 3600
 RECORD_TTL_S = 90 * 24 * 3600
+WORKSPACES_KEY = "workspaces"  # under the base prefix: the workspaces Dailies is installed in (OAuth installs)
+
+
+def workspace_prefix(base: str, team: str | None) -> str:
+    """Every record of a workspace lives under its own prefix, so two workspaces never see each other's takes,
+    tickets, settings or spend. The single-token deployment (no team) keeps the base prefix."""
+    return f"{base}:ws:{team}" if team else base
+
+
+def installed_workspaces(client: redis.Redis, base: str) -> list[str]:
+    return sorted(member.decode() for member in client.smembers(f"{base}:{WORKSPACES_KEY}"))
 
 
 class StoreUnavailable(Exception):

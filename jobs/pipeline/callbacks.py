@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -21,7 +22,8 @@ from jobs.domain.providers import family_of
 from jobs.infra.store import Store
 from jobs.pipeline.runtime import Runtime
 
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+# `<workspace>.<secret>` for a workspace installed by OAuth (its records live under its own prefix), else the secret.
+TOKEN_RE = re.compile(r"^(?:(?P<team>[A-Z][A-Z0-9]{1,39})\.)?[A-Za-z0-9_-]{32,64}$")
 PROVIDER_RE = re.compile(r"^[a-z]{2,20}$")
 BINDING_TTL_S = 3 * 24 * 3600
 
@@ -46,22 +48,28 @@ def callback_url(rt: Runtime, take_id: str, model_key: str) -> str | None:
     if not rt.settings.public_url or not rt.provider(model_key).accepts_callbacks:
         return None
     token = secrets.token_urlsafe(32)
+    if rt.team:
+        token = f"{rt.team}.{token}"
     family = family_of(model_key)
     rt.store.write_record(_key(rt.store, token), CallbackBinding(take_id=take_id, provider=family),
                           ttl_s=BINDING_TTL_S)
     return f"{rt.settings.public_url}/providers/{family}/webhook/{token}"
 
 
-def receive(store: Store, provider: str, token: str) -> tuple[Outcome, str | None]:
-    """What a callback to /providers/<provider>/webhook/<token> should do: (outcome, take id to check)."""
-    if not PROVIDER_RE.match(provider) or not TOKEN_RE.match(token):
-        return Outcome.unknown, None
+def receive(store_for: Callable[[str | None], Store], provider: str,
+            token: str) -> tuple[Outcome, str | None, str | None]:
+    """What a callback to /providers/<provider>/webhook/<token> should do: (outcome, take id, workspace)."""
+    match = TOKEN_RE.match(token)
+    if not PROVIDER_RE.match(provider) or match is None:
+        return Outcome.unknown, None, None
+    team = match["team"]
+    store = store_for(team)
     binding = store.read_record(_key(store, token), CallbackBinding)
     if binding is None or binding.provider != provider:
-        return Outcome.unknown, None
+        return Outcome.unknown, None, None
     take = store.get_take(binding.take_id)
     if take is None:
-        return Outcome.unknown, None
+        return Outcome.unknown, None, None
     if take.state not in (TakeState.submitted, TakeState.generating):
-        return Outcome.ignored, take.id
-    return Outcome.queued, take.id
+        return Outcome.ignored, take.id, team
+    return Outcome.queued, take.id, team

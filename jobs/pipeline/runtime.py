@@ -79,6 +79,7 @@ class Runtime:
     store: Store
     scheduler: Scheduler
     notifier: Notifier
+    team: str | None = None  # the workspace whose records `store` holds (None: the single-token deployment)
     _providers: dict[str, Provider] = field(default_factory=dict)
 
     @contextmanager
@@ -103,15 +104,26 @@ class Runtime:
 
 
 class RqScheduler:
-    """Enqueues `jobs.pipeline.tasks` functions on an rq queue; delayed ones go through rq's scheduler."""
+    """Enqueues `jobs.pipeline.tasks` functions on an rq queue; delayed ones go through rq's scheduler.
 
-    def __init__(self, queue: Queue, job_timeout_s: int = 600) -> None:
+    With a `team`, each job carries it (`job.meta["team"]`), and the worker runs it with that workspace's
+    runtime (its records, its bot token), so a task and everything it schedules stay in one workspace.
+    """
+
+    def __init__(self, queue: Queue, job_timeout_s: int = 600, team: str | None = None) -> None:
         self.queue = queue
         self.job_timeout_s = job_timeout_s
+        self.team = team
+
+    def for_team(self, team: str | None) -> RqScheduler:
+        return RqScheduler(self.queue, self.job_timeout_s, team)
+
+    def _meta(self) -> dict[str, str] | None:
+        return {"team": self.team} if self.team else None
 
     def enqueue(self, task: str, *args: Any, at_front: bool = False) -> None:
         self.queue.enqueue(f"{TASKS_MODULE}.{task}", *args, job_timeout=self.job_timeout_s,
-                           failure_ttl=FAILED_JOB_TTL_S, at_front=at_front)
+                           failure_ttl=FAILED_JOB_TTL_S, at_front=at_front, meta=self._meta())
 
     def enqueue_in(self, delay_s: float, task: str, *args: Any) -> None:
         if delay_s <= 0:
@@ -119,5 +131,5 @@ class RqScheduler:
             return
         self.queue.enqueue_in(
             timedelta(seconds=delay_s), f"{TASKS_MODULE}.{task}", *args,
-            job_timeout=self.job_timeout_s, failure_ttl=FAILED_JOB_TTL_S,
+            job_timeout=self.job_timeout_s, failure_ttl=FAILED_JOB_TTL_S, meta=self._meta(),
         )

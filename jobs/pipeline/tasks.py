@@ -17,6 +17,7 @@ from rq import Queue
 from rq.job import Job
 
 from adapters.base import FailureKind
+from jobs.infra.store import RedisStore, installed_workspaces
 from jobs.pipeline import cards, master, recovery, takes, tickets
 from jobs.pipeline.runtime import RqScheduler, Runtime
 
@@ -59,8 +60,12 @@ master_take = master.master_take
 
 
 def recover_stalled(rt: Runtime, at_start: bool = False) -> int:
-    """Resume takes a dead worker left mid-step, then look again in a minute (one schedule across workers)."""
+    """Resume takes a dead worker left mid-step, then look again in a minute (one schedule across workers).
+    Each workspace installed by OAuth gets its own sweep, run with its own runtime."""
     resumed = recovery.recover(rt, rt.store.active_take_ids(), at_start=at_start)
+    if rt.team is None and isinstance(rt.scheduler, RqScheduler) and isinstance(rt.store, RedisStore):
+        for team in installed_workspaces(rt.store.redis, rt.settings.key_prefix):
+            rt.scheduler.for_team(team).enqueue("recover_workspace")
     if isinstance(rt.scheduler, RqScheduler) and rt.store.try_lock("recovery-scheduled", RECOVERY_INTERVAL_S - 5):
         rt.scheduler.enqueue_in(RECOVERY_INTERVAL_S, "recover_stalled")
     if rt.store.try_lock("media-swept", MEDIA_SWEEP_INTERVAL_S):
@@ -68,6 +73,11 @@ def recover_stalled(rt: Runtime, at_start: bool = False) -> int:
         if removed:
             log.info("removed %d media folder(s) older than %.0f h", removed, rt.settings.media_keep_h)
     return resumed
+
+
+def recover_workspace(rt: Runtime) -> int:
+    """One workspace's sweep (queued by `recover_stalled`, run with that workspace's runtime)."""
+    return recovery.recover(rt, rt.store.active_take_ids())
 
 
 TASKS: dict[str, Callable[..., Any]] = {
@@ -83,6 +93,7 @@ TASKS: dict[str, Callable[..., Any]] = {
     "check_ticket_mix": check_ticket_mix,
     "master_take": master_take,
     "recover_stalled": recover_stalled,
+    "recover_workspace": recover_workspace,
 }
 
 
@@ -98,10 +109,20 @@ class TaskJob(Job):
 
 
 class RuntimeWorkerMixin:
-    """Mixed into an rq Worker class: hands the runtime built at start-up to each job it performs."""
+    """Mixed into an rq Worker class: hands each job the runtime built at start-up, or, for a job stamped with
+    a workspace (`job.meta["team"]`), that workspace's runtime, built once by `team_runtime`."""
 
     runtime: Runtime
+    team_runtime: Callable[[str], Runtime] | None = None
+
+    def runtime_for(self, team: str | None) -> Runtime:
+        if not team or self.team_runtime is None:
+            return self.runtime
+        built: dict[str, Runtime] = self.__dict__.setdefault("_team_runtimes", {})
+        if team not in built:
+            built[team] = self.team_runtime(team)
+        return built[team]
 
     def perform_job(self, job: Job, queue: Queue) -> bool:
-        job.runtime = self.runtime  # type: ignore[attr-defined]
+        job.runtime = self.runtime_for((job.meta or {}).get("team"))  # type: ignore[attr-defined]
         return super().perform_job(job, queue)  # type: ignore[misc]

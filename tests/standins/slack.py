@@ -8,6 +8,7 @@ an `ok: false` error.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -45,6 +46,7 @@ class Call:
     method: str
     args: dict[str, Any]
     at: float = field(default_factory=time.time)
+    team: str | None = None  # whose bot token made the call
 
 
 @dataclass
@@ -64,6 +66,10 @@ class SlackStandIn:
         self.usergroups: dict[str, list[str]] = {}
         self.views: dict[str, dict[str, Any]] = {}  # views.open/views.update, by view id
         self.app_token: str | None = None  # set, with socket_url, to serve apps.connections.open
+        # OAuth v2: bot token → workspace (the default token is T0TEAM's), apps and codes waiting to be exchanged.
+        self.team_tokens: dict[str, str] = {token: TEAM_ID}
+        self.oauth_apps: dict[str, str] = {}  # client id → client secret
+        self.oauth_codes: dict[str, tuple[str, str]] = {}  # code → (team id, team name)
         self.socket_url: Any = None  # () -> the ws:// URL of the Socket Mode stand-in
         # Slack's own record of reactions: (channel, ts) → reaction name → users, in the order they reacted.
         self.reactions: dict[tuple[str, str], dict[str, list[str]]] = {}
@@ -114,9 +120,10 @@ class SlackStandIn:
         return f"{1_700_000_000 + next(self._ts)}.{next(self._ts):06d}"
 
     # behaviour ------------------------------------------------------------
-    def answer(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def answer(self, method: str, args: dict[str, Any],
+               team: str | None = TEAM_ID) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self.lock:
-            self.calls.append(Call(method, args))
+            self.calls.append(Call(method, args, team=team))
             queue = self.faults.get(method)
             fault = queue.pop(0) if queue else None
         if fault and fault.status == 429:
@@ -128,6 +135,9 @@ class SlackStandIn:
         missing = [name for name in REQUIRED.get(method, ()) if args.get(name) in (None, "")]
         if missing:
             return 200, {"ok": False, "error": f"missing_argument: {', '.join(missing)}"}, {}
+        if method == "auth.test" and team and team != TEAM_ID:
+            return 200, {"ok": True, "url": f"https://{team.lower()}.slack.com/", "team": team, "user": "dailies",
+                         "team_id": team, "user_id": f"UB{team[1:]}", "bot_id": f"BB{team[1:]}"}, {}
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
@@ -136,6 +146,37 @@ class SlackStandIn:
     def m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": "https://dailies-test.slack.com/", "team": "Test", "user": "dailies",
                 "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID}
+
+    # OAuth v2 ---------------------------------------------------------------
+    def register_oauth_app(self, client_id: str, client_secret: str) -> None:
+        self.oauth_apps[client_id] = client_secret
+
+    def approve_install(self, team_id: str, team_name: str) -> str:
+        """A person approved the install in `team_id`: the code Slack puts in the redirect."""
+        code = f"code-{team_id}-{next(self._ts)}"
+        self.oauth_codes[code] = (team_id, team_name)
+        return code
+
+    def oauth_v2_access(self, authorization: str, args: dict[str, Any]) -> dict[str, Any]:
+        """https://api.slack.com/methods/oauth.v2.access: a code (once) for the workspace's bot token."""
+        client_id, client_secret = args.get("client_id"), args.get("client_secret")
+        if authorization.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
+        if not client_id or self.oauth_apps.get(client_id) != client_secret:
+            return {"ok": False, "error": "invalid_client_id" if client_id not in self.oauth_apps else "bad_client_secret"}
+        with self.lock:
+            found = self.oauth_codes.pop(str(args.get("code")), None)
+        if found is None:
+            return {"ok": False, "error": "invalid_code"}
+        team_id, team_name = found
+        token = f"xoxb-{team_id}-{next(self._ts)}"
+        self.team_tokens[token] = team_id
+        return {
+            "ok": True, "app_id": "A0DAILIES", "access_token": token, "token_type": "bot",
+            "scope": "app_mentions:read,commands,chat:write", "bot_user_id": f"UB{team_id[1:]}",
+            "team": {"id": team_id, "name": team_name}, "enterprise": None, "is_enterprise_install": False,
+            "authed_user": {"id": f"UADMIN{team_id[1:]}", "scope": "", "token_type": "user"},
+        }
 
     def m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("text") and not args.get("blocks"):
@@ -350,15 +391,23 @@ class SlackStandIn:
                     args = json.loads(raw or b"{}")
                 else:
                     args = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
-                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or args.pop("token", "")
-                # apps.connections.open takes the app-level token (xapp-…); every other method the bot token.
-                wanted = standin.app_token if method == "apps.connections.open" else standin.token
-                if not wanted or token != wanted:
+                authorization = self.headers.get("Authorization") or ""
+                if method == "oauth.v2.access":  # the app's client id and secret, as HTTP Basic auth
+                    body = standin.oauth_v2_access(authorization, args)
+                    with standin.lock:
+                        standin.calls.append(Call(method, {k: v for k, v in args.items() if k != "client_secret"}))
+                    self._send(200, json.dumps(body).encode(), "application/json")
+                    return
+                token = authorization.removeprefix("Bearer ").strip() or args.pop("token", "")
+                # apps.connections.open takes the app-level token (xapp-…); every other method a bot token.
+                team = standin.team_tokens.get(token) if method != "apps.connections.open" else None
+                if (method == "apps.connections.open" and (not standin.app_token or token != standin.app_token)) \
+                        or (method != "apps.connections.open" and team is None):
                     with standin.lock:
                         standin.calls.append(Call(method, args))
                     self._send(200, json.dumps({"ok": False, "error": "invalid_auth"}).encode(), "application/json")
                     return
-                status, body, headers = standin.answer(method, args)
+                status, body, headers = standin.answer(method, args, team)
                 self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
 
         return Handler
