@@ -41,6 +41,17 @@ def _require(settings: Settings, *names: str) -> None:
         raise click.ClickException(str(error)) from None
 
 
+def _require_slack_token(settings: Settings) -> None:
+    """One workspace with SLACK_BOT_TOKEN, or many installed by OAuth (SLACK_CLIENT_ID + SLACK_CLIENT_SECRET)."""
+    if settings.oauth_enabled:
+        return
+    try:
+        settings.require("slack_bot_token")
+    except ConfigError as error:
+        raise click.ClickException(f"{error} Or, to install in several workspaces, set SLACK_CLIENT_ID and "
+                                   "SLACK_CLIENT_SECRET.") from None
+
+
 def _require_redis(settings: Settings) -> None:
     """Stop with one line naming REDIS_URL when Redis cannot be reached (no traceback)."""
     from jobs.infra.faults import redis_problem
@@ -87,8 +98,8 @@ def try_command(brief: str | None, out_dir: Path) -> None:
 def serve(port: int, host: str, workers: int) -> None:
     """Run the Slack app over HTTP (events, actions, commands at /slack/events) under gunicorn."""
     settings = _settings()
-    # One workspace with SLACK_BOT_TOKEN, or many installed by OAuth (SLACK_CLIENT_ID + SLACK_CLIENT_SECRET).
-    _require(settings, "slack_signing_secret", *(() if settings.oauth_enabled else ("slack_bot_token",)))
+    _require_slack_token(settings)
+    _require(settings, "slack_signing_secret")
     _require_redis(settings)
     from bot.server import run_gunicorn
 
@@ -118,7 +129,7 @@ def worker(burst: bool, processes: int | None) -> None:
     """Run rq workers (with the scheduler) for the take pipeline: takes are fetched, checked and posted in parallel."""
     processes = processes or os.cpu_count() or 1
     settings = _settings()
-    _require(settings, *(() if settings.oauth_enabled else ("slack_bot_token",)))
+    _require_slack_token(settings)
     _require_redis(settings)
     from bot.worker import run_pool, run_worker
 

@@ -152,6 +152,28 @@ def test_changing_the_model_offers_only_what_it_makes_with_prices_and_missing_ke
     assert fields["picture"]["element"]["initial_value"] == "Kites over dunes"  # what was typed is kept
     assert fields["model"]["element"]["initial_option"]["value"] == "fal:fal-ai/veo3.1"
     assert fields["duration_s"]["block_id"] != blocks_by_field(view)["duration_s"]["block_id"]
+    assert "$" in next(o["text"]["text"] for o in fields["model"]["element"]["options"]
+                       if o["value"] == "fal:fal-ai/veo3.1")
+
+    # A longer take: the model menu's prices follow (Veo 3.1 on fal is priced per second).
+    def price_of(view: dict[str, Any], model: str) -> str:
+        label = next(o["text"]["text"] for o in blocks_by_field(view)["model"]["element"]["options"]
+                     if o["value"] == model)
+        return label.split("·")[1].strip()
+
+    current = {**new, "id": view["id"], "hash": slack.views[view["id"]]["hash"]}
+    duration_block = blocks_by_field(current)["duration_s"]
+    option = next(o for o in duration_block["element"]["options"] if o["value"] == "8")
+    changed = model_changed(current, "fal:fal-ai/veo3.1", duration_s=8)
+    changed["actions"] = [{"type": "static_select", "action_id": "brief_duration",
+                           "block_id": duration_block["block_id"], "selected_option": option,
+                           "action_ts": f"{time.time():.6f}"}]
+    assert interaction(bot, changed).status_code == 200
+    updates = wait_for(lambda: len(slack.calls_to("views.update")) == 2 and slack.calls_to("views.update"))
+    longer = updates[1].args["view"]
+    longer = longer if isinstance(longer, dict) else json.loads(longer)
+    assert price_of(longer, "fal:fal-ai/veo3.1") == "$3.20/take (8 s)"
+    assert price_of(new, "fal:fal-ai/veo3.1") == "$2.40/take (6 s)"
 
 
 def test_bad_values_come_back_in_the_modal_and_nothing_is_queued(bot, worker: Worker, slack: SlackStandIn):

@@ -20,6 +20,7 @@ from jobs.infra.settings import Settings
 
 CALLBACK_ID = "brief_modal"
 MODEL_ACTION = "brief_model"
+DURATION_ACTION = "brief_duration"  # the prices in the model menu are per take of this length
 PER_MODEL = ("duration_s", "aspect", "resolution")  # blocks whose choices depend on the model
 TEXT_FIELDS = ("picture", "sound", "music", "dialogue", "negative")
 
@@ -123,7 +124,8 @@ def brief_modal(settings: Settings, form: BriefForm, place: ModalPlace, *, defau
         _input("takes", "Takes", {"type": "number_input", "action_id": "value", "is_decimal_allowed": False,
                                   "min_value": "1", "max_value": str(MAX_TAKES), "initial_value": str(form.takes)}),
         _input(f"duration_s:{per_model}", "Seconds", _select(
-            "value", [_option(f"{d} s", str(d)) for d in caps.durations_s], str(form.duration_s))),
+            DURATION_ACTION, [_option(f"{d} s", str(d)) for d in caps.durations_s], str(form.duration_s)),
+            dispatch=True),
         _input(f"aspect:{per_model}", "Aspect", _select("value", [_option(a, a) for a in caps.aspects], form.aspect)),
         _input(f"resolution:{per_model}", "Resolution", _select(
             "value", [_option(r, r) for r in caps.resolutions], form.resolution),

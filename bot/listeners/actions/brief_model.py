@@ -1,4 +1,5 @@
-"""The model menu in the brief modal changed: offer that model's lengths, shapes and resolutions."""
+"""The model or length in the brief modal changed: offer that model's lengths, shapes and resolutions, and
+the prices per take of the chosen length."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.brief_modal import MODEL_ACTION, brief_modal, form_from_state, form_of, place_of
+from bot.blocks.brief_modal import (
+    DURATION_ACTION,
+    MODEL_ACTION,
+    brief_modal,
+    form_from_state,
+    form_of,
+    place_of,
+)
 from bot.deps import Deps
 from bot.slack.errors import explain_slack_error
 from bot.slack.payloads import BlockActionPayload, parse_payload
@@ -22,6 +30,7 @@ log = logging.getLogger(__name__)
 
 def register(app: App) -> None:
     app.action(MODEL_ACTION)(on_model_changed)
+    app.action(DURATION_ACTION)(on_model_changed)
 
 
 def on_model_changed(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -30,12 +39,13 @@ def on_model_changed(ack: Ack, body: dict[str, Any], context: BoltContext, clien
     if payload is None or payload.view is None:
         return
     deps: Deps = context["deps"]
-    try:
-        model = normalise_model_key(payload.action.chosen, deps.settings)
-    except UnknownModel:
-        log.warning("ignored an unknown model %r picked in the brief modal", payload.action.chosen[:60])
-        return
     raw, channel = form_from_state(payload.view.state.values)
+    chosen = raw.get("model") if payload.action.action_id == DURATION_ACTION else payload.action.chosen
+    try:
+        model = normalise_model_key(str(chosen or ""), deps.settings)
+    except UnknownModel:
+        log.warning("ignored an unknown model %r picked in the brief modal", str(chosen)[:60])
+        return
     form, _ = form_of({**raw, "model": model})
     form = form or defaults_form(deps.settings, ChannelSettings()).model_copy(update={"model": model})
     view = brief_modal(deps.settings, form, place_of(payload.view.private_metadata), default_channel=channel)
