@@ -89,9 +89,11 @@ class ResilientScheduler(RQScheduler):
             time.sleep(self.interval)
 
 
-class RuntimeWorker(RuntimeWorkerMixin, Worker):
-    """rq's forking worker; each job's work horse gets the runtime built at start-up. Its scheduler survives
-    Redis restarts, and its maintenance keeps the recovery sweep scheduled."""
+class DailiesWorkerMixin:
+    """What every `dailies worker` adds to rq's: a scheduler that survives Redis restarts, and maintenance that
+    keeps the recovery sweep scheduled."""
+
+    runtime: Runtime
 
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
                          date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
@@ -125,9 +127,16 @@ class RuntimeWorker(RuntimeWorkerMixin, Worker):
             self.runtime.scheduler.enqueue("recover_stalled")
 
 
-class PoolWorker(RuntimeWorker):
+class RuntimeWorker(DailiesWorkerMixin, RuntimeWorkerMixin, Worker):
+    """rq's forking worker (`dailies worker --processes 1`); each job's work horse gets the runtime built at
+    start-up."""
+
+
+class PoolWorker(DailiesWorkerMixin, RuntimeWorkerMixin, SimpleWorker):
     """One worker of `dailies worker --processes N`. rq's `WorkerPool` creates it inside its own process, so it
-    builds its runtime there, once, from the same environment."""
+    builds its runtime there, once, from the same environment. It runs jobs in its own process, not in a fork
+    per job: a take's status check is a few milliseconds of work, and forking for each one cost more than the
+    work (the pool restarts a worker that dies, which is the isolation a fork per job gave)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -60,12 +60,14 @@ def _at(seconds: float) -> str:
 
 # -- the check -------------------------------------------------------------------------------------
 def check_file(path: Path, target: str = "social", *, expect_audio: bool = True,
-               waveform_png: Path | None = None, info: MediaInfo | None = None) -> SoundReport:
+               waveform_png: Path | None = None, info: MediaInfo | None = None,
+               decode_picture: bool = False) -> SoundReport:
     """Measure `path` (audio or video) against a delivery target and return findings with a verdict.
 
     The audio is decoded once, streamed in chunks; with `waveform_png` the waveform picture is
     drawn from that same pass (and `render_waveform_png` to the same path then reuses it).
-    Pass `info` when the file was probed already.
+    Pass `info` when the file was probed already. With `decode_picture`, the same decode proves every
+    frame decodes (UndecodableMedia otherwise; a file without audio is not decoded here at all).
     """
     delivery = get_target(target)
     info = info or probe_media(path)
@@ -80,7 +82,7 @@ def check_file(path: Path, target: str = "social", *, expect_audio: bool = True,
         report.summary = summarise(report) if expect_audio else "silent by request"
         return report
     envelope = envelope_for(info, decode_rate(info.sample_rate_hz)) if waveform_png is not None else None
-    measured = measure_file(path, info, also=envelope.feed if envelope else None)
+    measured = measure_file(path, info, also=envelope.feed if envelope else None, decode_picture=decode_picture)
     if envelope is not None and waveform_png is not None:
         draw_png(envelope, waveform_png)
     report = SoundReport(

@@ -176,8 +176,9 @@ def decode_rate(source_rate: int | None) -> int:
 class _Meters:
     """Everything measured per chunk; `result()` turns the accumulators into Measurements."""
 
-    def __init__(self, rate: int, channels: int, layout: str) -> None:
+    def __init__(self, rate: int, channels: int, layout: str, expected_s: float | None = None) -> None:
         self.rate, self.channels, self.layout = rate, channels, layout
+        self.spectrum_stride = (16 if (expected_s or 0) > 60 else 4) * 2048
         self.sub = rate // 100  # samples per 10 ms sub-block
         self.weights = channel_weights(layout, channels)
         self.true_peak = TruePeakMeter(rate, channels)
@@ -235,10 +236,11 @@ class _Meters:
     def _spectrum(self, x: np.ndarray) -> None:
         """Average power spectrum per channel from Hann-windowed 2048-sample frames.
 
-        Every fourth frame is plenty for an average; frames are counted over the whole stream, so
-        the result does not depend on where chunks happen to break.
+        Every fourth frame is plenty for an average (every sixteenth past a minute of programme, still
+        hundreds of frames); frames are counted over the whole stream, so the result does not depend on
+        where chunks happen to break.
         """
-        size, stride = 2048, 4 * 2048
+        size, stride = 2048, self.spectrum_stride
         start = (-self.spectrum_pos) % stride  # first sample of the next analysed frame in this chunk
         self.spectrum_pos += x.shape[1]
         if self.spectrum_carry is not None:  # a frame that began in the previous chunk
@@ -413,14 +415,19 @@ def _widen_pipe(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
 
 
+class UndecodableMedia(MediaError):
+    """The file did not decode cleanly (with `decode_picture`: picture or sound); the message says how."""
+
+
 def decode_graph(path: Path, *, rate: int, channels: int, layout: str, k_weighted: bool,
-                 video_crc: Path | None) -> list[str]:
+                 video_crc: Path | None, decode_picture: bool = False) -> list[str]:
     """The ffmpeg command line that decodes the first audio stream to float32 at `rate` on stdout.
 
     With `k_weighted`, each frame carries the signal's channels and then their K-weighted copies:
     ffmpeg runs the two BS.1770 biquads (in double precision) on its own core while Python measures.
     With `video_crc`, the same run copies the first video stream's packets (nothing decoded) into a
-    framecrc listing, from which the picture's length is read.
+    framecrc listing, from which the picture's length is read; with `decode_picture` too, it decodes the
+    picture instead (a provider's file is posted only if every frame decodes), on ffmpeg's own threads.
     """
     source = open_input(path)
     named = layout if layout in LAYOUT_WEIGHTS else f"{channels}c"
@@ -431,24 +438,27 @@ def decode_graph(path: Path, *, rate: int, channels: int, layout: str, k_weighte
         for b0, b1, b2, a0, a1, a2 in k_weighting(rate):
             weighted = weighted.filter("biquad", b0=b0, b1=b1, b2=b2, a0=a0, a1=a1, a2=a2, precision="f64", transform="tdii")
         audio = ffmpeg.filter([signal, weighted], "amerge", inputs=2)
-    # Frames of 0.1 s instead of the decoder's 1024 samples: ten times fewer hand-offs between ffmpeg's
-    # threads and writes to the pipe.
-    audio = audio.filter("asetnsamples", n=rate // 10)
+    # Frames of 1 s instead of the decoder's 1024 samples: far fewer hand-offs between ffmpeg's threads
+    # and writes to the pipe.
+    audio = audio.filter("asetnsamples", n=rate, p=0)  # p=0: the last frame is not padded with silence
     outputs = [audio.output("pipe:", f="f32le", acodec="pcm_f32le")]
     if video_crc is not None:
-        outputs.append(source["v:0"].output(str(video_crc), c="copy", f="framecrc"))
+        picture = {} if decode_picture else {"c": "copy"}
+        outputs.append(source["v:0"].output(str(video_crc), f="framecrc", **picture))
     # One filter thread: slicing two biquads across channels costs more in hand-offs than it saves.
     return command_line(ffmpeg.merge_outputs(*outputs).global_args("-v", "error", "-filter_complex_threads", "1"))
 
 
 def stream_audio(path: Path, info: MediaInfo, on_chunk: Callable[[np.ndarray], None], *, rate: int,
                  channels: int, chunk_s: float = CHUNK_S, k_weighted: bool = False,
-                 video_crc: Path | None = None) -> int:
+                 video_crc: Path | None = None, decode_picture: bool = False) -> int:
     """Decode the first audio stream to float32 and hand it over in (channels, samples) chunks
-    ((2 * channels, samples) with `k_weighted`, see `decode_graph`). Returns the frames decoded."""
+    ((2 * channels, samples) with `k_weighted`, see `decode_graph`). Returns the frames decoded.
+
+    With `decode_picture`, any decode error (picture or sound) raises UndecodableMedia at the end."""
     layout = layout_for(info.channel_layout, channels)
     args = decode_graph(path, rate=rate, channels=channels, layout=layout, k_weighted=k_weighted,
-                        video_crc=video_crc)
+                        video_crc=video_crc, decode_picture=decode_picture)
     width = 2 * channels if k_weighted else channels
     frame_bytes = 4 * width
     chunk_frames = max(1, int(chunk_s * 100)) * max(1, rate // 100)
@@ -474,25 +484,29 @@ def stream_audio(path: Path, info: MediaInfo, on_chunk: Callable[[np.ndarray], N
                 proc.kill()
             reader.join()
         code = proc.wait()
+        err.seek(0)
+        problems = [line.strip() for line in err.read().decode(errors="replace").splitlines() if line.strip()]
         if code != 0:
-            err.seek(0)
-            tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
-            raise MediaError("ffmpeg could not decode the audio: " + " ".join(tail))
+            raise MediaError("ffmpeg could not decode the audio: " + " ".join(problems[-3:]))
+        if decode_picture and problems:
+            first = problems[0].split("] ", 1)[-1][:160]
+            raise UndecodableMedia(f"it does not decode cleanly ({first}; {len(problems)} decode error(s))")
     return frames
 
 
 def measure_file(path: Path, info: MediaInfo | None = None, *, chunk_s: float = CHUNK_S,
-                 also: Callable[[np.ndarray], None] | None = None) -> Measurements:
+                 also: Callable[[np.ndarray], None] | None = None, decode_picture: bool = False) -> Measurements:
     """Decode the first audio stream of `path` once, in chunks, and measure it; count the picture's length too.
 
-    `also`, when given, sees every chunk as well (e.g. a waveform being drawn in the same pass).
+    `also`, when given, sees every chunk as well (e.g. a waveform being drawn in the same pass). With
+    `decode_picture`, the same ffmpeg run decodes the picture and a decode error raises UndecodableMedia.
     """
     info = info or probe_media(path)
     if not info.has_audio:
         raise MediaError("the file has no audio track")
     channels = info.channels or 2
     rate = decode_rate(info.sample_rate_hz)
-    meters = _Meters(rate, channels, layout_for(info.channel_layout, channels))
+    meters = _Meters(rate, channels, layout_for(info.channel_layout, channels), info.duration_s)
 
     def feed(decoded: np.ndarray) -> None:
         meters.feed(decoded)
@@ -502,7 +516,7 @@ def measure_file(path: Path, info: MediaInfo | None = None, *, chunk_s: float = 
     with tempfile.TemporaryDirectory(prefix="dailies-measure-") as tmp:
         crc = Path(tmp) / "video.crc" if info.has_video else None
         stream_audio(path, info, feed, rate=rate, channels=channels, chunk_s=chunk_s, k_weighted=True,
-                     video_crc=crc)
+                     video_crc=crc, decode_picture=decode_picture)
         video_s = _video_duration_s(crc) if crc is not None else None
     result = meters.result(info.sample_rate_hz or rate)
     result.video_duration_s = video_s

@@ -61,7 +61,6 @@ class TruePeakMeter:
     def feed(self, chunk: np.ndarray) -> None:
         if not chunk.shape[1]:
             return
-        self.sample_peak = max(self.sample_peak, float(np.abs(chunk).max()))
         block = np.concatenate([self.tail, chunk], axis=1)
         self.tail = block[:, max(0, block.shape[1] - (self.window - 1)):]
         for samples in block:
@@ -72,12 +71,11 @@ class TruePeakMeter:
 
     def _channel(self, samples: np.ndarray) -> None:
         span = self.window - 1
-        positions = samples.shape[0] - span  # outputs this block completes, at block indices span..end
-        if positions <= 0:
-            return
         magnitude = np.abs(samples)
         loudest = int(np.argmax(magnitude))
-        if magnitude[loudest] * self.gain <= self.peak:
+        self.sample_peak = max(self.sample_peak, float(magnitude[loudest]))
+        positions = samples.shape[0] - span  # outputs this block completes, at block indices span..end
+        if positions <= 0 or magnitude[loudest] * self.gain <= self.peak:
             return
         # The loudest sample's neighbourhood first: it raises the bar for everything else.
         self._exact(samples, np.arange(max(span, loudest), min(samples.shape[0], loudest + span + 1)))

@@ -13,8 +13,9 @@ import uuid
 from pathlib import Path
 
 from adapters.base import FailureKind, JobPhase, PollResult, ProviderError, RenderSpec, SpokenLine
-from adapters.media import MediaError, NotMedia, probe_media
+from adapters.media import MediaError, MediaInfo, NotMedia, probe_media
 from jobs.audio.check import check_file
+from jobs.audio.measure import UndecodableMedia
 from jobs.domain import budget
 from jobs.domain.models import Request, RequestState, Take, TakeState
 from jobs.infra.faults import DeliveryError, decode_problem
@@ -209,7 +210,7 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
         if not take.message_ts and (not take.file_path or not Path(take.file_path).is_file()):
             try:
                 rt.provider(take.model).fetch(take.provider_job_id or "", take.result_url or "", clip)
-                problem = media_problem(rt, take, clip)
+                problem, info = media_problem(rt, take, clip)
             except ProviderError as error:
                 clip.unlink(missing_ok=True)
                 tries = rt.store.count_attempt(f"download:{take_id}")
@@ -221,13 +222,18 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
                           error.message)
                 return
             except MediaError as error:
-                problem = str(error)
-            if problem:
+                problem, info = str(error), None
+            report = None
+            if not problem and info is not None:
+                try:  # one decode: the sound is measured while ffmpeg proves every frame of the picture decodes
+                    report = check_file(clip, take.target, expect_audio=not take.silent, info=info,
+                                        waveform_png=clip.with_suffix(".waveform.png"), decode_picture=True)
+                except UndecodableMedia as error:
+                    problem = str(error)
+            if problem or report is None:
                 clip.unlink(missing_ok=True)
-                fail_take(rt, take_id, FailureKind.bad_media, problem)
+                fail_take(rt, take_id, FailureKind.bad_media, problem or "it could not be read")
                 return
-            report = check_file(clip, take.target, expect_audio=not take.silent,
-                                waveform_png=clip.with_suffix(".waveform.png"))
             cost = rt.provider(take.model).prices.estimate_usd(take.resolution, not take.silent, take.duration_s)
 
             def measured(t: Take) -> None:
@@ -269,26 +275,27 @@ def _delivery_error(rt: Runtime, take: Take, error: DeliveryError) -> None:
               sentence=f"Take {take.label} could not be posted to Slack: {error.message}. It was not charged.")
 
 
-def media_problem(rt: Runtime, take: Take, clip: Path) -> str | None:
-    """Why a provider file cannot be posted, or None when it is a usable clip."""
+def media_problem(rt: Runtime, take: Take, clip: Path) -> tuple[str | None, MediaInfo | None]:
+    """Why a provider file cannot be posted (None when it may be), and what the probe found. A clip with
+    sound is decoded in full by the sound check that follows; one without is decoded here."""
     if not clip.is_file() or clip.stat().st_size == 0:
-        return "the file is empty"
+        return "the file is empty", None
     try:
         info = probe_media(clip)
     except NotMedia as error:
-        return f"it is {error}, not a video; nothing of it was used"
+        return f"it is {error}, not a video; nothing of it was used", None
     except MediaError as error:
-        return f"it is not a video ffmpeg can read ({error})"
+        return f"it is not a video ffmpeg can read ({error})", None
     if not info.has_video:
-        return "it has no picture"
+        return "it has no picture", info
     if not take.silent and not info.has_audio:
-        return "it has no sound although sound was asked for"
+        return "it has no sound although sound was asked for", info
     if info.duration_s is not None and info.duration_s > rt.settings.max_clip_s:
-        return f"it is {info.duration_s:.0f} s long; the limit is {rt.settings.max_clip_s:.0f} s"
+        return f"it is {info.duration_s:.0f} s long; the limit is {rt.settings.max_clip_s:.0f} s", info
     size = clip.stat().st_size
     if size > rt.settings.max_download_bytes:
-        return f"it is {size / 1e6:.1f} MB; the limit is {rt.settings.max_download_bytes / 1e6:.1f} MB"
-    return decode_problem(clip)
+        return f"it is {size / 1e6:.1f} MB; the limit is {rt.settings.max_download_bytes / 1e6:.1f} MB", info
+    return (None if info.has_audio else decode_problem(clip)), info
 
 
 def fail_take(rt: Runtime, take_id: str, kind: FailureKind, message: str, *, sentence: str | None = None) -> None:
