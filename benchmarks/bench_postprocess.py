@@ -143,7 +143,7 @@ def bench_long(folder: Path, seconds: int) -> tuple[list[tuple[str, str]], float
         ("sound check + waveform time", f"{data['check_s']:.1f} s"),
         ("check + waveform", f"{data['total_s']:.1f} s"),
         ("peak memory, Python process", f"{data['self_mb']:.0f} MB (of which {data['imports_mb']:.0f} MB "
-                                        "is the interpreter with numpy/scipy loaded)"),
+                                        "is the interpreter with numpy loaded)"),
         ("peak memory, the ffmpeg decoder", f"{decoder_mb:.0f} MB"),
         ("target", "< 300 MB"),
     ]
