@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -146,6 +146,16 @@ class Provider(ABC):
     media_hosts: tuple[str, ...] = ()
     render_deadline_s: float | None = None  # give up on a render after this long (None: the global setting)
     accepts_callbacks: bool = False  # submit() passes RenderSpec.callback_url on to the provider
+
+    @property
+    def model_id(self) -> str:
+        """The provider's own name for the model (`kling-v3`, `fal-ai/veo3.1`…), for provenance."""
+        return self.key
+
+    def request_body(self, spec: RenderSpec) -> dict[str, Any]:
+        """Exactly what `submit` sends for `spec` (the prompt and every parameter), for provenance."""
+        return {"prompt": self.compose_prompt(spec), "duration_s": spec.duration_s, "aspect": spec.aspect,
+                "resolution": spec.resolution, "seed": spec.seed, "audio": spec.audio}
 
     @abstractmethod
     def submit(self, spec: RenderSpec) -> str:

@@ -274,6 +274,13 @@ class FalProvider(Provider):
             seed=spec.seed if profile.seed and spec.seed is not None else None,
         )
 
+    @property
+    def model_id(self) -> str:
+        return self.endpoint
+
+    def request_body(self, spec: RenderSpec) -> dict[str, Any]:
+        return self.build_input(spec).model_dump(exclude_none=True)
+
     def submit(self, spec: RenderSpec) -> str:
         if not ENDPOINT_RE.match(self.endpoint):
             raise ProviderError(FailureKind.bad_request, f"`{self.endpoint}` is not a fal endpoint id (like fal-ai/veo3.1)")
@@ -285,7 +292,7 @@ class FalProvider(Provider):
             # fal calls `fal_webhook` when the request finishes (https://docs.fal.ai/model-apis/model-endpoints/webhooks).
             params = {"fal_webhook": spec.callback_url} if spec.callback_url else None
             response = send(c, "POST", f"{self.queue_url}/{self.endpoint}", name=self.display_name, headers=headers,
-                            params=params, json=self.build_input(spec).model_dump(exclude_none=True))
+                            params=params, json=self.request_body(spec))
         self._raise_for(response)
         queued: FalQueued = parse(FalQueued, response, name=self.display_name)
         for url in (queued.status_url, queued.response_url, queued.cancel_url):

@@ -222,13 +222,20 @@ class KlingProvider(Provider):
             callback_url=spec.callback_url,
         )
 
+    @property
+    def model_id(self) -> str:
+        return self.config.model_name
+
+    def request_body(self, spec: RenderSpec) -> dict[str, Any]:
+        return self.build_request(spec).model_dump(exclude_none=True)
+
     def submit(self, spec: RenderSpec) -> str:
         problems = self.capabilities.problems(spec)
         if problems:
             raise ProviderError(FailureKind.bad_request, f"{self.display_name} cannot make " + " or ".join(problems))
         request = self.build_request(spec)
         try:
-            envelope = self._call("POST", "/v1/videos/text2video", json=request.model_dump(exclude_none=True))
+            envelope = self._call("POST", "/v1/videos/text2video", json=self.request_body(spec))
         except ProviderError as error:
             if error.kind in (FailureKind.bad_request, FailureKind.retry) and request.external_task_id:
                 existing = self._find_existing(request.external_task_id)

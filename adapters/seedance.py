@@ -199,6 +199,13 @@ class SeedanceProvider(Provider):
             callback_url=spec.callback_url,
         )
 
+    @property
+    def model_id(self) -> str:
+        return self.config.model_name
+
+    def request_body(self, spec: RenderSpec) -> dict[str, Any]:
+        return self.build_request(spec).model_dump(exclude_none=True)
+
     def submit(self, spec: RenderSpec) -> str:
         problems = self.capabilities.problems(spec)
         if problems:
@@ -206,7 +213,7 @@ class SeedanceProvider(Provider):
         headers = self._headers()
         with client(self.config.http_timeout_s) as c:
             response = send(c, "POST", f"{self.base_url}/contents/generations/tasks", name=self.display_name,
-                            headers=headers, json=self.build_request(spec).model_dump(exclude_none=True))
+                            headers=headers, json=self.request_body(spec))
         self._raise_for(response)
         return parse(SeedanceCreated, response, name=self.display_name).id
 

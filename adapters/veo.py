@@ -283,12 +283,19 @@ class VeoProvider(Provider):
             ),
         )
 
+    @property
+    def model_id(self) -> str:
+        return self.config.model_name
+
+    def request_body(self, spec: RenderSpec) -> dict[str, Any]:
+        return self.build_request(spec).model_dump(by_alias=True, exclude_none=True)
+
     def submit(self, spec: RenderSpec) -> str:
         problems = self.capabilities.problems(spec)
         if problems:
             raise ProviderError(FailureKind.bad_request, f"{self.display_name} cannot make " + " or ".join(problems))
         headers = self._headers()
-        body = self.build_request(spec).model_dump(by_alias=True, exclude_none=True)
+        body = self.request_body(spec)
         with client(self.config.http_timeout_s) as c:
             response = send(c, "POST", self.model_url(self.config.model_name) + ":predictLongRunning",
                             name=self.display_name, headers=headers, json=body)

@@ -10,6 +10,7 @@ from bot.blocks.takes import tally_text
 from bot.slack.text import escape, escaped
 from jobs.audio.targets import get_target
 from jobs.domain.models import Take
+from jobs.domain.provenance import ai_statement
 from jobs.domain.tickets import MixCheck, Ticket, TicketEvent, TicketState
 from jobs.infra.text import quoted
 
@@ -151,6 +152,9 @@ def ticket_message(ticket: Ticket, take: Take | None) -> tuple[str, list[Block]]
         section("*Native sound report*\n" + "\n".join(report_lines(ticket))),
         context(f"Votes: {tally_text(take) if take else 'unknown'}"),
         context(people),
+        context(":robot_face: " + escaped(ai_statement(ticket.model, take.provider_model if take else None), 300)
+                + " Its provenance (the exact prompt and parameters, the provider's job id, times) is "
+                  "`provenance.json` in this thread."),
     ]
     if ticket.state == TicketState.returned and ticket.notes:
         blocks.append(section("*Return notes*\n" + escaped(ticket.notes, 2000)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobs.domain.models import Take
+from jobs.domain.provenance import sent_prompt
 from jobs.infra.settings import Settings
 from jobs.infra.store import RedisStore, workspace_prefix
 
@@ -29,6 +30,13 @@ def take_row(take: Take) -> dict[str, Any]:
         "votes": dict(take.votes),
         "ticket": take.ticket.model_dump(mode="json") if take.ticket else None,
         "requester": take.requester,
+        # Provenance, as in a sound ticket's provenance.json (the thread permalink is Slack's to give).
+        "provider_model_id": take.provider_model,
+        "provider_job_id": take.provider_job_id,
+        "prompt": sent_prompt(take.sent),
+        "parameters": take.sent,
+        "submitted_at": take.submitted_at,
+        "finished_at": take.finished_at,
     }
 
 

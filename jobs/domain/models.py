@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -109,6 +110,11 @@ class Take(BaseModel):
     polls: int = 0
     next_step_at: float | None = None  # when the next scheduled poll is due
     poll_chain: str | None = None  # the one live poll chain; polls from any other stop
+    # Provenance: the provider's model id, exactly what was sent to it (without the callback URL, a secret),
+    # and when the provider said the render was done.
+    provider_model: str | None = None
+    sent: dict[str, Any] | None = None
+    finished_at: float | None = None
     file_path: str | None = None
     waveform_path: str | None = None
     sound: SoundReport | None = None

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     price_overrides: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict, alias="DAILIES_PRICES")
     # Give up on a render after this many seconds, by model family: {"veo": 1200, "kling": 3600, "fal": 1800}
     render_deadlines_s: dict[str, float] = Field(default_factory=dict, alias="DAILIES_RENDER_DEADLINES")
+    # Each provider's terms of use, for the provenance a sound ticket carries: {"kling": "https://…", "fal": …}
+    terms_urls: dict[str, str] = Field(default_factory=dict, alias="DAILIES_TERMS_URLS")
     # Result-file hosts per provider (comma list; replaces the built-in list when set)
     kling_media_hosts: CommaList = Field(default_factory=list, alias="KLING_MEDIA_HOSTS")
     seedance_media_hosts: CommaList = Field(default_factory=list, alias="SEEDANCE_MEDIA_HOSTS")

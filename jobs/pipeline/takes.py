@@ -27,6 +27,7 @@ from jobs.pipeline.runtime import Runtime
 log = logging.getLogger(__name__)
 
 RETRY_CAP = 8
+CALLBACK_FIELDS = ("callback_url", "fal_webhook")  # capability URLs: never recorded or shown
 QUEUED_LEASE_S = 600.0  # a queued take may wait this long behind others before recovery re-enqueues it
 DELIVERY_TRIES = 6  # posting a finished take to Slack: tries before the take fails
 FAILURE_SENTENCES = {
@@ -83,9 +84,10 @@ def submit_take(rt: Runtime, take_id: str) -> None:
         if not held:
             return
         provider = rt.provider(take.model)
-        spec = render_spec(request, take).model_copy(update={"callback_url": callback_url(rt, take_id, take.model)})
+        spec = render_spec(request, take)
+        sent = {k: v for k, v in provider.request_body(spec).items() if k not in CALLBACK_FIELDS}
         try:
-            job_id = provider.submit(spec)
+            job_id = provider.submit(spec.model_copy(update={"callback_url": callback_url(rt, take_id, take.model)}))
         except ProviderError as error:
             _provider_error(rt, take, error, retry_task="submit_take")
             return
@@ -96,6 +98,7 @@ def submit_take(rt: Runtime, take_id: str) -> None:
             if t.state == TakeState.queued:
                 t.state, t.provider_job_id, t.submitted_at, t.polls = TakeState.submitted, job_id, time.time(), 0
                 t.error, t.poll_chain = None, chain
+                t.provider_model, t.sent = provider.model_id, sent
 
         take = rt.store.update_take(take_id, submitted)
     if take is None or take.poll_chain != chain:
@@ -176,6 +179,7 @@ def _finished(rt: Runtime, take: Take, result: PollResult) -> bool:
             landed = False  # update_record may run this again after a conflicting write
             if t.state in (TakeState.submitted, TakeState.generating):
                 t.state, t.result_url, t.progress, t.provider_status = TakeState.processing, result.result_url, 1.0, "done"
+                t.finished_at = time.time()
                 landed = True
 
         rt.store.update_take(take.id, succeeded)

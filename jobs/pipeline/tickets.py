@@ -22,6 +22,7 @@ from jobs.audio.check import check_file
 from jobs.audio.report import SoundReport
 from jobs.domain import tickets
 from jobs.domain.models import Take
+from jobs.domain.provenance import provenance_of
 from jobs.domain.tickets import MixCheck, Ticket, TicketError, TicketState
 from jobs.infra.store import RedisStore
 from jobs.pipeline.media import take_dir, take_file
@@ -112,7 +113,15 @@ def _post_package(rt: Runtime, ticket: Ticket, take: Take, clip: Path | None, re
     report_path.write_text(json.dumps(full, indent=2))
     uploads.append(Upload(path=report_path, filename=report_path.name,
                           title=f"{ticket.id} · full sound report (JSON)"))
-    comment = f"Handoff package for {ticket.id}: the take, its native audio as WAV, the full sound report."
+    origin = provenance_of(take, provider=rt.provider(take.model).display_name,
+                           permalink=rt.notifier.permalink(take.channel, take.thread_ts),
+                           terms_urls=rt.settings.terms_urls)
+    provenance_path = folder / "provenance.json"
+    provenance_path.write_text(origin.model_dump_json(indent=2))
+    uploads.append(Upload(path=provenance_path, filename=provenance_path.name,
+                          title=f"{ticket.id} · provenance: model, exact prompt and parameters, job id, times"))
+    comment = (f"Handoff package for {ticket.id}: the take, its native audio as WAV, the full sound report, and its "
+               f"provenance. {origin.ai_generated}")
     if notes:
         comment += " " + " ".join(notes)
     ids = rt.notifier.ticket_package(ticket, uploads, comment)
