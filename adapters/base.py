@@ -38,6 +38,8 @@ class RenderSpec(BaseModel):
     render_id: str = ""
     # Where the provider may call back when the render finishes (providers with `accepts_callbacks`); a hint only.
     callback_url: str | None = None
+    # The channel's sound bible: standing sound direction, after the brief's own (which wins where they differ).
+    standing_sound: str | None = None
 
 
 class Capabilities(BaseModel):
@@ -190,6 +192,15 @@ def compose_prompt(spec: RenderSpec, *, include_negative: bool = False) -> str:
         for spoken in spec.dialogue:
             who = f"{spoken.speaker.strip().title()} says" if spoken.speaker else "A voice says"
             parts.append(f'{who}: "{spoken.line.strip()}"')
+        parts.append(standing_sound_sentence(spec))
     if include_negative and spec.negative:
         parts.append(f"Avoid: {spec.negative}.")
     return " ".join(p for p in parts if p).strip()
+
+
+def standing_sound_sentence(spec: RenderSpec) -> str:
+    """The sound bible as the last sound direction, marked as giving way to the brief's own lines."""
+    if not spec.audio or not spec.standing_sound or not spec.standing_sound.strip():
+        return ""
+    return ("Standing sound direction for this campaign (the sound described above wins where they differ): "
+            + spec.standing_sound.strip().rstrip(".") + ".")

@@ -39,6 +39,7 @@ from adapters.base import (
     ProviderConfig,
     ProviderError,
     RenderSpec,
+    standing_sound_sentence,
 )
 from adapters.download import MediaPolicy, download, gcs_download_url, write_base64
 from adapters.httpcommon import (
@@ -180,7 +181,8 @@ def compose_veo_prompt(spec: RenderSpec, max_chars: int = 4000) -> str:
             parts.append("No music.")
         elif spec.music:
             parts.append("Music: " + _clean(spec.music) + ".")
-    return fit_prompt(parts, max_chars)
+        parts.append(standing_sound_sentence(spec))
+    return fit_prompt([p for p in parts if p], max_chars)
 
 
 def _clean(text: str) -> str:

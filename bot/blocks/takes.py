@@ -72,6 +72,9 @@ def status_message(request: Request, takes: list[Take]) -> tuple[str, list[Block
     ]
     if request.changes:
         blocks.append(context("Changed from the last round: " + escaped("; ".join(request.changes), 1500)))
+    if resolved.sound_bible and not brief.silent:
+        blocks.append(context(":scroll: The channel's sound bible was applied after the brief's own sound lines: "
+                              + escaped(resolved.sound_bible, 500)))
     if not brief.has_sound_direction and not brief.silent:
         blocks.append(context(
             "Tip: no sound direction, so the model chooses the sound itself. Add `Sound:`, `Music:` or "

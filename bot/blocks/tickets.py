@@ -111,6 +111,9 @@ def sonic_intent_lines(ticket: Ticket) -> list[str]:
         lines.append(f"*Dialogue:* {speaker}“{escaped(line.line, 300)}”")
     if not lines:
         lines.append("_No sound direction in the brief: the model chose the sound itself._")
+    if ticket.sound_bible and not brief.silent:
+        lines.append("*Channel sound bible* (standing direction, the brief's lines win): "
+                     + escaped(ticket.sound_bible, 600))
     return lines
 
 

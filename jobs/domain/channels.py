@@ -14,6 +14,9 @@ DEFAULT_HERO_EMOJI = "headphones"
 DEFAULT_CANCEL_EMOJI = "x"
 
 
+SOUND_BIBLE_MAX_CHARS = 500
+
+
 class ChannelSettings(BaseModel):
     model: str | None = None
     duration_s: int | None = None
@@ -28,6 +31,8 @@ class ChannelSettings(BaseModel):
     cancel_emoji: str = DEFAULT_CANCEL_EMOJI
     sound_channel: str | None = None
     leads: list[str] = Field(default_factory=list)
+    # The campaign's sonic identity, set by a lead: standing sound direction for every brief in the channel.
+    sound_bible: str | None = Field(default=None, max_length=SOUND_BIBLE_MAX_CHARS)
 
 
 def _key(store: Store, channel: str) -> str:

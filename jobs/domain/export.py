@@ -10,7 +10,7 @@ from jobs.infra.settings import Settings
 from jobs.infra.store import RedisStore, workspace_prefix
 
 
-def take_row(take: Take) -> dict[str, Any]:
+def take_row(take: Take, sound_bible: str | None = None) -> dict[str, Any]:
     return {
         "label": take.label,
         "take_id": take.id,
@@ -37,6 +37,7 @@ def take_row(take: Take) -> dict[str, Any]:
         "parameters": take.sent,
         "submitted_at": take.submitted_at,
         "finished_at": take.finished_at,
+        "sound_bible": sound_bible,  # the channel's standing sound direction the take was made with
     }
 
 
@@ -47,4 +48,5 @@ def export_takes(settings: Settings, channel: str, thread_ts: str | None = None,
     takes = store.channel_takes(channel)
     if thread_ts:
         takes = [t for t in takes if t.thread_ts == thread_ts]
-    return [take_row(t) for t in takes]
+    requests = {t.request_id: store.get_request(t.request_id) for t in takes}
+    return [take_row(t, (r.resolved.sound_bible if (r := requests[t.request_id]) else None)) for t in takes]

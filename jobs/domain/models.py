@@ -60,6 +60,7 @@ class ResolvedBrief(BaseModel):
     model: str
     seed: int
     target: str
+    sound_bible: str | None = None  # the channel's standing sound direction when the brief was accepted
 
 
 class TakeState(StrEnum):

@@ -48,6 +48,7 @@ def resolve_brief(brief: Brief, settings: Settings, channel: ChannelSettings) ->
         model=model,
         seed=brief.seed if brief.seed is not None else secrets.randbelow(2**31 - 1000),
         target=target,
+        sound_bible=channel.sound_bible,
     )
     spec = RenderSpec(
         picture=brief.picture_text(), duration_s=resolved.duration_s, aspect=resolved.aspect,

@@ -119,6 +119,7 @@ class Ticket(BaseModel):
     queue_ts: str | None = None
     permalink: str | None = None
     report: SoundReport | None = None
+    sound_bible: str | None = None  # the channel's standing sound direction the take was made with
     package_file_ids: list[str] = Field(default_factory=list)
     mixes: list[MixCheck] = Field(default_factory=list)
     final_file_id: str | None = None
@@ -211,7 +212,7 @@ def create_ticket(store: RedisStore, take: Take, request: Request, *, lead: str,
         duration_s=take.duration_s, channel=take.channel, thread_ts=take.thread_ts, card_ts=take.message_ts,
         requester=take.requester, lead=lead, target=take.target, brief=request.resolved.brief,
         created_at=now, updated_at=now, due_at=now + sla_hours * 3600, queue_channel=queue_channel,
-        report=take.sound,
+        report=take.sound, sound_bible=request.resolved.sound_bible,
         history=[TicketEvent(at=now, by=lead, action="created", from_state=None, to_state=TicketState.queued)],
     )
     created, ticket_id = store.redis.eval(

@@ -57,6 +57,7 @@ def render_spec(request: Request, take: Take) -> RenderSpec:
         audio=not take.silent,
         label=take.label,
         render_id=take.id,
+        standing_sound=None if take.silent else request.resolved.sound_bible,
     )
 
 

@@ -15,22 +15,29 @@ from bot.slack.reply import reply
 from bot.slack.text import escaped
 from jobs.audio.targets import UnknownTarget, target_key
 from jobs.domain.brief import ASPECTS, MAX_DURATION_S, MAX_TAKES, RESOLUTIONS
-from jobs.domain.channels import ChannelSettings, load_channel_settings, save_channel_settings
+from jobs.domain.channels import (
+    SOUND_BIBLE_MAX_CHARS,
+    ChannelSettings,
+    load_channel_settings,
+    save_channel_settings,
+)
 from jobs.domain.providers import UnknownModel, normalise_model_key
 from jobs.infra.settings import Settings
-from jobs.infra.text import quoted
+from jobs.infra.text import quoted, strip_invisible
 
 log = logging.getLogger(__name__)
-_PAIR_RE = re.compile(r"^([a-z][a-z-]*)=(\S+)$")
+# key=value, the value quoted when it has spaces (Slack may turn "…" into “…”).
+_PAIR_RE = re.compile(r'([a-z][a-z-]*)=("[^"]*"|“[^”]*”|[^\s"“”]+)')
 _EMOJI_RE = re.compile(r"^[a-z0-9_+'-]{1,64}$")
 KEYS = {
     "up-emoji": "up_emoji", "up": "up_emoji", "down-emoji": "down_emoji", "down": "down_emoji",
     "hero": "hero_emoji", "hero-emoji": "hero_emoji", "cancel": "cancel_emoji", "cancel-emoji": "cancel_emoji",
     "model": "model", "duration": "duration_s", "aspect": "aspect", "resolution": "resolution",
-    "target": "target", "takes": "takes", "budget": "daily_budget_usd",
+    "target": "target", "takes": "takes", "budget": "daily_budget_usd", "sound-bible": "sound_bible",
 }
 HOW = ("Write it as `@dailies set up-emoji=+1,fire down-emoji=-1 hero=headphones cancel=x model=previz "
-       "duration=8 aspect=16:9 resolution=720p target=social takes=4 budget=50`.")
+       "duration=8 aspect=16:9 resolution=720p target=social takes=4 budget=50`, or "
+       '`@dailies set sound-bible="warm analog textures, no trap drums"` (`sound-bible=none` clears it).')
 
 
 class SettingError(ValueError):
@@ -44,11 +51,18 @@ def _emoji(value: str) -> str:
     return name
 
 
+def setting_pairs(text: str) -> list[tuple[str, str]] | None:
+    """The `key=value` pairs of `text`, or None when anything else is in it (then it is a brief)."""
+    pairs = _PAIR_RE.findall(text)
+    if not pairs or _PAIR_RE.sub("", text).strip():
+        return None
+    return pairs
+
+
 def parse_settings(text: str, current: ChannelSettings, settings: Settings) -> tuple[ChannelSettings, list[str]]:
     values = current.model_dump()
     changed = []
-    for token in text.split():
-        key, value = _PAIR_RE.match(token).groups()  # type: ignore[union-attr]
+    for key, value in setting_pairs(text) or []:
         field = KEYS.get(key)
         if field is None:
             raise SettingError(f"{quoted(key)} is not a channel setting. Settings: {', '.join(sorted(set(KEYS)))}.")
@@ -76,6 +90,14 @@ def parse_settings(text: str, current: ChannelSettings, settings: Settings) -> t
             if not 1 <= number <= limit:
                 raise SettingError(f"{quoted(key)} is a whole number from 1 to {limit}.")
             values[field] = number
+        elif field == "sound_bible":
+            words = " ".join(strip_invisible(value.strip('"“”')).split())
+            if len(words) > SOUND_BIBLE_MAX_CHARS:
+                raise SettingError(f"the sound bible is {len(words)} characters; keep it under "
+                                   f"{SOUND_BIBLE_MAX_CHARS} (the models read the brief's own lines first).")
+            values[field] = None if words.lower() in ("", "none", "off", "-") else words
+            changed.append("sound-bible cleared" if values[field] is None else "sound-bible")
+            continue
         elif field == "daily_budget_usd":
             try:
                 amount = float(value.lstrip("$"))
@@ -96,8 +118,7 @@ def parse_settings(text: str, current: ChannelSettings, settings: Settings) -> t
 
 
 def handle_set(deps: Deps, client: WebClient, message: MessageEvent, rest: str) -> bool:
-    tokens = rest.split()
-    if not tokens or not all(_PAIR_RE.match(t) for t in tokens):
+    if setting_pairs(rest) is None:
         return False  # "set in a neon alley…" is a brief
     channel, user, thread_ts = message.channel, message.user or "", message.thread
     current = load_channel_settings(deps.store, channel)
@@ -116,6 +137,8 @@ def handle_set(deps: Deps, client: WebClient, message: MessageEvent, rest: str) 
     summary = (f"up {' '.join(f':{e}:' for e in updated.up_emoji)} · down "
                f"{' '.join(f':{e}:' for e in updated.down_emoji)} · hero :{updated.hero_emoji}: · "
                f"cancel :{updated.cancel_emoji}:")
+    if updated.sound_bible:
+        summary += f"\n:scroll: Sound bible, added to every brief here: {escaped(updated.sound_bible, 600)}"
     reply(client, f":gear: Channel settings saved ({escaped(' '.join(changed), 1000)}). {summary}", channel=channel,
           thread_ts=thread_ts)
     return True
