@@ -101,9 +101,10 @@ def serve(port: int, host: str, workers: int) -> None:
     _require_slack_token(settings)
     _require(settings, "slack_signing_secret")
     _require_redis(settings)
-    from bot.server import run_gunicorn
-
-    run_gunicorn(host=host, port=port, workers=workers)
+    level = logging.getLevelName(logging.getLogger().level)
+    # gevent has to patch before anything imports ssl names: gunicorn runs in a fresh interpreter that does so
+    # first (bot/serve_gevent.py), in this same process.
+    os.execv(sys.executable, [sys.executable, "-m", "bot.serve_gevent", host, str(port), str(workers), level])
 
 
 @main.command()
