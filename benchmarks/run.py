@@ -48,7 +48,15 @@ sys.path.insert(0, str(ROOT))
 from adapters.base import RenderSpec  # noqa: E402
 from adapters.media import ffmpeg_exe, run_ffmpeg  # noqa: E402
 from adapters.previz import render_previz  # noqa: E402
-from tests.harness import BOT_TOKEN, SIGNING_SECRET, RedisServer, free_port, mention, wait_for  # noqa: E402
+from tests.harness import (  # noqa: E402
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    RedisServer,
+    event_envelope,
+    free_port,
+    mention,
+    wait_for,
+)
 from tests.standins.fal import FAL_KEY, FalStandin  # noqa: E402
 from tests.standins.slack import SlackStandIn  # noqa: E402
 
@@ -137,9 +145,7 @@ def signed(body: str) -> dict[str, str]:
 
 
 def envelope(event: dict[str, Any], event_id: str) -> str:
-    return json.dumps({"token": "legacy", "team_id": "T0TEAM", "api_app_id": "A0DAILIES", "type": "event_callback",
-                       "event_id": event_id, "event_time": int(time.time()), "event": event,
-                       "authorizations": [{"team_id": "T0TEAM", "user_id": "UDAILIESBOT", "is_bot": True}]})
+    return json.dumps(event_envelope(event, event_id=event_id))
 
 
 def environment(redis_url: str, slack: SlackStandIn, media: Path, **extra: str) -> dict[str, str]:

@@ -45,6 +45,11 @@ def _respond(start_response: StartResponse, status: str, text: str = "") -> list
     return [text.encode()]
 
 
+def request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's headers as Bolt reads them (lower-case, dashes)."""
+    return {key[5:].lower().replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")}
+
+
 def read_body(environ: dict[str, Any]) -> bytes | str:
     """The request body, or the HTTP status to refuse it with: no length, too big, or too slow."""
     try:
@@ -95,8 +100,7 @@ class DailiesRequestHandler:
         return [(response.body or "").encode()]
 
     def dispatch(self, body: str, environ: dict[str, Any]) -> BoltResponse:
-        headers = {key[5:].lower().replace("_", "-"): value for key, value in environ.items()
-                   if key.startswith("HTTP_")}
+        headers = request_headers(environ)
         headers["content-type"] = environ.get("CONTENT_TYPE", "")
         try:
             request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=headers)
@@ -178,9 +182,7 @@ class DailiesWSGI:
     @staticmethod
     def install(oauth: OAuthFlow, path: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Bolt's OAuth v2 flow: the "Add to Slack" page, then Slack's redirect back with the code."""
-        headers = {key[5:].lower().replace("_", "-"): value for key, value in environ.items()
-                   if key.startswith("HTTP_")}
-        request = BoltRequest(body="", query=environ.get("QUERY_STRING", ""), headers=headers)
+        request = BoltRequest(body="", query=environ.get("QUERY_STRING", ""), headers=request_headers(environ))
         response = oauth.handle_installation(request) if path == INSTALL_PATH else oauth.handle_callback(request)
         pairs = [(name, value) for name, values in response.headers.items() for value in values]
         start_response(f"{response.status} {HTTPStatus(response.status).phrase}", pairs)

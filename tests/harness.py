@@ -171,12 +171,7 @@ class BotEndpoint:
 
     def event(self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None,
               **kwargs: Any) -> httpx.Response:
-        envelope = {
-            "token": "legacy", "team_id": "T0TEAM", "api_app_id": "A0DAILIES", "type": "event_callback",
-            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}", "event_time": int(time.time()),
-            "authorizations": [{"team_id": "T0TEAM", "user_id": "UDAILIESBOT", "is_bot": True}],
-            "event": event,
-        }
+        envelope = event_envelope(event, event_id=event_id or f"Ev{uuid.uuid4().hex[:10].upper()}")
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
@@ -184,6 +179,17 @@ class BotEndpoint:
 
     def action(self, payload: dict[str, Any], **kwargs: Any) -> httpx.Response:
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", **kwargs)
+
+
+def event_envelope(event: dict[str, Any], *, event_id: str, team: str = "T0TEAM",
+                   bot_user: str = "UDAILIESBOT") -> dict[str, Any]:
+    """An Events API `event_callback` envelope as Slack sends it (over HTTP, or inside a Socket Mode envelope)."""
+    return {
+        "token": "legacy", "team_id": team, "api_app_id": "A0DAILIES", "type": "event_callback",
+        "event_id": event_id, "event_time": int(time.time()), "event": event,
+        "authorizations": [{"team_id": team, "user_id": bot_user, "is_bot": True, "enterprise_id": None,
+                            "is_enterprise_install": False}],
+    }
 
 
 def mention(text: str, *, channel: str = "C0ART", user: str = "U0CREATIVE", ts: str | None = None,

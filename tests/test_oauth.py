@@ -25,7 +25,7 @@ from bot.cli import main as cli_main
 from bot.slack.installations import RedisInstallationStore
 from jobs.domain.models import TakeState
 from jobs.infra.store import RedisStore, installed_workspaces, workspace_prefix
-from tests.harness import BotEndpoint, Worker, free_port, make_settings, mention, wait_for
+from tests.harness import BotEndpoint, Worker, event_envelope, free_port, make_settings, mention, wait_for
 from tests.standins.slack import SlackStandIn
 
 CLIENT_ID = "1234567890.0987654321"
@@ -63,15 +63,9 @@ def install(bot: BotEndpoint, slack: SlackStandIn, team: str) -> httpx.Response:
                            headers={"Cookie": cookie})
 
 
-def envelope(team: str, event: dict[str, Any], event_id: str) -> str:
-    return json.dumps({"token": "legacy", "team_id": team, "api_app_id": "A0DAILIES", "type": "event_callback",
-                       "event_id": event_id, "event_time": int(time.time()), "event": event,
-                       "authorizations": [{"team_id": team, "user_id": f"UB{team[1:]}", "is_bot": True,
-                                           "enterprise_id": None, "is_enterprise_install": False}]})
-
-
 def send(bot: BotEndpoint, team: str, event: dict[str, Any], event_id: str) -> httpx.Response:
-    return bot.post(envelope(team, event, event_id), "application/json")
+    envelope = event_envelope(event, event_id=event_id, team=team, bot_user=f"UB{team[1:]}")
+    return bot.post(json.dumps(envelope), "application/json")
 
 
 def test_three_workspaces_install_and_never_share_takes_tokens_or_records(deployment, slack: SlackStandIn,

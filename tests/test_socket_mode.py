@@ -8,15 +8,13 @@ mention sent through it becomes a posted take, as over HTTP; so does a `/dailies
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from jobs.domain.models import TakeState
-from tests.harness import Worker, mention, wait_for
+from tests.harness import Worker, event_envelope, mention, wait_for
 from tests.standins.slack import SlackStandIn
 from tests.standins.socket_mode import SocketModeStandin
 from tests.test_serve import ROOT, dailies, settings_env
@@ -33,12 +31,6 @@ def socket_mode(slack: SlackStandIn) -> Iterator[SocketModeStandin]:
     standin.stop()
 
 
-def events_api(event: dict[str, Any], event_id: str) -> dict[str, Any]:
-    return {"token": "legacy", "team_id": "T0TEAM", "api_app_id": "A0DAILIES", "type": "event_callback",
-            "event_id": event_id, "event_time": int(time.time()), "event": event,
-            "authorizations": [{"team_id": "T0TEAM", "user_id": "UDAILIESBOT", "is_bot": True}]}
-
-
 def test_a_mention_over_socket_mode_becomes_a_take_and_a_reconnect_loses_nothing(
         settings, slack: SlackStandIn, socket_mode: SocketModeStandin, worker: Worker, tmp_path: Path) -> None:
     env = {**settings_env(settings), "SLACK_APP_TOKEN": APP_TOKEN}
@@ -49,8 +41,8 @@ def test_a_mention_over_socket_mode_becomes_a_take_and_a_reconnect_loses_nothing
         assert [c.method for c in slack.calls if c.method == "apps.connections.open"] == ["apps.connections.open"]
 
         first = "1700070000.000100"
-        envelope = socket_mode.send("events_api", events_api(
-            mention("A heron lifting off a misty lake\nSound: wings, water\nx1 1s", ts=first), "EvSOCK1"))
+        envelope = socket_mode.send("events_api", event_envelope(
+            mention("A heron lifting off a misty lake\nSound: wings, water\nx1 1s", ts=first), event_id="EvSOCK1"))
         wait_for(lambda: envelope in socket_mode.acks, timeout_s=10)  # acknowledged by its envelope id
         request = wait_for(lambda: worker.store.thread_requests("C0ART", first))[0]
         worker.drain()
@@ -61,8 +53,8 @@ def test_a_mention_over_socket_mode_becomes_a_take_and_a_reconnect_loses_nothing
         assert len(slack.calls_to("apps.connections.open")) == 2  # a new URL for the new connection
 
         second = "1700070100.000100"
-        envelope = socket_mode.send("events_api", events_api(
-            mention("Night ferry leaving port\nSound: horn, engines\nx1 1s", ts=second), "EvSOCK2"))
+        envelope = socket_mode.send("events_api", event_envelope(
+            mention("Night ferry leaving port\nSound: horn, engines\nx1 1s", ts=second), event_id="EvSOCK2"))
         wait_for(lambda: envelope in socket_mode.acks, timeout_s=10)
         request = wait_for(lambda: worker.store.thread_requests("C0ART", second))[0]
         worker.drain()

@@ -32,6 +32,7 @@ import numpy as np
 from adapters.media import MediaError, MediaInfo, command_line, open_input, probe_media
 from jobs.audio.filters import butterworth_highpass_power, k_weighting, k_weighting_power
 from jobs.audio.true_peak import TruePeakMeter
+from jobs.infra.faults import not_clean
 
 ABSOLUTE_GATE_LUFS = -70.0
 SILENCE_DBFS = -50.0  # a 10 ms block whose peak stays under this is silence (as silencedetect n=-50dB)
@@ -489,8 +490,7 @@ def stream_audio(path: Path, info: MediaInfo, on_chunk: Callable[[np.ndarray], N
         if code != 0:
             raise MediaError("ffmpeg could not decode the audio: " + " ".join(problems[-3:]))
         if decode_picture and problems:
-            first = problems[0].split("] ", 1)[-1][:160]
-            raise UndecodableMedia(f"it does not decode cleanly ({first}; {len(problems)} decode error(s))")
+            raise UndecodableMedia(not_clean(problems))
     return frames
 
 

@@ -83,8 +83,12 @@ def decode_problem(clip: Path, *, timeout_s: float = 120.0) -> str | None:
         return f"it did not decode within {timeout_s:.0f} s"
     errors = [line.strip() for line in result.stderr.splitlines() if line.strip()]
     if result.returncode != 0 or errors:
-        first = errors[0] if errors else f"ffmpeg exited with {result.returncode}"
-        first = first.split("] ", 1)[-1][:160]
-        return f"it does not decode cleanly ({first}; {len(errors)} decode error(s) in "\
-               f"{time.monotonic() - started:.1f} s)"
+        return not_clean(errors or [f"ffmpeg exited with {result.returncode}"],
+                         f" in {time.monotonic() - started:.1f} s")
     return None
+
+
+def not_clean(errors: list[str], detail: str = "") -> str:
+    """The sentence for a file that did not decode cleanly, from ffmpeg's error lines (at least one)."""
+    first = errors[0].split("] ", 1)[-1][:160]
+    return f"it does not decode cleanly ({first}; {len(errors)} decode error(s){detail})"
