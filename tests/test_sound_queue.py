@@ -66,10 +66,7 @@ def take(bot: BotEndpoint, worker: Worker, slack: SlackStandIn, store: RedisStor
     return takes[0]
 
 
-def ticket_for_take(store: RedisStore, take_id: str) -> tickets.Ticket | None:
-    """The ticket made for a take, read from its index in Redis."""
-    ticket_id = store.redis.get(store.key("ticket", "take", take_id))
-    return tickets.get_ticket(store, ticket_id.decode()) if ticket_id else None
+ticket_for_take = tickets.ticket_for_take
 
 
 def reaction(user: str, channel: str, ts: str, name: str = "headphones") -> dict[str, Any]:

@@ -8,6 +8,7 @@ from bot.blocks.common import Block, context, section
 from bot.slack.text import cut, escaped
 from jobs.audio.targets import TARGETS
 from jobs.domain.models import Request, RequestState, Take, TakeState
+from jobs.domain.notes import timecode
 
 STATE_ICONS = {
     TakeState.queued: "⏳",
@@ -93,6 +94,12 @@ def tally_text(take: Take) -> str:
     return f"score *{take.score:+d}*" + (" · " + " ".join(parts) if parts else "")
 
 
+def notes_summary(take: Take, shown: int = 8) -> str:
+    count = len(take.notes)
+    times = ", ".join(timecode(note.at_s) for note in take.notes[:shown]) + ("…" if count > shown else "")
+    return f":memo: {count} timecoded note{'s' if count != 1 else ''} at {times}"
+
+
 def take_card(take: Take, *, with_waveform: bool = True) -> tuple[str, list[Block]]:
     sound = take.sound
     verdict_icon = {"pass": ":white_check_mark:", "warn": ":large_yellow_circle:", "fail": ":red_circle:"}
@@ -110,6 +117,8 @@ def take_card(take: Take, *, with_waveform: bool = True) -> tuple[str, list[Bloc
     if take.waveform_file_id and with_waveform:
         blocks.append({"type": "image", "slack_file": {"id": take.waveform_file_id}, "alt_text": f"Waveform of take {take.label}"})
     blocks.append(context(f"Votes: {tally_text(take)}"))
+    if take.notes:
+        blocks.append(context(notes_summary(take)))
     if take.ticket:
         blocks.append(context(f":headphones: Sound ticket *{take.ticket.id}*: {take.ticket.status}"
                                + (f" by <@{take.ticket.claimed_by}>" if take.ticket.claimed_by else "")))

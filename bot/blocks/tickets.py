@@ -7,9 +7,10 @@ from typing import Any
 
 from bot.blocks.common import Block, context, section
 from bot.blocks.takes import tally_text
-from bot.slack.text import escape, escaped
+from bot.slack.text import cut, escape, escaped
 from jobs.audio.targets import get_target
-from jobs.domain.models import Take
+from jobs.domain.models import Take, TakeNote
+from jobs.domain.notes import timecode
 from jobs.domain.provenance import ai_statement
 from jobs.domain.tickets import MixCheck, Ticket, TicketEvent, TicketState
 from jobs.infra.text import quoted
@@ -117,6 +118,23 @@ def sonic_intent_lines(ticket: Ticket) -> list[str]:
     return lines
 
 
+def note_line(note: TakeNote) -> str:
+    return f"`{timecode(note.at_s)}` {escaped(note.text, 400)} · <@{note.by}>"
+
+
+def notes_section(take: Take, shown: int = 20) -> Block:
+    lines = [note_line(note) for note in take.notes[:shown]]
+    if len(take.notes) > shown:
+        lines.append(f"…and {len(take.notes) - shown} more (`dailies export` has them all).")
+    return section(cut("*Timecoded notes* (from the creative thread)\n" + "\n".join(lines), 2900))
+
+
+def note_mirror_text(ticket: Ticket, take: Take, note: TakeNote) -> str:
+    """A note written after the ticket was posted, as it appears in the ticket's thread."""
+    return (f":memo: New note on take {escaped(take.label, 20)} ({ticket.id}) at `{timecode(note.at_s)}` from "
+            f"<@{note.by}>:\n> " + escaped(note.text, 1000).replace("\n", "\n> "))
+
+
 def report_lines(ticket: Ticket) -> list[str]:
     report = ticket.report
     if report is None:
@@ -153,6 +171,7 @@ def ticket_message(ticket: Ticket, take: Take | None) -> tuple[str, list[Block]]
         section("*Brief*\n" + escaped(ticket.brief.picture_text() or "(no picture text)", 1500)),
         section("*Sonic intent*\n" + "\n".join(sonic_intent_lines(ticket))),
         section("*Native sound report*\n" + "\n".join(report_lines(ticket))),
+        *([notes_section(take)] if take and take.notes else []),
         context(f"Votes: {tally_text(take) if take else 'unknown'}"),
         context(people),
         context(":robot_face: " + escaped(ai_statement(ticket.model, take.provider_model if take else None), 300)

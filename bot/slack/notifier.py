@@ -15,11 +15,11 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from adapters.base import ProviderError
 from adapters.download import MediaPolicy, download
 from bot.blocks.takes import status_message, take_card, take_failed_message
-from bot.blocks.tickets import mirror_text, mix_verdict, ticket_message
+from bot.blocks.tickets import mirror_text, mix_verdict, note_mirror_text, ticket_message
 from bot.slack.errors import OPERATOR_ERRORS, delivery_error, explain_slack_error, slack_error_code
 from bot.slack.people import is_bot_user
 from jobs.audio.waveform import render_waveform_png
-from jobs.domain.models import Request, Take
+from jobs.domain.models import Request, Take, TakeNote
 from jobs.domain.tickets import MixCheck, Ticket, TicketEvent
 from jobs.infra.faults import CHANNEL_SLACK_ERRORS
 from jobs.infra.settings import Settings
@@ -307,6 +307,14 @@ class SlackNotifier:
                                          parse="none", unfurl_links=False, unfurl_media=False)
         except SlackApiError as error:
             log.error("ticket %s: mirror in the creative thread: %s", ticket.id, explain_slack_error(error))
+
+    def ticket_note(self, ticket: Ticket, take: Take, note: TakeNote) -> None:
+        try:
+            self.client.chat_postMessage(channel=ticket.queue_channel, thread_ts=ticket.queue_ts,
+                                         text=note_mirror_text(ticket, take, note), parse="none",
+                                         unfurl_links=False, unfurl_media=False)
+        except SlackApiError as error:
+            log.error("ticket %s: note mirror: %s", ticket.id, explain_slack_error(error))
 
     def mix_checked(self, ticket: Ticket, mix: MixCheck) -> None:
         text, blocks = mix_verdict(ticket, mix)

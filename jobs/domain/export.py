@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobs.domain.models import Take
+from jobs.domain.notes import timecode
 from jobs.domain.provenance import sent_prompt
 from jobs.infra.settings import Settings
 from jobs.infra.store import RedisStore, workspace_prefix
@@ -30,6 +31,7 @@ def take_row(take: Take, sound_bible: str | None = None) -> dict[str, Any]:
         "votes": dict(take.votes),
         "ticket": take.ticket.model_dump(mode="json") if take.ticket else None,
         "requester": take.requester,
+        "notes": [{"at_s": n.at_s, "timecode": timecode(n.at_s), "text": n.text, "by": n.by} for n in take.notes],
         # Provenance, as in a sound ticket's provenance.json (the thread permalink is Slack's to give).
         "provider_model_id": take.provider_model,
         "provider_job_id": take.provider_job_id,

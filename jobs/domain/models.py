@@ -86,6 +86,16 @@ class TicketRef(BaseModel):
     delivered_at: float | None = None
 
 
+class TakeNote(BaseModel):
+    """A note on a moment of a take, from its thread (`note 1B 0:03 …`)."""
+
+    at_s: float
+    text: str
+    by: str
+    ts: str  # the Slack message the note was written in
+    added_at: float = Field(default_factory=now_s)
+
+
 class Take(BaseModel):
     id: str
     request_id: str
@@ -127,6 +137,7 @@ class Take(BaseModel):
     votes: dict[str, int] = Field(default_factory=dict)
     score: int = 0
     ticket: TicketRef | None = None
+    notes: list[TakeNote] = Field(default_factory=list)
     error: str | None = None
     error_kind: str | None = None
     created_at: float = Field(default_factory=now_s)

@@ -181,6 +181,12 @@ def ticket_for_message(store: RedisStore, channel: str, ts: str) -> Ticket | Non
     return get_ticket(store, ticket_id.decode()) if ticket_id else None
 
 
+def ticket_for_take(store: RedisStore, take_id: str) -> Ticket | None:
+    """The take's ticket, read from its index (set the moment the ticket is created, before it is posted)."""
+    ticket_id = store.redis.get(_take_key(store, take_id))
+    return get_ticket(store, ticket_id.decode() if isinstance(ticket_id, bytes) else ticket_id) if ticket_id else None
+
+
 def open_tickets(store: RedisStore) -> list[Ticket]:
     """Open tickets, oldest first."""
     ids = store.redis.zrange(_open_key(store), 0, -1)

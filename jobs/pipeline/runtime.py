@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from rq import Queue
 
 from adapters.base import Provider
-from jobs.domain.models import Request, Take
+from jobs.domain.models import Request, Take, TakeNote
 from jobs.domain.providers import build_provider
 from jobs.domain.tickets import MixCheck, Ticket, TicketEvent
 from jobs.infra.settings import Settings
@@ -71,6 +71,9 @@ class Notifier(Protocol):
     def ticket_package(self, ticket: Ticket, uploads: list[Upload], comment: str) -> list[str]: ...
     def ticket_mirrored(self, ticket: Ticket, event: TicketEvent, final_mix: Upload | None) -> None: ...
     def mix_checked(self, ticket: Ticket, mix: MixCheck) -> None: ...
+    def ticket_note(self, ticket: Ticket, take: Take, note: TakeNote) -> None:
+        """A timecoded note added after the ticket was posted, in the ticket's thread."""
+        ...
 
 
 @dataclass

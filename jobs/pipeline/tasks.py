@@ -18,7 +18,7 @@ from rq.job import Job
 
 from adapters.base import FailureKind
 from jobs.infra.store import RedisStore, installed_workspaces
-from jobs.pipeline import cards, master, recovery, takes, tickets
+from jobs.pipeline import cards, master, notes, recovery, takes, tickets
 from jobs.pipeline.runtime import RqScheduler, Runtime
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ post_ticket = tickets.post_ticket
 sync_ticket = tickets.sync_ticket
 check_ticket_mix = tickets.check_ticket_mix
 master_take = master.master_take
+note_added = notes.note_added
 
 
 def recover_stalled(rt: Runtime, at_start: bool = False) -> int:

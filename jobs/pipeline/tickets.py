@@ -108,6 +108,7 @@ def _post_package(rt: Runtime, ticket: Ticket, take: Take, clip: Path | None, re
         "ticket": ticket.id, "take": take.label, "take_id": take.id, "model": take.model, "target": ticket.target,
         "brief": ticket.brief.model_dump(mode="json"),
         "sound_report": report.model_dump(mode="json") if report else None,
+        "notes": [note.model_dump(mode="json") for note in take.notes],
     }
     report_path = folder / f"{ticket.id}-sound-report.json"
     report_path.write_text(json.dumps(full, indent=2))

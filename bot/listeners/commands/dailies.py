@@ -27,6 +27,8 @@ HELP = "\n".join([
     "• On any message (a client's brief, a script excerpt): ⋮ → *Make takes from this* fills the form from it and"
     " posts the round in that message's thread.",
     "• `@dailies` with a brief in a channel does the same in one message; reply in the thread to refine it.",
+    "• In a round's thread: `@dailies note 1B 0:03 the whistle is harsh` keeps a note at that moment of take 1B"
+    " (it goes to the sound team with the take); `@dailies results` ranks the takes by votes.",
     "Slack does not run slash commands inside threads: use `/dailies` in the channel, or `@dailies` in the thread.",
 ])
 

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.takes import brief_error_reply
 from bot.deps import Deps
-from bot.listeners.messages import channel_settings, results
+from bot.listeners.messages import channel_settings, results, take_notes
 from bot.listeners.messages.mix_upload import handle_thread_upload
 from bot.slack.payloads import MessageEvent
 from bot.slack.people import SLACKBOT
@@ -39,6 +39,7 @@ KEYWORDS: dict[str, Callable[[Deps, WebClient, MessageEvent], None]] = {
 }
 COMMANDS: dict[str, Callable[[Deps, WebClient, MessageEvent, str], bool]] = {
     "set": channel_settings.handle_set,
+    "note": take_notes.handle_note,
 }
 
 
