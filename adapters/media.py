@@ -30,6 +30,26 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/System/Library/Fonts/Supplemental/Arial.ttf",
+)
+
+
+def find_font() -> str | None:
+    for candidate in FONT_CANDIDATES:
+        if Path(candidate).is_file():
+            return candidate
+    for folder in (Path("/usr/share/fonts"), Path("/usr/local/share/fonts")):
+        if folder.is_dir():
+            for found in sorted(folder.rglob("*.ttf")):
+                return str(found)
+    return None
+
+
 class MediaInfo(BaseModel):
     duration_s: float | None = None
     has_video: bool = False
@@ -140,9 +160,10 @@ def input_args(path: Path) -> list[str]:
     return [*pinned, "-i", str(path)]
 
 
-def open_input(path: Path) -> Any:
-    """`path` as an ffmpeg-python input node, opened as `input_args` opens it."""
-    return ffmpeg.input(str(path), **_pinned_options(path))
+def open_input(path: Path, **options: Any) -> Any:
+    """`path` as an ffmpeg-python input node, opened as `input_args` opens it (`options` are more input options,
+    such as `ss` to seek)."""
+    return ffmpeg.input(str(path), **_pinned_options(path), **options)
 
 
 def command_line(graph: Any) -> list[str]:

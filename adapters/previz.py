@@ -17,7 +17,7 @@ from pathlib import Path
 import ffmpeg
 
 from adapters.base import Capabilities, JobPhase, PollResult, Prices, Provider, RenderSpec
-from adapters.media import run_ffmpeg
+from adapters.media import find_font, run_ffmpeg
 
 SIZES: dict[tuple[str, str], tuple[int, int]] = {
     ("16:9", "720p"): (1280, 720),
@@ -28,13 +28,6 @@ SIZES: dict[tuple[str, str], tuple[int, int]] = {
     ("1:1", "1080p"): (1080, 1080),
 }
 FPS = 24
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/System/Library/Fonts/Supplemental/Arial.ttf",
-)
 
 # Colour moods: the first keyword found in the brief picks the card's colour (RGB).
 MOODS: tuple[tuple[tuple[str, ...], tuple[int, int, int]], ...] = (
@@ -57,17 +50,6 @@ BEDS: dict[str, tuple[str, ...]] = {
     "room": ("room tone", "room", "interior", "hum", "office"),
 }
 MINOR_WORDS = ("melancholic", "melancholy", "sad", "dark", "tense", "minor", "moody", "ominous", "eerie")
-
-
-def find_font() -> str | None:
-    for candidate in FONT_CANDIDATES:
-        if Path(candidate).is_file():
-            return candidate
-    for folder in (Path("/usr/share/fonts"), Path("/usr/local/share/fonts")):
-        if folder.is_dir():
-            for found in sorted(folder.rglob("*.ttf")):
-                return str(found)
-    return None
 
 
 def mood_rgb(text: str, seed: int) -> tuple[int, int, int]:

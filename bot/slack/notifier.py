@@ -161,6 +161,20 @@ class SlackNotifier:
         self.client.files_upload_v2(file=str(path), filename=filename, title=filename, channel=take.channel,
                                     thread_ts=take.thread_ts, initial_comment=comment)
 
+    def contact_sheet(self, request: Request, path: Path) -> str | None:
+        try:
+            response = self.client.files_upload_v2(
+                file=str(path), filename=path.name, title=f"Round {request.round} contact sheet",
+                channel=request.channel, thread_ts=request.thread_ts,
+                initial_comment=(f"Round {request.round} at a glance: every take's frame, label and model; the dot "
+                                 "is its sound verdict (green pass, yellow warn, red fail, grey not measured)."),
+            )
+        except (SlackApiError, SlackClientError, OSError) as error:
+            log.error("contact sheet for request %s: %s", request.id, delivery_error(error).message)
+            return None
+        files = response.get("files") or []
+        return str(files[0]["id"]) if files else None
+
     def _waveform(self, take: Take) -> Path | None:
         if take.silent or not take.file_path:
             return None

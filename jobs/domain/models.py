@@ -166,5 +166,6 @@ class Request(BaseModel):
     estimate_usd: float = 0.0
     changes: list[str] = Field(default_factory=list)
     parent_take_id: str | None = None
+    contact_sheet_file_id: str | None = None  # the round's contact sheet, once posted
     created_at: float = Field(default_factory=now_s)
     finished_at: float | None = None

@@ -86,6 +86,13 @@ class ConsoleNotifier:
     def card_changed(self, take: Take) -> None:
         """The terminal has no cards to edit."""
 
+    def contact_sheet(self, request: Request, path: Path) -> str | None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        sheet = self.out_dir / "contact-sheet.png"
+        shutil.copyfile(path, sheet)
+        print(f"  contact sheet → {sheet}", file=self.stream, flush=True)
+        return str(sheet)
+
 
 def run_try(brief_text: str, out_dir: Path, settings: Settings, stream: TextIO = sys.stdout) -> list[Take]:
     """Render every take of one brief into `out_dir`; raises BriefError for a brief that cannot run."""

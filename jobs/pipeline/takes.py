@@ -20,6 +20,7 @@ from jobs.domain import budget
 from jobs.domain.models import Request, RequestState, Take, TakeState
 from jobs.infra.faults import DeliveryError, decode_problem
 from jobs.infra.logs import scrub_text
+from jobs.pipeline import contact_sheet
 from jobs.pipeline.callbacks import callback_url
 from jobs.pipeline.media import take_dir
 from jobs.pipeline.runtime import Runtime
@@ -366,6 +367,8 @@ def refresh_status(rt: Runtime, request_id: str, *, force: bool = False) -> None
     if finished:
         for take in takes:
             rt.store.mark_inactive(take.id)
+        if sum(t.state == TakeState.posted for t in takes) >= contact_sheet.MIN_TAKES and not request.contact_sheet_file_id:
+            rt.scheduler.enqueue("post_contact_sheet", request_id)
 
 
 def cancel_request(rt: Runtime, request_id: str) -> list[str]:

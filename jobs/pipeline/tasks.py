@@ -18,7 +18,7 @@ from rq.job import Job
 
 from adapters.base import FailureKind
 from jobs.infra.store import RedisStore, installed_workspaces
-from jobs.pipeline import cards, master, notes, recovery, takes, tickets
+from jobs.pipeline import cards, contact_sheet, master, notes, recovery, takes, tickets
 from jobs.pipeline.runtime import RqScheduler, Runtime
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ sync_ticket = tickets.sync_ticket
 check_ticket_mix = tickets.check_ticket_mix
 master_take = master.master_take
 note_added = notes.note_added
+post_contact_sheet = contact_sheet.post_contact_sheet
 
 
 def recover_stalled(rt: Runtime, at_start: bool = False) -> int:
@@ -93,6 +94,8 @@ TASKS: dict[str, Callable[..., Any]] = {
     "sync_ticket": sync_ticket,
     "check_ticket_mix": check_ticket_mix,
     "master_take": master_take,
+    "note_added": note_added,
+    "post_contact_sheet": post_contact_sheet,
     "recover_stalled": recover_stalled,
     "recover_workspace": recover_workspace,
 }
