@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from abc import ABC, abstractmethod
 from enum import StrEnum
 from pathlib import Path
@@ -11,11 +12,36 @@ from pydantic import BaseModel, Field
 
 Aspect = Literal["16:9", "9:16", "1:1"]
 Resolution = Literal["720p", "1080p"]
+# The picture size of each shape and resolution (what previz renders, and what a reference frame is fitted to).
+FRAME_SIZES_PX: dict[tuple[str, str], tuple[int, int]] = {
+    ("16:9", "720p"): (1280, 720),
+    ("9:16", "720p"): (720, 1280),
+    ("1:1", "720p"): (720, 720),
+    ("16:9", "1080p"): (1920, 1080),
+    ("9:16", "1080p"): (1080, 1920),
+    ("1:1", "1080p"): (1080, 1080),
+}
 
 
 class SpokenLine(BaseModel):
     speaker: str | None = None
     line: str
+
+
+class FrameImage(BaseModel):
+    """A reference frame ready to send: already checked, scaled and cropped to the render's size, as JPEG."""
+
+    path: Path
+    mimetype: Literal["image/jpeg", "image/png"] = "image/jpeg"
+    width_px: int
+    height_px: int
+    sha256: str
+
+    def base64(self) -> str:
+        return base64.b64encode(self.path.read_bytes()).decode("ascii")
+
+    def data_uri(self) -> str:
+        return f"data:{self.mimetype};base64,{self.base64()}"
 
 
 class RenderSpec(BaseModel):
@@ -40,6 +66,13 @@ class RenderSpec(BaseModel):
     callback_url: str | None = None
     # The channel's sound bible: standing sound direction, after the brief's own (which wins where they differ).
     standing_sound: str | None = None
+    # Image-to-video: the take starts from `first_frame` (and ends on `last_frame` where the model can).
+    first_frame: FrameImage | None = None
+    last_frame: FrameImage | None = None
+
+    def identity_json(self) -> str:
+        """The spec as JSON without what differs between machines for the same render (where a frame lies)."""
+        return self.model_dump_json(exclude={"label": True, "first_frame": {"path"}, "last_frame": {"path"}})
 
 
 class Capabilities(BaseModel):
@@ -54,6 +87,8 @@ class Capabilities(BaseModel):
     max_prompt_chars: int = 2500
     # A resolution only available at some durations (e.g. Veo: 1080p only at 8 s).
     durations_by_resolution: dict[str, list[int]] = Field(default_factory=dict)
+    first_frame: bool = False  # image-to-video from a reference frame
+    last_frame: bool = False  # and ending on a second one
 
     def problems(self, spec: RenderSpec) -> list[str]:
         """What this model cannot do of what `spec` asks, as plain sentences (empty when it can)."""
@@ -66,6 +101,10 @@ class Capabilities(BaseModel):
             found.append(f"{spec.resolution} (it makes {', '.join(self.resolutions)})")
         if not spec.audio and self.always_audio:
             found.append("silent clips (it always generates sound)")
+        if spec.first_frame and not self.first_frame:
+            found.append("a take from a reference frame (it makes video from text only)")
+        if spec.last_frame and not self.last_frame:
+            found.append("a take that ends on a given last frame")
         allowed = self.durations_by_resolution.get(spec.resolution)
         if allowed and spec.resolution in self.resolutions and spec.duration_s in self.durations_s \
                 and spec.duration_s not in allowed:
@@ -153,6 +192,10 @@ class Provider(ABC):
     def model_id(self) -> str:
         """The provider's own name for the model (`kling-v3`, `fal-ai/veo3.1`…), for provenance."""
         return self.key
+
+    def model_id_for(self, spec: RenderSpec) -> str:
+        """The model that renders `spec` (a provider may route image-to-video to a sibling model)."""
+        return self.model_id
 
     def request_body(self, spec: RenderSpec) -> dict[str, Any]:
         """Exactly what `submit` sends for `spec` (the prompt and every parameter), for provenance."""

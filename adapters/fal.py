@@ -13,6 +13,11 @@
 - Errors: model errors are `{"detail": [{"type": …, "msg": …}]}` (HTTP 422;
   `content_policy_violation` is a policy refusal), request errors are
   `{"detail": "…", "error_type": "…"}` and the `X-Fal-Error-Type` header.
+- Image-to-video goes to the endpoint's sibling: `fal-ai/veo3.1/image-to-video` with
+  `image_url` (the frame as a data URI), and first and last frame to
+  `fal-ai/veo3.1/first-last-frame-to-video` with `first_frame_url` and `last_frame_url`.
+  An unknown `…/text-to-video` endpoint is assumed to have an `…/image-to-video` sibling
+  taking `image_url`; any other unknown endpoint makes video from text only.
 - Known endpoints have a profile (capabilities, input shape, prices). Any other
   endpoint gets a generic text-to-video profile (`prompt`, `aspect_ratio`,
   `duration` as "5", `resolution`, `negative_prompt`, `generate_audio`, `seed`)
@@ -77,17 +82,25 @@ class FalProfile(BaseModel):
     prompt_style: Literal["veo", "plain"] = "plain"
     max_prompt_chars: int = 4000
     prices: Prices
+    image_endpoint: str | None = None  # the image-to-video sibling (`image_url`)
+    first_last_endpoint: str | None = None  # the first-and-last-frame sibling (`first_frame_url`, `last_frame_url`)
 
 
 _VEO = {"durations_s": [4, 6, 8], "aspects": ["16:9", "9:16"], "resolutions": ["720p", "1080p"], "prompt_style": "veo"}
 PROFILES: dict[str, FalProfile] = {
     "fal-ai/veo3.1": FalProfile(display_name="Veo 3.1 (fal)", **_VEO,
-                                prices=Prices(with_audio={"720p": 0.40, "1080p": 0.40}, silent={"720p": 0.20, "1080p": 0.20})),
+                                prices=Prices(with_audio={"720p": 0.40, "1080p": 0.40}, silent={"720p": 0.20, "1080p": 0.20}),
+                                image_endpoint="fal-ai/veo3.1/image-to-video",
+                                first_last_endpoint="fal-ai/veo3.1/first-last-frame-to-video"),
     "fal-ai/veo3.1/fast": FalProfile(display_name="Veo 3.1 fast (fal)", **_VEO,
-                                     prices=Prices(with_audio={"720p": 0.15, "1080p": 0.15}, silent={"720p": 0.10, "1080p": 0.10})),
+                                     prices=Prices(with_audio={"720p": 0.15, "1080p": 0.15}, silent={"720p": 0.10, "1080p": 0.10}),
+                                     image_endpoint="fal-ai/veo3.1/fast/image-to-video",
+                                     first_last_endpoint="fal-ai/veo3.1/fast/first-last-frame-to-video"),
     "fal-ai/veo3/fast": FalProfile(display_name="Veo 3 fast (fal)", **_VEO,
-                                   prices=Prices(with_audio={"720p": 0.15, "1080p": 0.15}, silent={"720p": 0.10, "1080p": 0.10})),
+                                   prices=Prices(with_audio={"720p": 0.15, "1080p": 0.15}, silent={"720p": 0.10, "1080p": 0.10}),
+                                   image_endpoint="fal-ai/veo3/fast/image-to-video"),
 }
+TEXT_TO_VIDEO = "/text-to-video"
 
 
 def generic_profile(endpoint: str) -> FalProfile:
@@ -98,6 +111,7 @@ def generic_profile(endpoint: str) -> FalProfile:
         resolutions=["720p", "1080p"],
         duration_format="{n}",
         prices=Prices(with_audio={"720p": 0.40, "1080p": 0.40}, silent={"720p": 0.40, "1080p": 0.40}),
+        image_endpoint=endpoint[: -len(TEXT_TO_VIDEO)] + "/image-to-video" if endpoint.endswith(TEXT_TO_VIDEO) else None,
     )
 
 
@@ -118,6 +132,9 @@ class FalInput(BaseModel):
     negative_prompt: str | None = None
     generate_audio: bool | None = None
     seed: int | None = None
+    image_url: str | None = None  # image-to-video
+    first_frame_url: str | None = None  # first-and-last-frame
+    last_frame_url: str | None = None
 
 
 class FalQueued(BaseModel):
@@ -230,6 +247,8 @@ class FalProvider(Provider):
             negative_prompt=self.profile.negative_prompt,
             takes_per_call=1,
             max_prompt_chars=self.profile.max_prompt_chars,
+            first_frame=self.profile.image_endpoint is not None,
+            last_frame=self.profile.first_last_endpoint is not None,
         )
         self.prices = config.prices or self.profile.prices
         self.render_deadline_s = config.render_deadline_s
@@ -272,7 +291,21 @@ class FalProvider(Provider):
             negative_prompt=negative if profile.negative_prompt else None,
             generate_audio=spec.audio if profile.audio_field else None,
             seed=spec.seed if profile.seed and spec.seed is not None else None,
+            image_url=spec.first_frame.data_uri() if spec.first_frame and not spec.last_frame else None,
+            first_frame_url=spec.first_frame.data_uri() if spec.first_frame and spec.last_frame else None,
+            last_frame_url=spec.last_frame.data_uri() if spec.first_frame and spec.last_frame else None,
         )
+
+    def endpoint_for(self, spec: RenderSpec) -> str:
+        """The endpoint that renders `spec`: this one, or its image-to-video or first-and-last-frame sibling."""
+        if spec.first_frame and spec.last_frame and self.profile.first_last_endpoint:
+            return self.profile.first_last_endpoint
+        if spec.first_frame and self.profile.image_endpoint:
+            return self.profile.image_endpoint
+        return self.endpoint
+
+    def model_id_for(self, spec: RenderSpec) -> str:
+        return self.endpoint_for(spec)
 
     @property
     def model_id(self) -> str:
@@ -291,7 +324,8 @@ class FalProvider(Provider):
         with client(self.config.http_timeout_s) as c:
             # fal calls `fal_webhook` when the request finishes (https://docs.fal.ai/model-apis/model-endpoints/webhooks).
             params = {"fal_webhook": spec.callback_url} if spec.callback_url else None
-            response = send(c, "POST", f"{self.queue_url}/{self.endpoint}", name=self.display_name, headers=headers,
+            endpoint = self.endpoint_for(spec)
+            response = send(c, "POST", f"{self.queue_url}/{endpoint}", name=self.display_name, headers=headers,
                             params=params, json=self.request_body(spec))
         self._raise_for(response)
         queued: FalQueued = parse(FalQueued, response, name=self.display_name)
@@ -301,7 +335,7 @@ class FalProvider(Provider):
                     FailureKind.bad_request,
                     f"fal answered a link on {urlsplit(url).hostname}, not on the queue's host; Dailies will not send the key there",
                 )
-        return FalJob(e=self.endpoint, id=queued.request_id, s=queued.status_url, r=queued.response_url,
+        return FalJob(e=endpoint, id=queued.request_id, s=queued.status_url, r=queued.response_url,
                       c=queued.cancel_url).encode()
 
     def _job(self, job_id: str) -> FalJob:

@@ -10,6 +10,10 @@
   derived from the take's spec, so a resubmit after a lost answer finds the task
   already made (queried by that id) instead of paying twice. Kling has no seed.
 - Poll `GET /v1/videos/text2video/{task_id}`. Job id: Kling's `task_id`.
+- Image-to-video: `POST /v1/videos/image2video` with the reference frame as
+  `image` (base64, no `data:` prefix) and a last frame as `image_tail`; there is
+  no `aspect_ratio` (the frame sets it). Polls go to `/v1/videos/image2video/…`,
+  so the job id is `image2video/<task_id>`.
 - Kling has no cancel call; `cancel` returns False.
 - Uncertain facts, all configuration: prices (`DAILIES_PRICES`; the silent
   prices are an estimate), media hosts (`KLING_MEDIA_HOSTS`).
@@ -63,7 +67,9 @@ class KlingCreate(BaseModel):
     duration: str
     mode: Literal["std", "pro"]
     sound: Literal["on", "off"]
-    aspect_ratio: Literal["16:9", "9:16", "1:1"]
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] | None = None  # text2video only: a frame sets its own shape
+    image: str | None = None  # image2video: the first frame, base64
+    image_tail: str | None = None  # image2video: the last frame, base64
     external_task_id: str | None = None
     callback_url: str | None = None
 
@@ -117,6 +123,14 @@ def kind_for_code(code: int) -> FailureKind | None:
 _DURATIONS = {"kling-v2-6": [5, 10]}
 
 
+TEXT_KIND, IMAGE_KIND = "text2video", "image2video"
+
+
+def job_id_for(kind: str, task_id: str) -> str:
+    """Text tasks keep Kling's bare task id; image tasks say where they are polled."""
+    return task_id if kind == TEXT_KIND else f"{kind}/{task_id}"
+
+
 def kling_prices(model_name: str) -> Prices:
     """Per second [3P]: v3 std (720p) with audio ≈ $0.126, pro (1080p) ≈ $0.168; silent ≈ ⅔ of that [?]."""
     return Prices(with_audio={"720p": 0.126, "1080p": 0.168}, silent={"720p": 0.084, "1080p": 0.112})
@@ -125,7 +139,7 @@ def kling_prices(model_name: str) -> Prices:
 def external_task_id(spec: RenderSpec, model_name: str) -> str:
     """Kling's idempotency key for one take: from the take's own id, so a retried submit of the same take finds
     its task, while the same brief and seed in another thread or round is a render of its own."""
-    source = spec.render_id or f"{model_name}\n{spec.model_dump_json()}"  # no id: a one-off spec (tests, try)
+    source = spec.render_id or f"{model_name}\n{spec.identity_json()}"  # no id: a one-off spec (tests, try)
     digest = hashlib.sha256(source.encode()).hexdigest()
     return f"dailies-{digest[:32]}"
 
@@ -147,6 +161,8 @@ class KlingProvider(Provider):
             negative_prompt=True,
             takes_per_call=1,
             max_prompt_chars=2500,
+            first_frame=True,
+            last_frame=True,
         )
         self.prices = config.prices or kling_prices(config.model_name)
         self.render_deadline_s = config.render_deadline_s
@@ -217,7 +233,9 @@ class KlingProvider(Provider):
             duration=str(spec.duration_s),
             mode="pro" if spec.resolution == "1080p" else "std",
             sound="on" if spec.audio else "off",
-            aspect_ratio=spec.aspect,
+            aspect_ratio=None if spec.first_frame else spec.aspect,
+            image=spec.first_frame.base64() if spec.first_frame else None,
+            image_tail=spec.last_frame.base64() if spec.last_frame else None,
             external_task_id=external_task_id(spec, self.config.model_name),
             callback_url=spec.callback_url,
         )
@@ -234,28 +252,30 @@ class KlingProvider(Provider):
         if problems:
             raise ProviderError(FailureKind.bad_request, f"{self.display_name} cannot make " + " or ".join(problems))
         request = self.build_request(spec)
+        kind = IMAGE_KIND if spec.first_frame else TEXT_KIND
         try:
-            envelope = self._call("POST", "/v1/videos/text2video", json=self.request_body(spec))
+            envelope = self._call("POST", f"/v1/videos/{kind}", json=request.model_dump(exclude_none=True))
         except ProviderError as error:
             if error.kind in (FailureKind.bad_request, FailureKind.retry) and request.external_task_id:
-                existing = self._find_existing(request.external_task_id)
+                existing = self._find_existing(kind, request.external_task_id)
                 if existing:
-                    return existing
+                    return job_id_for(kind, existing)
             raise
         if envelope.data is None or not envelope.data.task_id:
             raise ProviderError(FailureKind.retry, f"{self.display_name} accepted the task but sent no task id")
-        return envelope.data.task_id
+        return job_id_for(kind, envelope.data.task_id)
 
-    def _find_existing(self, external_id: str) -> str | None:
+    def _find_existing(self, kind: str, external_id: str) -> str | None:
         """The task a previous submit of this same take already created, if any (queried by external_task_id)."""
         try:
-            envelope = self._call("GET", f"/v1/videos/text2video/{external_id}")
+            envelope = self._call("GET", f"/v1/videos/{kind}/{external_id}")
         except ProviderError:
             return None
         return envelope.data.task_id if envelope.data else None
 
     def poll(self, job_id: str) -> PollResult:
-        envelope = self._call("GET", f"/v1/videos/text2video/{job_id}")
+        kind, _, task_id = job_id.rpartition("/")
+        envelope = self._call("GET", f"/v1/videos/{kind or TEXT_KIND}/{task_id}")
         task = envelope.data
         if task is None:
             raise ProviderError(FailureKind.retry, f"{self.display_name} sent a task status without the task")

@@ -166,6 +166,48 @@ def open_input(path: Path, **options: Any) -> Any:
     return ffmpeg.input(str(path), **_pinned_options(path), **options)
 
 
+IMAGE_DEMUXERS = {"png": "png_pipe", "jpeg": "jpeg_pipe", "webp": "webp_pipe"}
+MAX_IMAGE_PIXELS = 60_000_000  # a decompression bomb (a tiny PNG claiming 100k × 100k) is refused by the decoder
+
+
+def sniff_image(path: Path) -> str:
+    """`png`, `jpeg` or `webp`, told from the file's own bytes; NotMedia for anything else (an animated WebP
+    is refused when it is decoded)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(SNIFF_BYTES)
+    except OSError as error:
+        raise MediaError(f"the file cannot be read ({type(error).__name__})") from None
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if len(head) < 12:
+        raise NotMedia("an empty or truncated file")
+    if head.startswith(b"GIF8"):
+        raise NotMedia("a GIF")
+    looks = _looks_like(head)
+    raise NotMedia("an image of a kind other than PNG, JPEG or WebP" if looks == "an image" else looks)
+
+
+def prepare_frame(source: Path, dest: Path, width_px: int, height_px: int, *, timeout_s: float = 60.0) -> Path:
+    """`source` (PNG, JPEG or WebP, its demuxer pinned) scaled to cover `width_px` × `height_px`, centre-cropped
+    to exactly that, as a high-quality JPEG at `dest`: what an image-to-video model is given as a frame."""
+    kind = sniff_image(source)
+    picture = (ffmpeg.input(str(source), f=IMAGE_DEMUXERS[kind], protocol_whitelist="file",
+                            max_pixels=MAX_IMAGE_PIXELS).video
+               .filter("scale", width_px, height_px, force_original_aspect_ratio="increase", flags="lanczos")
+               .filter("crop", width_px, height_px)
+               .filter("setsar", 1))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    run_ffmpeg(picture.output(str(dest), vframes=1, **{"q:v": 2, "pix_fmt": "yuvj444p"}), timeout_s=timeout_s)
+    if not dest.is_file() or not dest.stat().st_size:
+        raise MediaError("ffmpeg made no picture from the image")
+    return dest
+
+
 def command_line(graph: Any) -> list[str]:
     """The whole command line (the bundled binary first) of an ffmpeg-python graph, non-interactive."""
     return ffmpeg.compile(graph.global_args("-hide_banner", "-nostdin"), cmd=ffmpeg_exe(), overwrite_output=True)

@@ -16,17 +16,18 @@ from pathlib import Path
 
 import ffmpeg
 
-from adapters.base import Capabilities, JobPhase, PollResult, Prices, Provider, RenderSpec
+from adapters.base import (
+    FRAME_SIZES_PX,
+    Capabilities,
+    FrameImage,
+    JobPhase,
+    PollResult,
+    Prices,
+    Provider,
+    RenderSpec,
+)
 from adapters.media import find_font, run_ffmpeg
 
-SIZES: dict[tuple[str, str], tuple[int, int]] = {
-    ("16:9", "720p"): (1280, 720),
-    ("9:16", "720p"): (720, 1280),
-    ("1:1", "720p"): (720, 720),
-    ("16:9", "1080p"): (1920, 1080),
-    ("9:16", "1080p"): (1080, 1920),
-    ("1:1", "1080p"): (1080, 1080),
-}
 FPS = 24
 
 # Colour moods: the first keyword found in the brief picks the card's colour (RGB).
@@ -86,6 +87,8 @@ class PrevizProvider(Provider):
         negative_prompt=False,
         takes_per_call=1,
         max_prompt_chars=3000,
+        first_frame=True,
+        last_frame=True,
     )
     prices = Prices(with_audio={"720p": 0.0, "1080p": 0.0}, silent={"720p": 0.0, "1080p": 0.0})
 
@@ -96,7 +99,7 @@ class PrevizProvider(Provider):
         return self.work_dir / f"{job_id}.mp4"
 
     def job_id_for(self, spec: RenderSpec) -> str:
-        payload = spec.model_dump_json(exclude={"label"}) + spec.label
+        payload = spec.identity_json() + spec.label
         return "pv-" + hashlib.sha256(payload.encode()).hexdigest()[:20]
 
     def submit(self, spec: RenderSpec) -> str:
@@ -127,12 +130,11 @@ class PrevizProvider(Provider):
 
 def render_previz(spec: RenderSpec, out: Path) -> Path:
     """Render one previz clip to `out` (H.264 yuv420p, AAC 48 kHz stereo, +faststart)."""
-    width, height = SIZES[(spec.aspect, spec.resolution)]
+    width, height = FRAME_SIZES_PX[(spec.aspect, spec.resolution)]
     duration = spec.duration_s
-    r, g, b = mood_rgb(spec.picture, spec.seed or 0)
     text_file = out.with_suffix(".txt")
     text_file.write_text(card_text(spec, width), encoding="utf-8")
-    picture = (ffmpeg.input(f"color=c=0x{r:02x}{g:02x}{b:02x}:s={width}x{height}:r={FPS}:d={duration}", f="lavfi")
+    picture = (background(spec, width, height)
                .filter("vignette", angle="PI/4")
                .drawbox(0, "ih-ih/60", "iw", "ih/60", color="black@0.4", thickness="fill"))
     font = find_font()
@@ -140,8 +142,11 @@ def render_previz(spec: RenderSpec, out: Path) -> Path:
         size = max(18, width // 40)
         picture = (picture
                    .drawtext(fontfile=font, textfile=str(text_file), expansion="none", fontcolor="white",
-                             fontsize=size, line_spacing=size // 2, x="(w-text_w)/2", y="(h-text_h)/2")
-                   .drawtext(text=f"PREVIZ {spec.label}", fontfile=font, expansion="none", fontcolor="white@0.8",
+                             fontsize=size, line_spacing=size // 2, x="(w-text_w)/2", y="(h-text_h)/2",
+                             # over a reference frame the words need a backing to stay readable
+                             **({"box": 1, "boxcolor": "black@0.45", "boxborderw": size // 2} if spec.first_frame else {}))
+                   .drawtext(text=f"PREVIZ {spec.label}" + (" · from reference frame" if spec.first_frame else ""),
+                             fontfile=font, expansion="none", fontcolor="white@0.8",
                              fontsize=size, x=size, y=size, box=1, boxcolor="black@0.5", boxborderw=size // 3))
     streams = [picture.filter("format", "yuv420p")]
     options: dict[str, str | int] = {
@@ -155,6 +160,33 @@ def render_previz(spec: RenderSpec, out: Path) -> Path:
     run_ffmpeg(ffmpeg.output(*streams, str(out), **options), timeout_s=max(60.0, duration * 20))
     text_file.unlink(missing_ok=True)
     return out
+
+
+def still(frame: FrameImage, width: int, height: int, duration: float):  # noqa: ANN201 - an ffmpeg-python stream
+    """A prepared reference frame held for `duration`, darkened a little so the card's words stay readable."""
+    return (ffmpeg.input(str(frame.path), f="image2", loop=1, framerate=FPS, t=duration, pattern_type="none",
+                         protocol_whitelist="file").video
+            .filter("scale", width, height, out_range="tv").filter("setsar", 1).filter("eq", brightness=-0.12)
+            .filter("format", "yuv420p"))
+
+
+def background(spec: RenderSpec, width: int, height: int):  # noqa: ANN201 - an ffmpeg-python stream
+    """The card's background: the brief's mood colour, or its reference frame (cross-fading into the last
+    frame when there is one)."""
+    duration = spec.duration_s
+    if spec.first_frame is None:
+        r, g, b = mood_rgb(spec.picture, spec.seed or 0)
+        return ffmpeg.input(f"color=c=0x{r:02x}{g:02x}{b:02x}:s={width}x{height}:r={FPS}:d={duration}", f="lavfi")
+    first = still(spec.first_frame, width, height, duration)
+    if spec.last_frame is None:
+        return first
+    fade_s = min(1.0, duration / 3)
+    if spec.last_frame.path == spec.first_frame.path:  # one picture twice: one input, split
+        first, last = first.split()[0], first.split()[1]
+    else:
+        last = still(spec.last_frame, width, height, duration)
+    return ffmpeg.filter([first, last], "xfade", transition="fade",
+                         duration=fade_s, offset=(duration - fade_s) / 2).trim(duration=duration)
 
 
 def card_text(spec: RenderSpec, width: int) -> str:

@@ -7,6 +7,9 @@
 - Poll `GET /contents/generations/tasks/{id}` → `status` queued / running /
   succeeded (`content.video_url`, valid 24 h: fetched right away) / failed
   (`error.code`) / cancelled / expired. `DELETE` on the same path cancels a queued task.
+- Image-to-video: the reference frame is a second content item
+  `{type: image_url, image_url: {url: "data:image/jpeg;base64,…"}, role: first_frame}`,
+  a last frame a third with `role: last_frame`.
 - No negative-prompt field and the docs do not ask for one in the text, so it is left out.
 - Uncertain facts, all configuration: prices (`DAILIES_PRICES`; tokens ≈
   width × height × 24 fps × seconds / 1024 at ≈ $2.40 per million with audio
@@ -62,9 +65,19 @@ class SeedanceText(BaseModel):
     text: str
 
 
+class SeedanceImageUrl(BaseModel):
+    url: str  # a link, or the image itself as a base64 data URI
+
+
+class SeedanceImage(BaseModel):
+    type: Literal["image_url"] = "image_url"
+    image_url: SeedanceImageUrl
+    role: Literal["first_frame", "last_frame"]
+
+
 class SeedanceCreate(BaseModel):
     model: str
-    content: list[SeedanceText]
+    content: list[SeedanceText | SeedanceImage]
     generate_audio: bool
     ratio: Literal["16:9", "9:16", "1:1"]
     duration: int
@@ -154,6 +167,8 @@ class SeedanceProvider(Provider):
             negative_prompt=False,
             takes_per_call=1,
             max_prompt_chars=2000,
+            first_frame=True,
+            last_frame=True,
         )
         self.prices = config.prices or seedance_prices(config.model_name)
         self.render_deadline_s = config.render_deadline_s
@@ -189,7 +204,9 @@ class SeedanceProvider(Provider):
     def build_request(self, spec: RenderSpec) -> SeedanceCreate:
         return SeedanceCreate(
             model=self.config.model_name,
-            content=[SeedanceText(text=self.compose_prompt(spec))],
+            content=[SeedanceText(text=self.compose_prompt(spec)), *(
+                SeedanceImage(image_url=SeedanceImageUrl(url=frame.data_uri()), role=role)
+                for role, frame in (("first_frame", spec.first_frame), ("last_frame", spec.last_frame)) if frame)],
             generate_audio=spec.audio,
             ratio=spec.aspect,
             duration=spec.duration_s,

@@ -11,6 +11,8 @@
   same bearer token. Without one it answers `bytesBase64Encoded`; the poll then
   reports the result as `veo-inline:<index>` (a few MB of base64 is not kept in
   Redis) and `fetch` reads the finished operation again and decodes it, capped.
+- Image-to-video: the reference frame goes inline as `instances[0].image`
+  (`{bytesBase64Encoded, mimeType}`), a last frame as `instances[0].lastFrame` (Veo 3.1).
 - Speech and sound are described in the prompt (speech in quotes), the negative
   prompt has its own field, `generateAudio` is the audio switch.
 - Uncertain facts, all configuration: 1080p only at 8 s (`VEO_1080P_DURATIONS_S`),
@@ -32,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters.base import (
     Capabilities,
     FailureKind,
+    FrameImage,
     JobPhase,
     PollResult,
     Prices,
@@ -78,10 +81,27 @@ class VeoConfig(ProviderConfig):
 
 
 # request and response shapes --------------------------------------------------
+def veo_image(frame: FrameImage | None) -> VeoImage | None:
+    return VeoImage(bytesBase64Encoded=frame.base64(), mimeType=frame.mimetype) if frame else None
+
+
+
+
+class VeoImage(BaseModel):
+    """An image in a Vertex request: inline bytes as base64, with their MIME type."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    bytes_base64_encoded: str = Field(alias="bytesBase64Encoded")
+    mime_type: str = Field(alias="mimeType")
 
 
 class VeoInstance(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
     prompt: str
+    image: VeoImage | None = None  # image-to-video: the first frame
+    last_frame: VeoImage | None = Field(None, alias="lastFrame")  # Veo 3.1: the frame to end on
 
 
 class VeoParameters(BaseModel):
@@ -211,6 +231,8 @@ class VeoProvider(Provider):
             takes_per_call=4,
             max_prompt_chars=4000,
             durations_by_resolution={"1080p": list(config.full_hd_durations_s)} if config.full_hd_durations_s else {},
+            first_frame=True,
+            last_frame=True,
         )
         self.prices = config.prices or veo_prices(config.model_name)
         self.render_deadline_s = config.render_deadline_s
@@ -271,7 +293,8 @@ class VeoProvider(Provider):
 
     def build_request(self, spec: RenderSpec) -> VeoPredictRequest:
         return VeoPredictRequest(
-            instances=[VeoInstance(prompt=self.compose_prompt(spec))],
+            instances=[VeoInstance(prompt=self.compose_prompt(spec), image=veo_image(spec.first_frame),
+                                   lastFrame=veo_image(spec.last_frame))],
             parameters=VeoParameters(
                 sampleCount=1,
                 durationSeconds=spec.duration_s,

@@ -34,6 +34,7 @@ class RecordingNotifier:
         self.statuses: list[list[tuple[str, str, str | None]]] = []
         self.ready: list[Take] = []
         self.failed: list[Take] = []
+        self.sheets: list[bytes] = []
 
     def request_status(self, request: Request, takes: list[Take]) -> str | None:
         self.statuses.append([(t.label, t.state.value, t.provider_status) for t in takes])
@@ -48,6 +49,10 @@ class RecordingNotifier:
 
     def card_changed(self, take: Take) -> None:
         """No cards here."""
+
+    def contact_sheet(self, request: Request, path: Path) -> str | None:
+        self.sheets.append(path.read_bytes())
+        return f"sheet-{request.id}"
 
 
 def runtime_for(settings: Settings) -> tuple[Runtime, RecordingNotifier, InlineScheduler]:

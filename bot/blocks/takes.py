@@ -9,6 +9,7 @@ from bot.slack.text import cut, escaped
 from jobs.audio.targets import TARGETS
 from jobs.domain.models import Request, RequestState, Take, TakeState
 from jobs.domain.notes import timecode
+from jobs.domain.references import crop_note, frames_phrase
 
 STATE_ICONS = {
     TakeState.queued: "⏳",
@@ -71,6 +72,11 @@ def status_message(request: Request, takes: list[Take]) -> tuple[str, list[Block
         section(f"*{headline}* · {elapsed // 60}:{elapsed % 60:02d} elapsed"),
         context(facts),
     ]
+    if resolved.references:
+        cropped = crop_note(resolved.references[0], resolved.aspect)
+        names = " → ".join(f"`{escaped(ref.name, 80)}`" for ref in resolved.references)
+        blocks.append(context(f":frame_with_picture: {frames_phrase(resolved.references).capitalize()} {names}"
+                              + (f" ({cropped})" if cropped else "")))
     if request.changes:
         blocks.append(context("Changed from the last round: " + escaped("; ".join(request.changes), 1500)))
     if resolved.sound_bible and not brief.silent:
@@ -110,6 +116,8 @@ def take_card(take: Take, *, with_waveform: bool = True) -> tuple[str, list[Bloc
         f"*Take {take.label}* · {escaped(model_label(take.model), 80)} · {take.duration_s} s · "
         f"{take.aspect} {take.resolution} · ${take.cost_usd:.2f}"
     )
+    if take.reference_frames:
+        header += " · from reference frame" + ("s (first → last)" if take.reference_frames > 1 else "")
     blocks: list[Block] = [
         {"type": "section", "block_id": f"take:{take.id}", "text": {"type": "mrkdwn", "text": header}},
         context(f"Sound ({take.target}): {sound_line}"),

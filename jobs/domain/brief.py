@@ -21,7 +21,7 @@ MAX_DURATION_S = 60
 ASPECTS: tuple[str, ...] = get_args(Aspect)
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 VALUE_FLAGS = ("--model", "--seed", "--no", "--target")
-SWITCH_FLAGS = ("--silent",)
+SWITCH_FLAGS = ("--silent", "--no-ref")
 KNOWN_FLAGS = VALUE_FLAGS + SWITCH_FLAGS
 HOW_TO = (
     "Write the picture as free text, then optional lines `Sound: …`, `Music: …` (or `Music: none`), "
@@ -153,7 +153,10 @@ def _apply_flags(brief: Brief, tokens: list[str]) -> None:
                     f"{'|'.join(ASPECTS)}, {'|'.join(RESOLUTIONS)}."
                 )
             if lower in SWITCH_FLAGS:
-                brief.silent = True
+                if lower == "--silent":
+                    brief.silent = True
+                else:
+                    brief.no_ref = True
                 i += 1
                 continue
             value_tokens: list[str] = []

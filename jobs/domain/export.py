@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.domain.models import Take
+from jobs.domain.models import Request, Take
 from jobs.domain.notes import timecode
 from jobs.domain.provenance import sent_prompt
 from jobs.infra.settings import Settings
 from jobs.infra.store import RedisStore, workspace_prefix
 
 
-def take_row(take: Take, sound_bible: str | None = None) -> dict[str, Any]:
+def take_row(take: Take, request: Request | None = None) -> dict[str, Any]:
+    """One take as a row; `request` adds what the round was made with (the sound bible, reference frames)."""
+    resolved = request.resolved if request else None
     return {
         "label": take.label,
         "take_id": take.id,
@@ -39,7 +41,8 @@ def take_row(take: Take, sound_bible: str | None = None) -> dict[str, Any]:
         "parameters": take.sent,
         "submitted_at": take.submitted_at,
         "finished_at": take.finished_at,
-        "sound_bible": sound_bible,  # the channel's standing sound direction the take was made with
+        "sound_bible": resolved.sound_bible if resolved else None,  # the channel's standing sound direction
+        "reference_frames": [ref.model_dump(mode="json") for ref in resolved.references] if resolved else [],
     }
 
 
@@ -51,4 +54,4 @@ def export_takes(settings: Settings, channel: str, thread_ts: str | None = None,
     if thread_ts:
         takes = [t for t in takes if t.thread_ts == thread_ts]
     requests = {t.request_id: store.get_request(t.request_id) for t in takes}
-    return [take_row(t, (r.resolved.sound_bible if (r := requests[t.request_id]) else None)) for t in takes]
+    return [take_row(t, requests[t.request_id]) for t in takes]

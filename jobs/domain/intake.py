@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from jobs.domain.brief import BriefError, parse_brief
 from jobs.domain.budget import admit
 from jobs.domain.channels import load_channel_settings
-from jobs.domain.models import Request, Take
+from jobs.domain.models import Brief, ReferenceImage, Request, Take
 from jobs.domain.requests import build_request, refine, resolve_brief
 from jobs.infra.settings import Settings
 from jobs.infra.store import RedisStore
@@ -28,13 +28,17 @@ def accept_brief(
     source_ts: str,
     user: str,
     text: str,
+    references: list[ReferenceImage] | None = None,
 ) -> Accepted:
-    """Record a new request for `text`, or raise BriefError with the reply to post. Nothing is queued here."""
+    """Record a new request for `text` (with the images attached to it as `references`), or raise BriefError
+    with the reply to post. Nothing is queued here."""
     history = store.thread_requests(channel, thread_ts)
     previous = history[-1] if history else None
     brief = parse_brief(text, refining=previous is not None)
     merged, changes = refine(previous, brief)
-    resolved = resolve_brief(merged, settings, load_channel_settings(store, channel))
+    frames, frame_changes = thread_references(previous, brief, references or [])
+    resolved = resolve_brief(merged, settings, load_channel_settings(store, channel), frames)
+    changes += frame_changes
     round_number = store.next_round(channel, thread_ts)
     request, takes = build_request(
         resolved, settings=settings, channel=channel, thread_ts=thread_ts, source_ts=source_ts,
@@ -44,6 +48,18 @@ def accept_brief(
     # whose reply carries the numbers and an Approve button) and the request is held for a lead, not queued.
     admit(store, settings, request, takes)
     return Accepted(request=request, takes=takes)
+
+
+def thread_references(previous: Request | None, brief: Brief,
+                      attached: list[ReferenceImage]) -> tuple[list[ReferenceImage], list[str]]:
+    """A round's reference frames: those attached to this message, else none with `--no-ref`, else the thread's
+    last round's (a refinement keeps its frame); and what changed, for the status message."""
+    before = previous.resolved.references if previous else []
+    if attached:
+        return attached, (["new reference frame" + ("s" if len(attached) > 1 else "")] if previous else [])
+    if brief.no_ref:
+        return [], (["reference frame dropped (`--no-ref`)"] if before else [])
+    return list(before), []
 
 
 __all__ = ["Accepted", "BriefError", "accept_brief"]

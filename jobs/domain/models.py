@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -40,6 +40,7 @@ class Brief(BaseModel):
     negative: str | None = None
     target: str | None = None
     silent: bool = False
+    no_ref: bool = False  # `--no-ref`: a refinement that drops the thread's reference frame
 
     @property
     def has_sound_direction(self) -> bool:
@@ -47,6 +48,18 @@ class Brief(BaseModel):
 
     def picture_text(self) -> str:
         return " ".join(part for part in [self.picture, *self.revisions] if part).strip()
+
+
+class ReferenceImage(BaseModel):
+    """A reference frame attached to a brief, as Slack describes the file (`files.info`)."""
+
+    file_id: str
+    name: str
+    mimetype: str
+    size_bytes: int
+    width_px: int | None = None
+    height_px: int | None = None
+    role: Literal["first_frame", "last_frame"] = "first_frame"
 
 
 class ResolvedBrief(BaseModel):
@@ -61,6 +74,7 @@ class ResolvedBrief(BaseModel):
     seed: int
     target: str
     sound_bible: str | None = None  # the channel's standing sound direction when the brief was accepted
+    references: list[ReferenceImage] = Field(default_factory=list)  # first frame, then last frame
 
 
 class TakeState(StrEnum):
@@ -112,6 +126,7 @@ class Take(BaseModel):
     resolution: Resolution
     target: str
     silent: bool = False
+    reference_frames: int = 0  # 1: from a reference frame; 2: from a first to a last frame
     state: TakeState = TakeState.queued
     provider_job_id: str | None = None
     provider_status: str | None = None

@@ -6,12 +6,13 @@ import secrets
 import string
 import uuid
 
-from adapters.base import RenderSpec
+from adapters.base import Provider, RenderSpec
 from jobs.audio.targets import UnknownTarget, target_key
 from jobs.domain.brief import BriefError, merge_briefs
 from jobs.domain.channels import ChannelSettings, effective_defaults
-from jobs.domain.models import Brief, Request, ResolvedBrief, Take
-from jobs.domain.providers import UnknownModel, build_provider, normalise_model_key
+from jobs.domain.models import Brief, ReferenceImage, Request, ResolvedBrief, Take
+from jobs.domain.providers import UnknownModel, build_provider, known_models, normalise_model_key
+from jobs.domain.references import nearest_aspect
 from jobs.infra.settings import Settings
 from jobs.infra.text import quoted
 
@@ -22,8 +23,10 @@ def take_label(round_number: int, index: int) -> str:
     return f"{round_number}{LETTERS[index]}" if index < 26 else f"{round_number}{LETTERS[index // 26 - 1]}{LETTERS[index % 26]}"
 
 
-def resolve_brief(brief: Brief, settings: Settings, channel: ChannelSettings) -> ResolvedBrief:
-    """Fill every flag from the brief or the defaults and check the model can do it."""
+def resolve_brief(brief: Brief, settings: Settings, channel: ChannelSettings,
+                  references: list[ReferenceImage] | None = None) -> ResolvedBrief:
+    """Fill every flag from the brief or the defaults and check the model can do it (from `references` too)."""
+    references = references or []
     defaults = effective_defaults(settings, channel)
     try:
         model = normalise_model_key(brief.model or str(defaults["model"]), settings)
@@ -39,21 +42,25 @@ def resolve_brief(brief: Brief, settings: Settings, channel: ChannelSettings) ->
         raise BriefError(f"{provider.display_name} cannot make the aspect {quoted(brief.asked_aspect)}: it makes "
                          f"{shapes}.", hint=f"Write one of {shapes} (e.g. `{provider.capabilities.aspects[0]}`), "
                                             "or leave the shape out for the channel's default.")
+    # A frame sets the shape unless the brief says one: the nearest the model makes.
+    framed = nearest_aspect(references[0], provider.capabilities.aspects) if references else None
     resolved = ResolvedBrief(
         brief=brief,
         takes=brief.takes or int(defaults["takes"]),  # type: ignore[arg-type]
         duration_s=brief.duration_s or int(defaults["duration_s"]),  # type: ignore[arg-type]
-        aspect=brief.aspect or defaults["aspect"],  # type: ignore[arg-type]
+        aspect=brief.aspect or framed or defaults["aspect"],  # type: ignore[arg-type]
         resolution=brief.resolution or defaults["resolution"],  # type: ignore[arg-type]
         model=model,
         seed=brief.seed if brief.seed is not None else secrets.randbelow(2**31 - 1000),
         target=target,
         sound_bible=channel.sound_bible,
+        references=references,
     )
     spec = RenderSpec(
         picture=brief.picture_text(), duration_s=resolved.duration_s, aspect=resolved.aspect,
         resolution=resolved.resolution, audio=not brief.silent,
     )
+    check_frames(provider, references, settings)
     problems = provider.capabilities.problems(spec)
     if problems:
         raise BriefError(
@@ -67,6 +74,33 @@ def resolve_brief(brief: Brief, settings: Settings, channel: ChannelSettings) ->
             hint="Shorten the description.",
         )
     return resolved
+
+
+def models_that_can(settings: Settings, frames: int) -> list[str]:
+    """The model keys that render from `frames` reference frames (1: a first frame; 2: first and last)."""
+    found = []
+    for key in known_models(settings):
+        capabilities = build_provider(key, settings).capabilities
+        if capabilities.first_frame and (frames < 2 or capabilities.last_frame):
+            found.append(key)
+    return found
+
+
+def check_frames(provider: Provider, references: list[ReferenceImage], settings: Settings) -> None:
+    """Refuse reference frames the model cannot take, naming the models that can."""
+    capabilities = provider.capabilities
+    if not references or (capabilities.first_frame and (len(references) < 2 or capabilities.last_frame)):
+        return
+    able = ", ".join(f"`{key}`" for key in models_that_can(settings, len(references)))
+    if len(references) >= 2:
+        problem = (f"{provider.display_name} cannot end a take on a given last frame, and two images were "
+                   f"attached (first and last frame). Models that can: {able}.")
+    else:
+        problem = (f"{provider.display_name} makes video from text only, and an image was attached as the "
+                   f"reference frame. Models that can start from it: {able}.")
+    raise BriefError(problem + " Nothing was queued.",
+                     hint="Pick one of those with `--model`, attach one image instead of two, or post the brief "
+                          "without the image.")
 
 
 def refine(previous: Request | None, brief: Brief) -> tuple[Brief, list[str]]:
@@ -108,6 +142,7 @@ def build_request(
             resolution=resolved.resolution,
             target=resolved.target,
             silent=resolved.brief.silent,
+            reference_frames=len(resolved.references),
             estimate_usd=per_take,
         )
         for index in range(resolved.takes)

@@ -22,6 +22,10 @@ def sweep_media(rt: Runtime, *, now: float | None = None) -> int:
         if folder.is_dir() and not is_held(folder) and _newest_mtime(folder) < cutoff:
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
+    for folder in sorted((media / "references").glob("*")) if (media / "references").is_dir() else []:
+        if folder.is_dir() and _newest_mtime(folder) < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
     for render in sorted((media / "previz").glob("*")) if (media / "previz").is_dir() else []:
         if render.is_file() and render.stat().st_mtime < cutoff:
             render.unlink(missing_ok=True)

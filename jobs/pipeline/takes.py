@@ -18,11 +18,13 @@ from jobs.audio.check import check_file
 from jobs.audio.measure import UndecodableMedia
 from jobs.domain import budget
 from jobs.domain.models import Request, RequestState, Take, TakeState
+from jobs.domain.provenance import without_frame_bytes
 from jobs.infra.faults import DeliveryError, decode_problem
 from jobs.infra.logs import scrub_text
 from jobs.pipeline import contact_sheet
 from jobs.pipeline.callbacks import callback_url
 from jobs.pipeline.media import take_dir
+from jobs.pipeline.references import ReferenceUnusable, frames_for
 from jobs.pipeline.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -86,8 +88,14 @@ def submit_take(rt: Runtime, take_id: str) -> None:
         if not held:
             return
         provider = rt.provider(take.model)
-        spec = render_spec(request, take)
-        sent = {k: v for k, v in provider.request_body(spec).items() if k not in CALLBACK_FIELDS}
+        try:
+            first, last = frames_for(rt, request, take)
+        except ReferenceUnusable as problem:
+            fail_take(rt, take_id, FailureKind.bad_request, str(problem), sentence=str(problem))
+            return
+        spec = render_spec(request, take).model_copy(update={"first_frame": first, "last_frame": last})
+        sent = without_frame_bytes({k: v for k, v in provider.request_body(spec).items() if k not in CALLBACK_FIELDS},
+                                   spec)
         try:
             job_id = provider.submit(spec.model_copy(update={"callback_url": callback_url(rt, take_id, take.model)}))
         except ProviderError as error:
@@ -100,7 +108,7 @@ def submit_take(rt: Runtime, take_id: str) -> None:
             if t.state == TakeState.queued:
                 t.state, t.provider_job_id, t.submitted_at, t.polls = TakeState.submitted, job_id, time.time(), 0
                 t.error, t.poll_chain = None, chain
-                t.provider_model, t.sent = provider.model_id, sent
+                t.provider_model, t.sent = provider.model_id_for(spec), sent
 
         take = rt.store.update_take(take_id, submitted)
     if take is None or take.poll_chain != chain:

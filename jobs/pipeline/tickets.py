@@ -114,9 +114,11 @@ def _post_package(rt: Runtime, ticket: Ticket, take: Take, clip: Path | None, re
     report_path.write_text(json.dumps(full, indent=2))
     uploads.append(Upload(path=report_path, filename=report_path.name,
                           title=f"{ticket.id} · full sound report (JSON)"))
+    request = _store(rt).get_request(take.request_id)
     origin = provenance_of(take, provider=rt.provider(take.model).display_name,
                            permalink=rt.notifier.permalink(take.channel, take.thread_ts),
-                           terms_urls=rt.settings.terms_urls)
+                           terms_urls=rt.settings.terms_urls,
+                           references=request.resolved.references if request else [])
     provenance_path = folder / "provenance.json"
     provenance_path.write_text(origin.model_dump_json(indent=2))
     uploads.append(Upload(path=provenance_path, filename=provenance_path.name,

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tests.standins.media import sample_mp4
+from tests.standins.media import ImageProblem, decode_image_field, sample_mp4
 from tests.standins.server import Recorded, Reply, StandinServer
 
 FAL_KEY = "fal-standin-key:secret"
@@ -69,6 +69,14 @@ class FalStandin(StandinServer):
         body = request.json if isinstance(request.json, dict) else {}
         if not body.get("prompt"):
             return Reply(422, {"detail": [{"loc": ["body", "prompt"], "msg": "field required", "type": "missing"}]})
+        # Image-to-video siblings take the frame as `image_url`; first-last-frame ones take both frames.
+        fields = (["image_url"] if endpoint.endswith("/image-to-video") else
+                  ["first_frame_url", "last_frame_url"] if endpoint.endswith("/first-last-frame-to-video") else [])
+        for field in fields:
+            try:
+                decode_image_field(body.get(field), data_uri=True)
+            except ImageProblem as problem:
+                return Reply(422, {"detail": [{"loc": ["body", field], "msg": str(problem), "type": "value_error"}]})
         request_id = str(uuid.uuid4())
         self.jobs[request_id] = FalJob(request_id, endpoint, body, self.finish_after_polls, self.outcome, self.video_url,
                                        webhook=(request.query.get("fal_webhook") or [None])[0])

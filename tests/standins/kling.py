@@ -1,4 +1,5 @@
-"""Kling API stand-in: JWT auth checked with the secret, text2video create and query, documented codes."""
+"""Kling API stand-in: JWT auth checked with the secret, text2video and image2video create and query,
+documented codes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import jwt
 
-from tests.standins.media import sample_mp4
+from tests.standins.media import ImageProblem, decode_image_field, sample_mp4
 from tests.standins.server import Recorded, Reply, StandinServer
 
 ACCESS_KEY = "ak-standin"
@@ -20,6 +21,7 @@ SECRET_KEY = "sk-standin-secret-0123456789abcdef"
 @dataclass
 class KlingJob:
     task_id: str
+    kind: str
     external_task_id: str | None
     body: dict[str, Any]
     finish_after: int
@@ -70,15 +72,31 @@ class KlingStandin(StandinServer):
         denied = self._auth(request)
         if denied:
             return denied
-        if request.method == "POST" and request.path == "/v1/videos/text2video":
-            return self._create(request)
-        if request.method == "GET" and request.path.startswith("/v1/videos/text2video/"):
-            return self._query(request.path.rsplit("/", 1)[1])
+        for kind in ("text2video", "image2video"):
+            if request.method == "POST" and request.path == f"/v1/videos/{kind}":
+                return self._create(request, kind)
+            if request.method == "GET" and request.path.startswith(f"/v1/videos/{kind}/"):
+                return self._query(request.path.rsplit("/", 1)[1], kind)
         return Reply(404, envelope(1202, "The requested method is invalid"))
 
-    def _create(self, request: Recorded) -> Reply:
+    def _create(self, request: Recorded, kind: str) -> Reply:
         body = request.json if isinstance(request.json, dict) else {}
         problems = []
+        if kind == "image2video":
+            # image / image_tail: base64 without a prefix (or a URL); ≥300 px, aspect within 1:2.5 … 2.5:1.
+            for field in ("image", "image_tail"):
+                if field not in body and field == "image_tail":
+                    continue
+                try:
+                    _kind, width, height = decode_image_field(body.get(field), data_uri=False)
+                    if min(width, height) < 300 or max(width, height) / min(width, height) > 2.5:
+                        problems.append(field)
+                except ImageProblem:
+                    problems.append(field)
+            if "aspect_ratio" in body:  # not an image2video parameter: the image sets the shape
+                problems.append("aspect_ratio")
+        elif "image" in body or "image_tail" in body:
+            problems.append("image")
         if not isinstance(body.get("prompt"), str) or not body["prompt"] or len(body["prompt"]) > 2500:
             problems.append("prompt")
         if body.get("duration") not in [str(n) for n in range(3, 16)]:
@@ -98,7 +116,7 @@ class KlingStandin(StandinServer):
             return Reply(400, envelope(1201, "external_task_id already exists"))
         task_id = f"kt-{next(self._ids):04d}"
         self.jobs[task_id] = KlingJob(
-            task_id=task_id, external_task_id=external, body=body, finish_after=self.finish_after_polls,
+            task_id=task_id, kind=kind, external_task_id=external, body=body, finish_after=self.finish_after_polls,
             outcome=self.outcome, status_msg=self.fail_message, video_url=self.video_url,
         )
         job = self.jobs[task_id]
@@ -107,9 +125,9 @@ class KlingStandin(StandinServer):
             "created_at": job.created_ms, "updated_at": job.created_ms,
         }))
 
-    def _query(self, ident: str) -> Reply:
+    def _query(self, ident: str, kind: str) -> Reply:
         job = self.jobs.get(ident) or next((j for j in self.jobs.values() if j.external_task_id == ident), None)
-        if job is None:
+        if job is None or job.kind != kind:  # a task is found only under the path it was created on
             return Reply(404, envelope(1203, "task not found"))
         job.polls += 1
         data: dict[str, Any] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import base64
 import shutil
 import tempfile
 from functools import lru_cache
@@ -22,3 +23,47 @@ def sample_mp4(audio: bool = True) -> bytes:
     )
     out = render_previz(spec, folder / ("with-audio.mp4" if audio else "silent.mp4"))
     return out.read_bytes()
+
+
+class ImageProblem(ValueError):
+    """An image a provider would refuse; the message is the provider's kind of complaint."""
+
+
+def image_facts(data: bytes) -> tuple[str, int, int]:
+    """(format, width, height) read from a PNG's or JPEG's own header, as a provider's image check does."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        return "png", int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8"):
+        at = 2
+        while at + 9 < len(data):
+            if data[at] != 0xFF:
+                raise ImageProblem("corrupt JPEG")
+            marker, length = data[at + 1], int.from_bytes(data[at + 2:at + 4], "big")
+            if marker in (0xC0, 0xC1, 0xC2):
+                return "jpeg", int.from_bytes(data[at + 7:at + 9], "big"), int.from_bytes(data[at + 5:at + 7], "big")
+            at += 2 + length
+        raise ImageProblem("JPEG without a frame header")
+    raise ImageProblem("not a PNG or JPEG image")
+
+
+def decode_image_field(value: object, *, data_uri: bool) -> tuple[str, int, int]:
+    """Check an image sent inline: a `data:image/…;base64,` URI when `data_uri`, else bare base64."""
+    if not isinstance(value, str) or not value:
+        raise ImageProblem("image missing")
+    if data_uri:
+        head, sep, payload = value.partition(",")
+        if not sep or not head.startswith("data:image/") or not head.endswith(";base64"):
+            raise ImageProblem("not a base64 data URI")
+        declared = head[len("data:image/"):-len(";base64")]
+    else:
+        if value.startswith("data:"):
+            raise ImageProblem("base64 must not carry a data: prefix")
+        payload, declared = value, None
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except ValueError:
+        raise ImageProblem("invalid base64") from None
+    facts = image_facts(raw)
+    if declared and declared.replace("jpg", "jpeg") != facts[0]:
+        raise ImageProblem(f"declared image/{declared} but the bytes are {facts[0]}")
+    return facts

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tests.standins.media import sample_mp4
+from tests.standins.media import ImageProblem, decode_image_field, sample_mp4
 from tests.standins.server import Recorded, Reply, StandinServer
 
 API_KEY = "ark-standin-key"
@@ -72,6 +72,18 @@ class SeedanceStandin(StandinServer):
         content = body.get("content")
         if not body.get("model") or not isinstance(content, list) or not content or content[0].get("type") != "text":
             return ark_error(400, "MissingParameter", "model and content are required")
+        roles = []
+        for item in content[1:]:  # {type: image_url, image_url: {url}, role: first_frame | last_frame}
+            if not isinstance(item, dict) or item.get("type") != "image_url" or \
+                    item.get("role") not in ("first_frame", "last_frame") or not isinstance(item.get("image_url"), dict):
+                return ark_error(400, "InvalidParameter", "content item is invalid")
+            try:
+                decode_image_field(item["image_url"].get("url"), data_uri=True)
+            except ImageProblem as problem:
+                return ark_error(400, "InvalidParameter", f"image_url.url: {problem}")
+            roles.append(item["role"])
+        if roles and (roles[0] != "first_frame" or len(roles) != len(set(roles))):
+            return ark_error(400, "InvalidParameter", "last_frame needs exactly one first_frame before it")
         if not isinstance(body.get("duration"), int) or not 4 <= body["duration"] <= 15:
             return ark_error(400, "InvalidParameter", "duration must be an integer in [4, 15]")
         if body.get("ratio") not in ("21:9", "16:9", "4:3", "1:1", "3:4", "9:16", "adaptive"):

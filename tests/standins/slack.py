@@ -317,7 +317,8 @@ class SlackStandIn:
         """Put a file in the stand-in as if a person had uploaded it; returns its Slack file object."""
         file_id = f"F{next(self._file_ids):08d}"
         self.uploads[file_id] = data
-        self.files[file_id] = {"id": file_id, "name": name, "length": len(data), "completed": True, **extra}
+        self.files[file_id] = {"id": file_id, "name": name, "length": len(data), "size": len(data), "completed": True,
+                               **extra}
         return {"id": file_id, "name": name, "size": len(data), "mimetype": extra.get("mimetype", "video/mp4"),
                 "url_private_download": f"http://127.0.0.1:{self.port}/files/{file_id}"}
 

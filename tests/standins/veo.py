@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from tests.standins.media import sample_mp4
+from tests.standins.media import ImageProblem, decode_image_field, sample_mp4
 from tests.standins.server import Recorded, Reply, StandinServer
 
 TOKEN = "ya29.standin-token"
@@ -75,6 +75,20 @@ class VeoStandin(StandinServer):
             return google_error(400, "INVALID_ARGUMENT", "durationSeconds must be 4, 6 or 8")
         if params.get("aspectRatio") not in ("16:9", "9:16"):
             return google_error(400, "INVALID_ARGUMENT", "aspectRatio must be 16:9 or 9:16")
+        for field in ("image", "lastFrame"):  # Image: {bytesBase64Encoded | gcsUri, mimeType}
+            image = instances[0].get(field)
+            if image is None:
+                continue
+            if field == "lastFrame" and "image" not in instances[0]:
+                return google_error(400, "INVALID_ARGUMENT", "lastFrame requires image")
+            if not isinstance(image, dict) or set(image) != {"bytesBase64Encoded", "mimeType"}:
+                return google_error(400, "INVALID_ARGUMENT", f"instances[0].{field} must be an Image")
+            try:
+                kind, _w, _h = decode_image_field(image["bytesBase64Encoded"], data_uri=False)
+            except ImageProblem as problem:
+                return google_error(400, "INVALID_ARGUMENT", f"instances[0].{field}: {problem}")
+            if image["mimeType"] != f"image/{kind}":
+                return google_error(400, "INVALID_ARGUMENT", f"instances[0].{field}.mimeType does not match")
         name = (
             f"projects/{match['project']}/locations/{match['location']}/publishers/google/models/"
             f"{match['model']}/operations/op-{next(self._ids):04d}"

@@ -17,6 +17,7 @@ from bot.blocks.takes import brief_error_reply
 from bot.deps import Deps
 from bot.listeners.messages import channel_settings, results, take_notes
 from bot.listeners.messages.mix_upload import handle_thread_upload
+from bot.slack.files import attached_references
 from bot.slack.payloads import MessageEvent
 from bot.slack.people import SLACKBOT
 from bot.slack.reply import BUSY_REPLY, reply
@@ -94,8 +95,9 @@ def handle_brief_message(event_id: str | None, message: MessageEvent, context: B
         if command and command(deps, client, message, rest.strip()):
             return
         try:
+            references = attached_references(client, message.files) if message.files else []
             accepted = accept_brief(deps.store, deps.settings, channel=channel, thread_ts=thread_ts,
-                                    source_ts=ts, user=user, text=text)
+                                    source_ts=ts, user=user, text=text, references=references)
         except BriefError as error:
             reply_brief_error(client, error, channel=channel, thread_ts=thread_ts)
             return
