@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 BOT_SCOPES = [
     "app_mentions:read", "commands", "im:write", "channels:history", "groups:history", "im:history",
     "mpim:history", "chat:write", "files:write", "files:read", "reactions:read", "usergroups:read", "users:read",
+    "channels:read", "groups:read",
 ]
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"

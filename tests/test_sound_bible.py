@@ -4,6 +4,7 @@ carries it to the provider after its own sound lines, says so, and hands it on t
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +94,36 @@ def test_a_sound_bible_too_long_or_without_its_closing_quote_changes_nothing(bot
     say(bot, 'set sound-bible="warm tape hiss', user=LEAD, ts="1700096100.000100")  # no closing quote: a brief
     wait_for(lambda: worker.store.thread_requests(ART, "1700096100.000100"))
     assert not [m for m in slack.posted(channel=ART) if "Channel settings saved" in m["text"]]
+
+
+def home_of(bot: BotEndpoint, slack: SlackStandIn, user: str) -> str:
+    before = len(slack.calls_to("views.publish"))
+    assert bot.event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
+                      "event_ts": f"{time.time():.6f}"}).status_code == 200
+    calls = wait_for(lambda: (c := slack.calls_to("views.publish")) and len(c) > before and c)
+    published = [c for c in calls[before:] if c.args.get("user_id") == user]
+    return json.dumps(json.loads(published[-1].args["view"]) if isinstance(published[-1].args["view"], str)
+                      else published[-1].args["view"])
+
+
+def test_app_home_shows_the_sound_bibles_of_the_channels_a_person_is_in(bot, worker: Worker,
+                                                                       slack: SlackStandIn) -> None:
+    far = "CZZBIBLE"  # sorted after 250 other channels: on the second page of users.conversations
+    slack.channel_members = {ART: [LEAD, "U0CREATIVE"], OTHER: [LEAD, "U0OUTSIDER"], far: ["U0CREATIVE"],
+                             **{f"C9{n:05d}": ["U0CREATIVE"] for n in range(250)}}
+    for channel, bible, ts in ((ART, BIBLE, "1700097000.000100"), (OTHER, "dry foley, no reverb", "1700097001.000100"),
+                               (far, "choir pads only", "1700097002.000100")):
+        say(bot, f'set sound-bible="{bible}"', user=LEAD, channel=channel, ts=ts)
+        wait_for(lambda ch=channel: [m for m in slack.posted(channel=ch) if "Sound bible" in m["text"]])
+
+    creative = home_of(bot, slack, "U0CREATIVE")
+    assert "Sound bibles in your channels" in creative
+    assert f"<#{ART}>" in creative and BIBLE in creative and "choir pads only" in creative
+    assert "dry foley" not in creative  # not their channel
+    outsider = home_of(bot, slack, "U0OUTSIDER")
+    assert "dry foley, no reverb" in outsider and BIBLE not in outsider
+    assert "Sound bibles" not in home_of(bot, slack, "U0NOBODY")
+
+    say(bot, "set sound-bible=none", user=LEAD, channel=OTHER, ts="1700097100.000100")
+    wait_for(lambda: [m for m in slack.posted(channel=OTHER) if "sound-bible cleared" in m["text"]])
+    assert "Sound bibles" not in home_of(bot, slack, "U0OUTSIDER")

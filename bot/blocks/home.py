@@ -53,9 +53,21 @@ def request_item(request: Request, takes: list[Take]) -> list[Block]:
                      f"*{request.state.value}*\n" + escaped(", ".join(parts) or "no takes", 600))]
 
 
-def home_view(requests: list[tuple[Request, list[Take]]], queue: list[Ticket] | None) -> dict[str, Any]:
+MAX_BIBLE_BLOCKS = 12
+
+
+def bible_blocks(bibles: dict[str, str]) -> list[Block]:
+    """The sound bibles of the person's channels: the sonic identity every brief there carries."""
+    if not bibles:
+        return []
+    items = [[section(f":scroll: <#{channel}> · " + escaped(bible, 600))] for channel, bible in sorted(bibles.items())]
+    return [header("Sound bibles in your channels"), *fit(items, MAX_BIBLE_BLOCKS - 1, "channels")]
+
+
+def home_view(requests: list[tuple[Request, list[Take]]], queue: list[Ticket] | None,
+              bibles: dict[str, str] | None = None) -> dict[str, Any]:
     """The App Home tab: the sound queue (`queue`, None for people not on the sound team), then the person's
-    own requests."""
+    own requests, then the sound bibles of the channels they are in."""
     request_blocks = [header("Your requests")]
     if requests:
         request_blocks += fit([request_item(r, takes) for r, takes in requests], MAX_REQUEST_BLOCKS, "requests")
@@ -73,4 +85,7 @@ def home_view(requests: list[tuple[Request, list[Take]]], queue: list[Ticket] | 
         if len(blocks) + len(request_blocks) < MAX_BLOCKS:
             blocks.append({"type": "divider"})
     blocks += request_blocks
+    bible = bible_blocks(bibles or {})
+    if bible and len(blocks) + len(bible) + 1 <= MAX_BLOCKS:
+        blocks += [{"type": "divider"}, *bible]
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from jobs.infra.settings import Settings
-from jobs.infra.store import Store
+from jobs.infra.store import RedisStore, Store
 
 DEFAULT_UP_EMOJI = ["+1", "fire", "heart"]
 DEFAULT_DOWN_EMOJI = ["-1"]
@@ -48,8 +48,28 @@ def load_channel_settings(store: Store, channel: str) -> ChannelSettings:
     return get_channel_settings(store, channel) or ChannelSettings()
 
 
+def _bible_index(store: Store) -> str:
+    return store.key("channels", "with_sound_bible")
+
+
 def save_channel_settings(store: Store, channel: str, settings: ChannelSettings) -> None:
     store.write_record(_key(store, channel), settings, ttl_s=None)
+    if isinstance(store, RedisStore):  # App Home lists the bibles of a person's channels from this index
+        if settings.sound_bible:
+            store.redis.sadd(_bible_index(store), channel)
+        else:
+            store.redis.srem(_bible_index(store), channel)
+
+
+def sound_bibles(store: RedisStore) -> dict[str, str]:
+    """Every channel's sound bible in this workspace, by channel id."""
+    found = {}
+    for raw in store.redis.smembers(_bible_index(store)):
+        channel = raw.decode() if isinstance(raw, bytes) else str(raw)
+        bible = load_channel_settings(store, channel).sound_bible
+        if bible:
+            found[channel] = bible
+    return found
 
 
 def effective_defaults(settings: Settings, channel: ChannelSettings) -> dict[str, object]:

@@ -38,6 +38,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "conversations.replies": ("channel", "ts"),
     "reactions.get": ("channel", "timestamp"),
     "files.info": ("file",),
+    "users.conversations": (),
 }
 
 
@@ -64,6 +65,7 @@ class SlackStandIn:
         self.files: dict[str, dict[str, Any]] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self.channel_members: dict[str, list[str]] = {}  # users.conversations answers from this
         self.views: dict[str, dict[str, Any]] = {}  # views.open/views.update, by view id
         self.app_token: str | None = None  # set, with socket_url, to serve apps.connections.open
         # OAuth v2: bot token → workspace (the default token is T0TEAM's), apps and codes waiting to be exchanged.
@@ -264,6 +266,16 @@ class SlackStandIn:
         if not users or "," in users:
             return {"ok": False, "error": "users_list_not_supplied"}
         return {"ok": True, "channel": {"id": "D" + users.lstrip("U")[:10].upper()}}
+
+    def m_users_conversations(self, args: dict[str, Any]) -> dict[str, Any]:
+        """One page at a time (`limit`, `cursor` = the index to start at), as Slack paginates."""
+        user = args.get("user")
+        mine = sorted(ch for ch, members in self.channel_members.items() if user in members)
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        page = mine[start:start + limit]
+        more = start + limit < len(mine)
+        return {"ok": True, "channels": [{"id": ch, "is_channel": True, "is_member": True} for ch in page],
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         if args["usergroup"] not in self.usergroups:
