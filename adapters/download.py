@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -123,11 +124,17 @@ def check_url(url: str, policy: MediaPolicy) -> None:
         raise ProviderError(FailureKind.bad_media, reason)
 
 
+def partial_path(dest: Path) -> Path:
+    """Where a file is written before it is renamed to `dest`. Two workers (or threads) may fetch the same file
+    at once, a round's reference frame say: each writes its own, so neither reads or removes the other's half."""
+    return dest.with_name(f"{dest.name}.{os.getpid()}-{threading.get_ident()}.part")
+
+
 def download(url: str, dest: Path, policy: MediaPolicy, *, headers: dict[str, str] | None = None) -> Path:
     """Stream `url` to `dest` under `policy`; returns `dest` or raises ProviderError with no partial file left."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".part")
+    partial = partial_path(dest)
     deadline = time.monotonic() + policy.timeout_s  # one deadline for the whole download, redirects included
     # Compressed bodies would make the byte cap count what was sent, not what lands on disk.
     send_headers = {**(headers or {}), "Accept-Encoding": "identity"}
@@ -242,7 +249,7 @@ def write_base64(data: str, dest: Path, max_bytes: int) -> Path:
     if not raw:
         raise ProviderError(FailureKind.bad_media, "the inline file is empty")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".part")
+    partial = partial_path(dest)
     try:
         partial.write_bytes(raw)
         partial.replace(dest)

@@ -7,8 +7,10 @@ import json
 import random
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,9 +18,11 @@ import pytest
 from click.testing import CliRunner
 from redis import Redis
 
+from adapters.media import run_ffmpeg
 from bot.cli import main as cli_main
 from jobs.infra.store import RedisStore
 from tests.harness import free_port, mention, wait_for
+from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn
 from tests.test_serve import ROOT, dailies, settings_env, signed
 from tests.test_worker_kill import kill_group, start_worker
@@ -26,13 +30,21 @@ from tests.test_worker_kill import kill_group, start_worker
 
 @pytest.fixture()
 def production(settings, slack: SlackStandIn, tmp_path: Path) -> Iterator[str]:
-    env = settings_env(settings)
+    with run_production(settings_env(settings), tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def run_production(env: dict[str, str], tmp_path: Path, machines: list[dict[str, str]] | None = None) -> Iterator[str]:
+    """gunicorn with two processes, a worker pool of two and a single worker (each with `machines[i]` added to
+    its environment: its own media folder stands in for its own disk); yields the events URL."""
     port = free_port()
     log = tmp_path / "processes.log"
     server = subprocess.Popen(dailies("serve", "--port", str(port), "--host", "127.0.0.1", "--workers", "2"),
                               cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                               start_new_session=True)
-    workers = [start_worker(env, log, processes=2), start_worker(env, log)]  # a pool and a single worker
+    machines = machines or [{}, {}]
+    workers = [start_worker(env | machines[0], log, processes=2), start_worker(env | machines[1], log)]
     url = f"http://127.0.0.1:{port}/slack/events"
     try:
         wait_for(lambda: _up(f"http://127.0.0.1:{port}/healthz"), timeout_s=30)
@@ -47,6 +59,21 @@ def _up(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def settled(condition, timeout_s: float, quiet_s: float = 2.0) -> None:  # noqa: ANN001 - a predicate
+    """Wait until `condition()` has held for `quiet_s` without a break."""
+    deadline = time.monotonic() + timeout_s
+    held_since = None
+    while time.monotonic() < deadline:
+        if condition():
+            held_since = held_since or time.monotonic()
+            if time.monotonic() - held_since >= quiet_s:
+                return
+        else:
+            held_since = None
+        time.sleep(0.05)
+    raise AssertionError("the condition did not settle within the time limit")
 
 
 def send(url: str, event: dict, index: int) -> int:
@@ -71,9 +98,10 @@ def test_votes_equal_what_slack_shows_whatever_order_events_run_in(production, s
         codes = list(pool.map(lambda pair: send(production, pair[1], 100 + pair[0]), enumerate(events)))
     assert codes == [200] * len(events)
 
-    wait_for(lambda: store.get_take(take.id).score == 8, timeout_s=60)
-    wait_for(lambda: "+8" in json.dumps(slack.messages[("C0ART", take.message_ts)].get("blocks") or []),
-             timeout_s=30)
+    # Acked is not yet counted: an event still running on a listener thread may move the count for a moment,
+    # until the card's next reconcile with reactions.get. So wait for the count to settle, then check it.
+    settled(lambda: store.get_take(take.id).votes == {"+1": 8} and store.get_take(take.id).score == 8
+            and "+8" in json.dumps(slack.messages[("C0ART", take.message_ts)].get("blocks") or []), timeout_s=60)
     assert store.get_take(take.id).votes == {"+1": 8}
 
     # `results` ranks by Slack's record too, and `dailies export` says the same number.
@@ -85,3 +113,47 @@ def test_votes_equal_what_slack_shows_whatever_order_events_run_in(production, s
                                   env=settings_env(settings))
     assert exported.exit_code == 0, exported.output
     assert [row["score"] for row in json.loads(exported.output)] == [8]
+
+
+@pytest.fixture()
+def fal() -> Iterator[FalStandin]:
+    standin = FalStandin().start()
+    standin.finish_after_polls = 2
+    yield standin
+    standin.stop()
+
+
+def test_a_storyboard_round_on_workers_on_two_machines(settings, slack: SlackStandIn, fal: FalStandin,
+                                                       tmp_path: Path) -> None:
+    """Workers that share nothing but Redis and Slack: each fetches the reference frame from Slack by file id,
+    whichever posts the round's last take draws the contact sheet from Slack's copies of the others' takes,
+    and a note lands on the card."""
+    env = settings_env(settings) | {"FAL_KEY": FAL_KEY, "FAL_QUEUE_URL": fal.url,
+                                    "DAILIES_ALLOWED_MEDIA_URLS": fal.url + "/", "DAILIES_DEFAULT_DURATION_S": "4"}
+    machines = [{"DAILIES_MEDIA_DIR": str(tmp_path / name)} for name in ("machine-a", "machine-b")]
+    frame = tmp_path / "board.png"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=1280x720", "-frames:v", "1", str(frame)])
+    file = slack.add_file("board.png", frame.read_bytes(), mimetype="image/png", filetype="png",
+                          original_w=1280, original_h=720)
+    thread = "1700990500.000100"
+    event = mention("Kite over dunes\nSound: wind\nx4 --model fal:fal-ai/veo3.1", ts=thread) | {"files": [file]}
+    store = RedisStore(Redis.from_url(settings.redis_url), settings.key_prefix)
+    with run_production(env, tmp_path, machines) as url:
+        assert send(url, event, 500) == 200
+        sheet = wait_for(lambda: [f for f in slack.files.values() if "contact-sheet" in f["name"]
+                                  and f.get("completed")], timeout_s=120)
+        takes = [t for t in store.channel_takes("C0ART") if t.thread_ts == thread]
+        assert len(takes) == 4 and all(t.state.value == "posted" for t in takes), [(t.state, t.error) for t in takes]
+        assert len(sheet) == 1 and sheet[0]["thread_ts"] == thread
+        sent = [c for c in fal.calls("POST") if c.path == "/fal-ai/veo3.1/image-to-video"]
+        assert len(sent) == 4 and all(c.json["image_url"].startswith("data:image/jpeg;base64,") for c in sent)
+        # both machines prepared their own copy of the frame when they submitted a take (no shared disk)
+        prepared = {m["DAILIES_MEDIA_DIR"]: list(Path(m["DAILIES_MEDIA_DIR"]).glob("references/*/*.jpg"))
+                    for m in machines}
+        assert all(prepared.values()), prepared
+
+        card = next(t for t in takes if t.label == "1C").message_ts
+        assert send(url, mention("note 1C 0:02 the wind gust clips", ts="1700990501.000100", thread_ts=thread),
+                    501) == 200
+        wait_for(lambda: "1 timecoded note at 0:02" in json.dumps(
+            slack.messages[("C0ART", card)].get("blocks") or []), timeout_s=30)
