@@ -21,6 +21,7 @@ import pytest
 from jobs.domain.models import TakeState
 from tests.harness import BotEndpoint, Worker, wait_for
 from tests.standins.slack import SlackStandIn
+from tests.test_reference_frames import attach, picture
 
 CHANNEL = "C0ART"
 USER = "U0CREATIVE"
@@ -66,6 +67,8 @@ def state_of(view: dict[str, Any], **typed: Any) -> dict[str, Any]:
             state = {"type": kind, "selected_option": option}
         elif kind == "conversations_select":
             state = {"type": kind, "selected_conversation": typed.get(field, element.get("initial_conversation"))}
+        elif kind == "file_input":
+            state = {"type": kind, "files": typed.get(field, [])}
         else:
             value = typed.get(field, element.get("initial_value"))
             state = {"type": kind, "value": None if value is None else str(value)}
@@ -253,3 +256,44 @@ def test_the_shortcut_fills_the_form_from_a_labelled_message_and_posts_in_its_th
     cards = [m for m in slack.posted(thread_ts=message_ts) if m["text"].startswith("Take ")]
     assert len(cards) == 1
     assert any(m["text"].startswith("Brief from") for m in slack.posted(thread_ts=message_ts))
+
+
+def test_reference_frames_from_the_form_and_from_the_shortcut_message(bot, worker: Worker, slack: SlackStandIn,
+                                                                     tmp_path):
+    board = attach(slack, "board.png", picture(tmp_path, "board.png", "testsrc2", "1280x720"))
+    pdf = attach(slack, "treatment.pdf", b"%PDF-1.7 treatment", mimetype="application/pdf", filetype="pdf")
+    command(bot)
+    view = opened(slack)
+    frames = blocks_by_field(view)["frames"]
+    assert frames["element"]["type"] == "file_input" and frames["element"]["max_files"] == 2
+    refused = interaction(bot, submission(view, picture="A lighthouse in fog", frames=[pdf])).json()
+    assert refused["response_action"] == "errors"
+    assert "is a PDF file, not a PNG, JPEG or WebP image" in refused["errors"][frames["block_id"]]
+
+    assert interaction(bot, submission(view, picture="A lighthouse in fog", takes=1, duration_s=2,
+                                       frames=[board])).status_code == 200
+    brief = wait_for(lambda: [m for m in slack.posted(channel=CHANNEL) if m["text"].startswith("Brief from")])[0]
+    assert "from reference frame `board.png`" in brief["text"]
+    thread = wait_for(lambda: _ts_of(slack, brief))
+    request = wait_for(lambda: worker.store.thread_requests(CHANNEL, thread))[0]
+    assert [r.file_id for r in request.resolved.references] == [board["id"]]
+
+    # "Make takes from this" on a storyboard image: the message's image is the frame.
+    message_ts = "1700060100.000200"
+    payload = {
+        "type": "message_action", "token": "legacy", "action_ts": f"{time.time():.6f}",
+        "team": {"id": "T0TEAM", "domain": "studio"}, "user": {"id": USER, "name": "mia"},
+        "channel": {"id": CHANNEL, "name": "art"}, "callback_id": "make_takes", "trigger_id": "4.4.5",
+        "message_ts": message_ts, "response_url": "https://hooks.slack.com/app/T0TEAM/1/x",
+        "message": {"type": "message", "user": "U0CLIENT", "ts": message_ts, "upload": True,
+                    "text": "Opening shot: a kite over dunes", "files": [board]},
+    }
+    assert interaction(bot, payload).status_code == 200
+    shortcut_view = opened(slack, 2)
+    assert "image is the reference frame" in json.dumps(shortcut_view["blocks"])
+    assert interaction(bot, submission(shortcut_view, takes=1, duration_s=2)).status_code == 200
+    requests = wait_for(lambda: worker.store.thread_requests(CHANNEL, message_ts))
+    assert [r.file_id for r in requests[0].resolved.references] == [board["id"]]
+    worker.drain()
+    takes = worker.store.takes_for(worker.store.get_request(requests[0].id))
+    assert [t.state for t in takes] == [TakeState.posted] and takes[0].reference_frames == 1

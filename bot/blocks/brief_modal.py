@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from bot.blocks.common import Block, context
 from jobs.audio.targets import TARGETS
@@ -23,6 +23,7 @@ MODEL_ACTION = "brief_model"
 DURATION_ACTION = "brief_duration"  # the prices in the model menu are per take of this length
 PER_MODEL = ("duration_s", "aspect", "resolution")  # blocks whose choices depend on the model
 TEXT_FIELDS = ("picture", "sound", "music", "dialogue", "negative")
+FRAME_FILETYPES = ("png", "jpg", "jpeg", "webp")
 
 
 class ModalPlace(BaseModel):
@@ -30,6 +31,7 @@ class ModalPlace(BaseModel):
 
     channel: str | None = None  # None: the channel picker decides
     thread_ts: str | None = None  # a message's thread (the shortcut); None: a new thread
+    reference_file_ids: list[str] = Field(default_factory=list, max_length=2)  # the message's images (the shortcut)
 
 
 def place_of(private_metadata: str) -> ModalPlace:
@@ -138,7 +140,15 @@ def brief_modal(settings: Settings, form: BriefForm, place: ModalPlace, *, defau
                                                   max_length=500), optional=True),
         _input("target", "Delivery target", _select(
             "value", [_option(t.label[:60], key) for key, t in TARGETS.items()], form.target)),
+        _input("frames", "Reference frames", {"type": "file_input", "action_id": "value", "max_files": 2,
+                                              "filetypes": list(FRAME_FILETYPES)}, optional=True,
+               hint="One PNG, JPEG or WebP still to start from, or two: the first and the last frame."),
     ]
+    if place.reference_file_ids:
+        which = ("two images are the first and last frames" if len(place.reference_file_ids) > 1
+                 else "image is the reference frame")
+        blocks.append(context(f":frame_with_picture: The message's {which}; attach others above to use those "
+                              "instead."))
     if place.thread_ts is None:
         picker: dict[str, Any] = {"type": "conversations_select", "action_id": "value",
                                   "filter": {"include": ["public", "private", "im"],
@@ -166,7 +176,10 @@ def form_from_state(values: dict[str, dict[str, dict[str, Any]]]) -> tuple[dict[
         name = block_id.split(":", 1)[0]
         for element in actions.values():
             kind = element.get("type")
-            if kind == "conversations_select":
+            if kind == "file_input":
+                files = element.get("files") or []
+                raw[name] = [f["id"] for f in files if isinstance(f, dict) and isinstance(f.get("id"), str)][:3]
+            elif kind == "conversations_select":
                 picked = element.get("selected_conversation")
                 channel = picked if isinstance(picked, str) and picked else None
             elif kind == "static_select":

@@ -209,6 +209,7 @@ class ShortcutMessage(SlackModel):
     thread_ts: Ts | None = None
     text: Annotated[str, StringConstraints(max_length=40_000)] = ""
     user: SlackId | None = None
+    files: list[SharedFile] = Field(default_factory=list, max_length=100)
 
 
 class MessageShortcut(SlackModel):

@@ -14,8 +14,9 @@ from pydantic import BaseModel, Field
 
 from jobs.domain.brief import MAX_TAKES, BriefError, parse_brief
 from jobs.domain.channels import ChannelSettings, effective_defaults
+from jobs.domain.models import ReferenceImage
 from jobs.domain.providers import UnknownModel, build_provider, missing_keys, normalise_model_key
-from jobs.domain.requests import resolve_brief
+from jobs.domain.requests import models_that_can, resolve_brief
 from jobs.infra.settings import Settings
 
 _FLAG_START_RE = re.compile(r"(?<!\S)--(?:model|seed|no|target|silent)\b")
@@ -86,8 +87,10 @@ def from_text(text: str, base: BriefForm) -> BriefForm:
     return base.model_copy(update=update)
 
 
-def problems(form: BriefForm, settings: Settings, channel: ChannelSettings) -> dict[str, str]:
-    """Field name → what is wrong with it and what to do instead; empty when the brief can run."""
+def problems(form: BriefForm, settings: Settings, channel: ChannelSettings,
+             references: list[ReferenceImage] | None = None) -> dict[str, str]:
+    """Field name → what is wrong with it and what to do instead; empty when the brief can run (from
+    `references`, the reference frames attached in the form)."""
     found: dict[str, str] = {}
     if not form.picture.strip():
         found["picture"] = "Describe the picture: what the camera sees (the sound has its own fields)."
@@ -101,6 +104,11 @@ def problems(form: BriefForm, settings: Settings, channel: ChannelSettings) -> d
         found["model"] = (f"{provider.display_name} needs {' and '.join(missing)}, which this workspace has not "
                           "set: pick another model, or ask the operator.")
     caps = provider.capabilities
+    frames = len(references or [])
+    if frames and not (caps.first_frame and (frames < 2 or caps.last_frame)):
+        able = ", ".join(models_that_can(settings, frames))
+        found["frames"] = (f"{provider.display_name} cannot {'end on a last frame' if caps.first_frame else 'start from an image'}"
+                           f"; models that can: {able}.")
     if form.duration_s not in caps.durations_s:
         found["duration_s"] = f"{provider.display_name} makes {', '.join(map(str, caps.durations_s))} s clips."
     if form.aspect not in caps.aspects:
@@ -114,7 +122,7 @@ def problems(form: BriefForm, settings: Settings, channel: ChannelSettings) -> d
     if found:
         return found
     try:
-        resolve_brief(parse_brief(form.to_text()), settings, channel)
+        resolve_brief(parse_brief(form.to_text()), settings, channel, references)
     except BriefError as error:
         found["picture"] = error.problem
     return found

@@ -453,6 +453,10 @@ def view_problem(view: dict[str, Any]) -> str | None:
             options = element.get("options") or []
             if len(options) > 100 or any(len(o["text"]["text"]) > 75 or len(o["value"]) > 150 for o in options):
                 return f"[ERROR] invalid options [json-pointer:/view/blocks/{index}/element/options]"
+            if element.get("type") == "file_input" and (
+                    not 1 <= int(element.get("max_files", 10)) <= 10
+                    or not all(isinstance(t, str) and t.isalnum() for t in element.get("filetypes", []))):
+                return f"[ERROR] invalid file_input [json-pointer:/view/blocks/{index}/element]"
             initial = element.get("initial_option")
             if initial is not None and initial not in options:
                 return f"[ERROR] initial_option must be one of the options [json-pointer:/view/blocks/{index}]"

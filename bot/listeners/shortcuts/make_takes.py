@@ -34,7 +34,10 @@ def on_make_takes(ack: Ack, body: dict[str, Any], context: BoltContext, client: 
     channel = shortcut.channel.id
     base = defaults_form(deps.settings, load_channel_settings(deps.store, channel))
     form = from_text(decode_event_text(shortcut.message.text, context.bot_user_id), base)
-    place = ModalPlace(channel=channel, thread_ts=shortcut.message.thread_ts or shortcut.message.ts)
+    # The message's images (by what the payload says they are; files.info decides at submission) are its frames.
+    images = [f.id for f in shortcut.message.files if f.mimetype.startswith("image/")][:2]
+    place = ModalPlace(channel=channel, thread_ts=shortcut.message.thread_ts or shortcut.message.ts,
+                       reference_file_ids=images)
     try:
         client.views_open(trigger_id=shortcut.trigger_id,
                           view=brief_modal(deps.settings, form, place, default_channel=None))

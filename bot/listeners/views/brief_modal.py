@@ -17,13 +17,15 @@ from slack_sdk import WebClient
 from bot.blocks.brief_modal import CALLBACK_ID, error_blocks, form_from_state, form_of, place_of
 from bot.deps import Deps
 from bot.listeners.messages.brief import reply_brief_error
-from bot.slack.payloads import ViewSubmission, parse_payload
+from bot.slack.files import attached_references
+from bot.slack.payloads import SharedFile, ViewSubmission, parse_payload
 from bot.slack.reply import BUSY_REPLY, reply
-from bot.slack.text import escape
+from bot.slack.text import escape, escaped
 from jobs.domain.brief import BriefError
 from jobs.domain.brief_form import BriefForm, problems
 from jobs.domain.channels import load_channel_settings
 from jobs.domain.intake import accept_brief
+from jobs.domain.models import ReferenceImage
 
 log = logging.getLogger(__name__)
 NOT_POSTED = ("Dailies could not post in that conversation, so nothing was queued. Invite it there "
@@ -49,27 +51,37 @@ def on_brief_submitted(ack: Ack, body: dict[str, Any], context: BoltContext, cli
         errors["channel"] = "Pick the channel to post the round in."
     elif deps.settings.channels and channel not in deps.settings.channels and not channel.startswith("D"):
         errors["channel"] = "Dailies is not switched on in that channel: pick one of the team's Dailies channels."
-    if form is not None and channel:
-        errors.update(problems(form, deps.settings, load_channel_settings(deps.store, channel)))
+    references: list[ReferenceImage] = []
+    file_ids = raw.get("frames") or place.reference_file_ids
+    if file_ids and form is not None and channel:
+        try:
+            references = attached_references(client, [SharedFile(id=file_id) for file_id in file_ids])
+        except BriefError as error:
+            errors["frames"] = error.problem.replace(" Nothing was queued.", "")
+    if form is not None and channel and "frames" not in errors:
+        errors.update(problems(form, deps.settings, load_channel_settings(deps.store, channel), references))
     if errors or form is None or not channel:
         ack(response_action="errors", errors=error_blocks(values, errors))
         return
     ack()
-    start_round(deps, client, form, user=submission.user.id, channel=channel, thread_ts=place.thread_ts)
+    start_round(deps, client, form, user=submission.user.id, channel=channel, thread_ts=place.thread_ts,
+                references=references)
 
 
 def start_round(deps: Deps, client: WebClient, form: BriefForm, *, user: str, channel: str,
-                thread_ts: str | None) -> None:
+                thread_ts: str | None, references: list[ReferenceImage]) -> None:
     text = form.to_text()
     quoted_brief = "\n".join("> " + escape(line) for line in text.splitlines())
-    posted = reply(client, f"Brief from <@{user}>:\n{quoted_brief}", channel=channel, thread_ts=thread_ts)
+    frames = " → ".join(f"`{escaped(ref.name, 80)}`" for ref in references)
+    posted = reply(client, f"Brief from <@{user}>" + (f", from reference frame {frames}" if frames else "")
+                   + f":\n{quoted_brief}", channel=channel, thread_ts=thread_ts)
     if posted is None:
         reply(client, NOT_POSTED, channel=None, only_to=user)
         return
     thread = thread_ts or posted
     try:
         accepted = accept_brief(deps.store, deps.settings, channel=channel, thread_ts=thread, source_ts=posted,
-                                user=user, text=text)
+                                user=user, text=text, references=references)
     except BriefError as error:
         reply_brief_error(client, error, channel=channel, thread_ts=thread)
         return
