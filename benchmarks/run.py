@@ -180,8 +180,9 @@ def up(url: str) -> bool:
         return False
 
 
-def round_landing(folder: Path, takes: int, *, webhooks: bool, render_s: float) -> float:
-    """Seconds from the moment all renders finish to the last take's card in the thread."""
+def round_landing(folder: Path, takes: int, *, webhooks: bool, render_s: float) -> tuple[float, float]:
+    """Seconds from the moment all renders finish to the last take's card in the thread, and from that card to
+    the round's contact sheet in the thread."""
     redis_server = RedisServer().start()
     slack = SlackStandIn().start()
     fal = FalStandin().start()
@@ -216,16 +217,33 @@ def round_landing(folder: Path, takes: int, *, webhooks: bool, render_s: float) 
                         if str(c.args.get("text", "")).startswith("Take ")]
 
             wait_for(lambda: len(cards()) >= takes, timeout_s=600, interval_s=0.05)
-            return max(cards()) - done_at
+
+            def sheet_posted() -> float | None:
+                sheets = {f["id"] for f in slack.files.values() if "contact-sheet" in f["name"] and f.get("completed")}
+                return next((c.at for c in slack.calls_to("files.completeUploadExternal")
+                             if sheets & {item["id"] for item in json.loads(c.args["files"])}), None)
+
+            sheet_at = wait_for(sheet_posted, timeout_s=120, interval_s=0.05)
+            return max(cards()) - done_at, sheet_at - max(cards())
     finally:
         fal.stop()
         slack.stop()
         redis_server.stop()
 
 
+def frame_grabs(clip: Path, count: int, folder: Path) -> float:
+    """The anchor for the contact sheet: `count` plain ffmpeg frame grabs from a take, one process each."""
+    started = time.perf_counter()
+    for index in range(count):
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-ss", "2.6", "-i", str(clip), "-frames:v", "1",
+                        str(folder / f"grab-{index}.png")], check=True)
+    return time.perf_counter() - started
+
+
 def bench_round(folder: Path, takes: int, render_s: float) -> tuple[list[tuple[str, ...]], dict[str, float]]:
-    hooked = round_landing(folder, takes, webhooks=True, render_s=2.0)
-    polled = round_landing(folder, takes, webhooks=False, render_s=render_s)
+    hooked, sheet = round_landing(folder, takes, webhooks=True, render_s=2.0)
+    polled, _ = round_landing(folder, takes, webhooks=False, render_s=render_s)
+    grabs = frame_grabs(folder / "render-8s.mp4", takes, folder)
     workers = os.cpu_count() or 1
     rows = [
         ("what", "Dailies", "anchor in the same run", "goal"),
@@ -235,8 +253,12 @@ def bench_round(folder: Path, takes: int, render_s: float) -> tuple[list[tuple[s
         (f"the same round, callbacks lost (polling; renders of {render_s:.0f} s)",
          f"last take posted {polled:.1f} s after the last render finished", "provider's own \"done\"",
          "(fallback: ≤ poll interval + landing)"),
+        (f"that round's contact sheet ({takes} labelled frames, one PNG)",
+         f"posted {sheet:.1f} s after the last take's card", f"{takes} plain ffmpeg frame grabs: {grabs:.1f} s",
+         "< 10 s"),
     ]
-    return rows, {"round_webhook_s": hooked, "round_polling_s": polled}
+    return rows, {"round_webhook_s": hooked, "round_polling_s": polled, "contact_sheet_s": sheet,
+                  "frame_grabs_s": grabs}
 
 
 # -- 3. acknowledging Slack ---------------------------------------------------------------------------
@@ -351,6 +373,7 @@ def main() -> int:
     misses = [name for name, ok in (("qc ratio", figures.get("qc_ratio", 0) < 1.0),
                                     ("qc memory", figures.get("qc_peak_mb", 0) < 300),
                                     ("round with callbacks", figures.get("round_webhook_s", 0) < 12),
+                                    ("contact sheet", figures.get("contact_sheet_s", 0) < 10),
                                     ("every event acknowledged", figures.get("ack_failed", 0) == 0)) if not ok]
     print("PASS" if not misses else "MISS: " + ", ".join(misses))
     return 0 if not misses else 1
