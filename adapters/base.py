@@ -199,8 +199,12 @@ class Provider(ABC):
 
     def request_body(self, spec: RenderSpec) -> dict[str, Any]:
         """Exactly what `submit` sends for `spec` (the prompt and every parameter), for provenance."""
-        return {"prompt": self.compose_prompt(spec), "duration_s": spec.duration_s, "aspect": spec.aspect,
+        body = {"prompt": self.compose_prompt(spec), "duration_s": spec.duration_s, "aspect": spec.aspect,
                 "resolution": spec.resolution, "seed": spec.seed, "audio": spec.audio}
+        for field, frame in (("first_frame_sha256", spec.first_frame), ("last_frame_sha256", spec.last_frame)):
+            if frame is not None:
+                body[field] = frame.sha256
+        return body
 
     @abstractmethod
     def submit(self, spec: RenderSpec) -> str:

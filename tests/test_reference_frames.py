@@ -6,6 +6,7 @@ provider stand-ins (which check the image fields as their APIs document them).""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 import time
@@ -27,6 +28,7 @@ from tests.standins.media import image_facts
 from tests.standins.seedance import API_KEY, SeedanceStandin
 from tests.standins.slack import SlackStandIn
 from tests.standins.veo import LOCATION, PROJECT, TOKEN, VeoStandin
+from tests.test_sound_queue import LEAD, SOUND, flag_and_post
 from tests.vote_helpers import thread_takes
 
 ART = "C0ART"
@@ -52,6 +54,7 @@ def settings(redis_url: str, slack: SlackStandIn, providers: dict[str, Any], tmp
         VEO_STORAGE_API_URL=veo.url, KLING_ACCESS_KEY=ACCESS_KEY, KLING_SECRET_KEY=SECRET_KEY, KLING_API_URL=kling.url,
         ARK_API_KEY=API_KEY, SEEDANCE_API_URL=seedance.api_url, FAL_KEY=FAL_KEY, FAL_QUEUE_URL=fal.url,
         DAILIES_ALLOWED_MEDIA_URLS=",".join(s.url + "/" for s in providers.values()),
+        DAILIES_LEADS=LEAD, DAILIES_SOUND_CHANNEL=SOUND,
     )
 
 
@@ -262,3 +265,22 @@ def test_the_file_share_twin_and_the_mention_are_one_brief_whichever_comes_first
     worker.drain()
     requests = worker.store.thread_requests(ART, thread)
     assert len(requests) == 1 and [r.file_id for r in requests[0].resolved.references] == [file["id"]]
+
+
+def test_the_sound_teams_provenance_names_the_frames_a_take_was_made_from(
+        bot: BotEndpoint, worker: Worker, slack: SlackStandIn, tmp_path: Path) -> None:
+    first = attach(slack, "open.png", picture(tmp_path, "open.png", "testsrc2", "1280x720"))
+    last = attach(slack, "close.png", picture(tmp_path, "close.png", "smptebars", "1280x720"))
+    thread = "1700400800.000100"
+    brief_with_files(bot, "Door opens onto a beach\nSound: surf\nx1 3s", [first, last], ts=thread)
+    wait_for(lambda: worker.store.thread_requests(ART, thread))
+    worker.drain()
+    take = thread_takes(worker.store, thread, ART)[0]
+    ticket = flag_and_post(bot, worker, worker.store, take)
+    package = [f for f in slack.files.values() if f.get("thread_ts") == ticket.queue_ts]
+    origin = json.loads(slack.uploads[next(f for f in package if f["name"] == "provenance.json")["id"]])
+    assert [(r["file_id"], r["role"], r["name"]) for r in origin["reference_frames"]] == [
+        (first["id"], "first_frame", "open.png"), (last["id"], "last_frame", "close.png")]
+    sent = Path(worker.settings.media_dir) / "references" / take.request_id
+    assert origin["parameters"]["first_frame_sha256"] == hashlib.sha256(
+        (sent / f"{first['id']}-1280x720.jpg").read_bytes()).hexdigest()
