@@ -81,10 +81,6 @@ class VeoConfig(ProviderConfig):
 
 
 # request and response shapes --------------------------------------------------
-def veo_image(frame: FrameImage | None) -> VeoImage | None:
-    return VeoImage(bytesBase64Encoded=frame.base64(), mimeType=frame.mimetype) if frame else None
-
-
 
 
 class VeoImage(BaseModel):
@@ -94,6 +90,10 @@ class VeoImage(BaseModel):
 
     bytes_base64_encoded: str = Field(alias="bytesBase64Encoded")
     mime_type: str = Field(alias="mimeType")
+
+
+def veo_image(frame: FrameImage | None) -> VeoImage | None:
+    return VeoImage(bytesBase64Encoded=frame.base64(), mimeType=frame.mimetype) if frame else None
 
 
 class VeoInstance(BaseModel):

@@ -106,9 +106,9 @@ def problems(form: BriefForm, settings: Settings, channel: ChannelSettings,
     caps = provider.capabilities
     frames = len(references or [])
     if frames and not (caps.first_frame and (frames < 2 or caps.last_frame)):
-        able = ", ".join(models_that_can(settings, frames))
-        found["frames"] = (f"{provider.display_name} cannot {'end on a last frame' if caps.first_frame else 'start from an image'}"
-                           f"; models that can: {able}.")
+        cannot = "end on a last frame" if caps.first_frame else "start from an image"
+        found["frames"] = (f"{provider.display_name} cannot {cannot}; models that can: "
+                           f"{', '.join(models_that_can(settings, frames))}.")
     if form.duration_s not in caps.durations_s:
         found["duration_s"] = f"{provider.display_name} makes {', '.join(map(str, caps.durations_s))} s clips."
     if form.aspect not in caps.aspects:

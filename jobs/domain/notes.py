@@ -42,7 +42,7 @@ def parse_timecode(text: str) -> float | None:
 
 
 def timecode(at_s: float) -> str:
-    """`0:03`, `0:03.5`, `1:02.25`: minutes and seconds, tenths only where there are any."""
+    """`0:03`, `0:03.5`, `1:02.25`: minutes and seconds, with a fraction only when there is one."""
     minutes, seconds = divmod(round(at_s, 2), 60)
     whole = f"{int(minutes)}:{int(seconds):02d}"
     fraction = f"{seconds - int(seconds):.2f}"[1:].rstrip("0").rstrip(".")
