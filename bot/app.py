@@ -80,16 +80,13 @@ def build_app(settings: Settings, *, client: WebClient | None = None, deps: Deps
 
 def channel_allowlist(settings: Settings):  # noqa: ANN201 - a Bolt middleware
     """With DAILIES_CHANNELS set, events, buttons and reactions from any other channel are acknowledged
-    quietly and dropped. DMs, App Home and the sound-queue channel always pass."""
-    allowed = set(settings.channels)
-    if settings.sound_channel:
-        allowed.add(settings.sound_channel)
+    quietly and dropped. DMs, App Home and the sound-queue channel always pass (`Settings.listens_in`)."""
 
     def allowlist(body: dict, context: BoltContext, next) -> BoltResponse | None:  # noqa: ANN001
         container = body.get("container")
         channel = context.channel_id or (container.get("channel_id") if isinstance(container, dict) else None)
         channel = channel if isinstance(channel, str) else None
-        if not settings.channels or not channel or channel.startswith("D") or channel in allowed:
+        if not channel or settings.listens_in(channel):
             next()
             return None
         kind = body.get("type") if body.get("type") != "event_callback" else (body.get("event") or {}).get("type")

@@ -143,6 +143,15 @@ def test_the_channel_allowlist_drops_events_buttons_and_reactions_from_elsewhere
         bot.stop()
 
 
+def test_one_rule_says_where_briefs_run_and_what_dailies_listens_to(redis_url, slack, tmp_path):
+    listed = make_settings(redis_url, slack.api_url, tmp_path / "media", DAILIES_CHANNELS=CHANNEL,
+                           DAILIES_SOUND_CHANNEL="C0SOUNDQ")
+    assert listed.takes_briefs_in(CHANNEL) and listed.takes_briefs_in("D0DIRECT")
+    assert not listed.takes_briefs_in(OTHER) and not listed.takes_briefs_in("C0SOUNDQ")  # the queue is for tickets
+    assert listed.listens_in("C0SOUNDQ") and not listed.listens_in(OTHER)
+    assert make_settings(redis_url, slack.api_url, tmp_path / "media").takes_briefs_in(OTHER)  # no list: anywhere
+
+
 # -- injection and limits ---------------------------------------------------------------------------------
 
 LIVE = re.compile(r"<[!@#]|<https?:|<mailto:")

@@ -144,6 +144,15 @@ class Settings(BaseSettings):
         return bool(self.slack_client_id and self.slack_client_secret
                     and self.slack_client_secret.get_secret_value())
 
+    def takes_briefs_in(self, channel: str) -> bool:
+        """Whether a brief may start a round in `channel`: any channel without DAILIES_CHANNELS, else only those
+        (a DM always; DAILIES_DM_BRIEFS decides whether DMs take briefs at all)."""
+        return not self.channels or channel in self.channels or channel.startswith("D")
+
+    def listens_in(self, channel: str) -> bool:
+        """Whether Dailies acts on anything from `channel`: where briefs run, and the sound-queue channel."""
+        return self.takes_briefs_in(channel) or channel == self.sound_channel
+
     def require(self, *names: str) -> None:
         """Raise ConfigError naming the first missing environment variable among `names` (field names)."""
         for name in names:

@@ -64,8 +64,7 @@ def handle_brief_message(event_id: str | None, message: MessageEvent, context: B
     deps: Deps = context["deps"]
     event_id = event_id if isinstance(event_id, str) and event_id else None
     channel, ts, user, thread_ts = message.channel, message.ts, message.user or "", message.thread
-    allowlist = deps.settings.channels
-    if allowlist and channel not in allowlist and not message.in_dm:
+    if not message.in_dm and not deps.settings.takes_briefs_in(channel):
         log.info("ignoring a brief in channel %s: not in DAILIES_CHANNELS", channel)
         return
     if message.in_dm and not deps.settings.dm_briefs:

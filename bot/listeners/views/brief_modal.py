@@ -49,7 +49,7 @@ def on_brief_submitted(ack: Ack, body: dict[str, Any], context: BoltContext, cli
     form, errors = form_of(raw)
     if not channel:
         errors["channel"] = "Pick the channel to post the round in."
-    elif deps.settings.channels and channel not in deps.settings.channels and not channel.startswith("D"):
+    elif not deps.settings.takes_briefs_in(channel):
         errors["channel"] = "Dailies is not switched on in that channel: pick one of the team's Dailies channels."
     references: list[ReferenceImage] = []
     file_ids = raw.get("frames") or place.reference_file_ids
