@@ -187,6 +187,8 @@ class Provider(ABC):
     media_hosts: tuple[str, ...] = ()
     render_deadline_s: float | None = None  # give up on a render after this long (None: the global setting)
     accepts_callbacks: bool = False  # submit() passes RenderSpec.callback_url on to the provider
+    # The render is a file on the machine that submitted it (previz): poll and fetch must run there too.
+    renders_locally: bool = False
 
     @property
     def model_id(self) -> str:

@@ -91,6 +91,7 @@ class PrevizProvider(Provider):
         last_frame=True,
     )
     prices = Prices(with_audio={"720p": 0.0, "1080p": 0.0}, silent={"720p": 0.0, "1080p": 0.0})
+    renders_locally = True
 
     def __init__(self, work_dir: Path) -> None:
         self.work_dir = Path(work_dir) / "previz"

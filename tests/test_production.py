@@ -157,3 +157,18 @@ def test_a_storyboard_round_on_workers_on_two_machines(settings, slack: SlackSta
                     501) == 200
         wait_for(lambda: "1 timecoded note at 0:02" in json.dumps(
             slack.messages[("C0ART", card)].get("blocks") or []), timeout_s=30)
+
+
+def test_previz_takes_land_when_workers_share_no_disk(settings, slack: SlackStandIn, tmp_path: Path) -> None:
+    """Previz renders on the worker that submits: its poll and fetch run there too, so a round spread over two
+    machines posts every take instead of failing those whose next step ran elsewhere."""
+    machines = [{"DAILIES_MEDIA_DIR": str(tmp_path / name)} for name in ("machine-a", "machine-b")]
+    thread = "1700990700.000100"
+    store = RedisStore(Redis.from_url(settings.redis_url), settings.key_prefix)
+    with run_production(settings_env(settings), tmp_path, machines) as url:
+        assert send(url, mention("Kite over dunes\nSound: wind\nx6 2s", ts=thread), 700) == 200
+        takes = wait_for(lambda: (found := [t for t in store.channel_takes("C0ART") if t.thread_ts == thread])
+                         and len(found) == 6 and all(t.state.finished for t in found) and found, timeout_s=120)
+        assert [t.state.value for t in takes] == ["posted"] * 6, [(t.label, t.error) for t in takes]
+        renders = [list(Path(m["DAILIES_MEDIA_DIR"]).glob("previz/*.mp4")) for m in machines]
+        assert all(renders), renders  # both machines rendered some of the round

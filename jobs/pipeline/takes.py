@@ -113,6 +113,10 @@ def submit_take(rt: Runtime, take_id: str) -> None:
         take = rt.store.update_take(take_id, submitted)
     if take is None or take.poll_chain != chain:
         return
+    if provider.renders_locally:  # the file is on this machine's disk: poll and fetch here, now
+        refresh_status(rt, take.request_id)
+        poll_take(rt, take_id, chain)
+        return
     rt.scheduler.enqueue("poll_take", take_id, chain)
     refresh_status(rt, take.request_id if take else request.id)
 
@@ -194,8 +198,11 @@ def _finished(rt: Runtime, take: Take, result: PollResult) -> bool:
 
         rt.store.update_take(take.id, succeeded)
         if landed:  # a poll and a callback's check may both see "done": one fetch
-            rt.scheduler.enqueue("fetch_take", take.id)
             refresh_status(rt, take.request_id)
+            if rt.provider(take.model).renders_locally:
+                fetch_take(rt, take.id)
+            else:
+                rt.scheduler.enqueue("fetch_take", take.id)
         return True
     if result.phase == JobPhase.failed:
         fail_take(rt, take.id, result.failure_kind or FailureKind.bad_request, result.message or "no reason given")
