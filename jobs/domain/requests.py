@@ -99,8 +99,8 @@ def check_frames(provider: Provider, references: list[ReferenceImage], settings:
         problem = (f"{provider.display_name} makes video from text only, and an image was attached as the "
                    f"reference frame. Models that can start from it: {able}.")
     raise BriefError(problem + " Nothing was queued.",
-                     hint="Pick one of those with `--model`, attach one image instead of two, or post the brief "
-                          "without the image.")
+                     hint="Pick one of those with `--model`, attach one image instead of two, or leave the "
+                          "frame out (in a thread, `--no-ref` drops the one the rounds carry).")
 
 
 def refine(previous: Request | None, brief: Brief) -> tuple[Brief, list[str]]:
