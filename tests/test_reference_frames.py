@@ -10,6 +10,7 @@ import hashlib
 import json
 import subprocess
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters.media import ffmpeg_exe, run_ffmpeg
+from adapters.media import MediaError, NotMedia, ffmpeg_exe, prepare_frame, run_ffmpeg
 from jobs.domain.export import export_takes
 from jobs.domain.models import TakeState
 from jobs.infra.settings import Settings
@@ -284,3 +285,38 @@ def test_the_sound_teams_provenance_names_the_frames_a_take_was_made_from(
     sent = Path(worker.settings.media_dir) / "references" / take.request_id
     assert origin["parameters"]["first_frame_sha256"] == hashlib.sha256(
         (sent / f"{first['id']}-1280x720.jpg").read_bytes()).hexdigest()
+
+
+def png_of(width: int, height: int, *, rows: int | None = None) -> bytes:
+    """A black 1-bit PNG of `width` × `height`, a few KB however large: a decompression bomb when large.
+    With `rows`, only that many rows of data follow the header (a lie about the picture)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([1, 0, 0, 0, 0])
+    raw = (b"\0" + b"\0" * ((width + 7) // 8)) * (height if rows is None else rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
+            + chunk(b"IEND", b""))
+
+
+def test_a_large_frame_is_fitted_but_a_decompression_bomb_is_refused(tmp_path: Path) -> None:
+    fine, bomb = tmp_path / "fine.png", tmp_path / "bomb.png"
+    fine.write_bytes(png_of(7000, 7000))  # 49 megapixels: a real (if large) still
+    bomb.write_bytes(png_of(10_000, 10_000))  # 100 megapixels in 12 KB
+    assert image_facts(prepare_frame(fine, tmp_path / "fine.jpg", 1280, 720).read_bytes())[1:] == (1280, 720)
+    with pytest.raises(MediaError):
+        prepare_frame(bomb, tmp_path / "bomb.jpg", 1280, 720)
+    assert not (tmp_path / "bomb.jpg").exists()
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (png_of(2000, 2000, rows=3), MediaError),
+    (b"GIF89a" + b"\0" * 64, NotMedia),
+    (b"#EXTM3U\n#EXTINF:10,\nfile:///etc/passwd\n", NotMedia),
+    (b"ffconcat version 1.0\nfile '/etc/passwd'\n", NotMedia),
+])
+def test_a_frame_is_checked_by_its_own_bytes_before_ffmpeg_decodes_it(data: bytes, expected: type, tmp_path: Path):
+    source = tmp_path / "frame.png"
+    source.write_bytes(data)
+    with pytest.raises(expected):
+        prepare_frame(source, tmp_path / "out.jpg", 1280, 720)
+    assert not (tmp_path / "out.jpg").exists()
