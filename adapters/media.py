@@ -192,6 +192,18 @@ def sniff_image(path: Path) -> str:
     raise NotMedia("an image of a kind other than PNG, JPEG or WebP" if looks == "an image" else looks)
 
 
+def image_size(path: Path, *, timeout_s: float = 30.0) -> tuple[int, int]:
+    """(width, height) of a PNG, JPEG or WebP, as ffmpeg reads its header (its demuxer pinned, nothing decoded)."""
+    kind = sniff_image(path)
+    result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-f", IMAGE_DEMUXERS[kind],
+                             "-protocol_whitelist", "file", "-i", str(path)],
+                            capture_output=True, text=True, timeout=timeout_s, errors="replace")
+    found = re.search(r"Video: .*?, (\d{1,6})x(\d{1,6})", result.stderr)
+    if not found:
+        raise MediaError("ffmpeg cannot read this file as an image")
+    return int(found.group(1)), int(found.group(2))
+
+
 def prepare_frame(source: Path, dest: Path, width_px: int, height_px: int, *, timeout_s: float = 60.0) -> Path:
     """`source` (PNG, JPEG or WebP, its demuxer pinned) scaled to cover `width_px` × `height_px`, centre-cropped
     to exactly that, as a high-quality JPEG at `dest`: what an image-to-video model is given as a frame."""

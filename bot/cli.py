@@ -75,14 +75,16 @@ def main(log_level: str) -> None:
 @main.command("try")
 @click.argument("brief", required=False)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("takes"), show_default=True)
-def try_command(brief: str | None, out_dir: Path) -> None:
+@click.option("--frame", "frames", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A reference frame (PNG, JPEG or WebP) to start from; give it twice for first and last.")
+def try_command(brief: str | None, out_dir: Path, frames: tuple[Path, ...]) -> None:
     """Render BRIEF (default: a sample brief) on the configured model, with no Slack and no Redis."""
     from jobs.domain.brief import BriefError
     from jobs.pipeline.console import run_try, takes_table
 
     settings = _settings()
     try:
-        takes = run_try(brief or SAMPLE_BRIEF, out_dir, settings)
+        takes = run_try(brief or SAMPLE_BRIEF, out_dir, settings, frames=list(frames))
     except BriefError as error:
         raise click.ClickException(error.reply) from None
     click.echo("")

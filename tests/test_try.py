@@ -82,3 +82,23 @@ def test_invalid_setting_value_is_one_line_naming_the_variable(tmp_path):
                             text=True, env=env, cwd=Path(__file__).resolve().parents[1])
     assert result.returncode != 0
     assert "DAILIES_DEFAULT_TAKES" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_try_starts_from_local_reference_frames_and_writes_a_contact_sheet(tmp_path):
+    portrait = tmp_path / "portrait.png"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=720x1280", "-frames:v", "1",
+                    str(portrait)], check=True)
+    out = tmp_path / "takes"
+    result = _run(["try", "A dancer turns\nSound: footsteps on wood\nx2 2s", "--frame", str(portrait),
+                   "--out", str(out)], tmp_path)
+    assert result.exit_code == 0, result.output
+    info = probe_media(out / "1A.mp4")
+    assert (info.width, info.height) == (720, 1280)  # no shape asked: the frame's own
+    assert (out / "contact-sheet.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    playlist = tmp_path / "frame.png"
+    playlist.write_text("#EXTM3U\n#EXTINF:10,\nfile:///etc/passwd\n")
+    refused = _run(["try", "A dancer turns x1 2s", "--frame", str(playlist), "--out", str(tmp_path / "no")],
+                   tmp_path)
+    assert refused.exit_code != 0 and "is an HLS playlist, not a PNG, JPEG or WebP image" in refused.output
+    assert not (tmp_path / "no").exists()

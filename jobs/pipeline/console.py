@@ -12,13 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from jobs.domain.brief import parse_brief
+from adapters.media import MediaError, NotMedia, image_size, sniff_image
+from jobs.domain.brief import BriefError, parse_brief
 from jobs.domain.channels import ChannelSettings
-from jobs.domain.models import Request, Take, TakeState
+from jobs.domain.models import ReferenceImage, Request, Take, TakeState
+from jobs.domain.references import HOW, references_from_files
 from jobs.domain.requests import build_request, resolve_brief
 from jobs.infra.settings import Settings
 from jobs.infra.store import MemoryStore
-from jobs.pipeline.runtime import Runtime
+from jobs.pipeline.runtime import FileUnavailable, Runtime
 from jobs.pipeline.tasks import TASKS
 
 
@@ -51,9 +53,10 @@ class InlineScheduler:
 class ConsoleNotifier:
     """Reports to the terminal and copies each finished take into the output folder."""
 
-    def __init__(self, out_dir: Path, stream: TextIO) -> None:
+    def __init__(self, out_dir: Path, stream: TextIO, files: dict[str, Path] | None = None) -> None:
         self.out_dir = out_dir
         self.stream = stream
+        self.files = files or {}  # reference frames on disk, by the file id the request knows them by
         self.started = time.monotonic()
         self._last_line = ""
 
@@ -86,6 +89,11 @@ class ConsoleNotifier:
     def card_changed(self, take: Take) -> None:
         """The terminal has no cards to edit."""
 
+    def fetch_file(self, file_id: str, dest_dir: Path) -> tuple[Path, str]:
+        if file_id not in self.files:
+            raise FileUnavailable(f"no file {file_id} was given")
+        return self.files[file_id], self.files[file_id].name
+
     def contact_sheet(self, request: Request, path: Path) -> str | None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         sheet = self.out_dir / "contact-sheet.png"
@@ -94,13 +102,35 @@ class ConsoleNotifier:
         return str(sheet)
 
 
-def run_try(brief_text: str, out_dir: Path, settings: Settings, stream: TextIO = sys.stdout) -> list[Take]:
-    """Render every take of one brief into `out_dir`; raises BriefError for a brief that cannot run."""
+def local_references(frames: list[Path]) -> tuple[list[ReferenceImage], dict[str, Path]]:
+    """Image files on disk as a brief's reference frames (checked as Slack's would be), and where each is."""
+    infos, files = [], {}
+    for index, path in enumerate(frames):
+        try:
+            kind = sniff_image(path)
+            width, height = image_size(path)
+        except NotMedia as kind_of:
+            raise BriefError(f"{path.name} is {kind_of}, not a PNG, JPEG or WebP image, so it cannot be a "
+                             "reference frame.", hint=HOW) from None
+        except MediaError as problem:
+            raise BriefError(f"{path.name} cannot be read as an image ({problem}).", hint=HOW) from None
+        file_id = f"local{index}"
+        files[file_id] = path
+        infos.append({"id": file_id, "name": path.name, "mimetype": f"image/{kind}", "size": path.stat().st_size,
+                      "original_w": width, "original_h": height})
+    return references_from_files(infos), files
+
+
+def run_try(brief_text: str, out_dir: Path, settings: Settings, stream: TextIO = sys.stdout,
+            frames: list[Path] | None = None) -> list[Take]:
+    """Render every take of one brief into `out_dir` (from `frames`, reference frames on disk); raises
+    BriefError for a brief that cannot run."""
     brief = parse_brief(brief_text)
-    resolved = resolve_brief(brief, settings, ChannelSettings())
+    references, files = local_references(frames or [])
+    resolved = resolve_brief(brief, settings, ChannelSettings(), references)
     store = MemoryStore()
     scheduler = InlineScheduler()
-    notifier = ConsoleNotifier(out_dir, stream)
+    notifier = ConsoleNotifier(out_dir, stream, files)
     runtime = Runtime(settings=settings, store=store, scheduler=scheduler, notifier=notifier)
     request, takes = build_request(
         resolved, settings=settings, channel="local", thread_ts="local", source_ts="local",
