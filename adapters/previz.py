@@ -19,11 +19,13 @@ import ffmpeg
 from adapters.base import (
     FRAME_SIZES_PX,
     Capabilities,
+    FailureKind,
     FrameImage,
     JobPhase,
     PollResult,
     Prices,
     Provider,
+    ProviderError,
     RenderSpec,
 )
 from adapters.media import find_font, run_ffmpeg
@@ -124,8 +126,11 @@ class PrevizProvider(Provider):
         return PollResult(phase=JobPhase.failed, message="the previz render is missing; reroll the take")
 
     def fetch(self, job_id: str, result_url: str, dest: Path) -> Path:
+        source = self._job_path(job_id)
+        if not source.is_file():  # a retried step on another machine than the one that rendered it
+            raise ProviderError(FailureKind.expired, "the previz render is not on this machine; reroll the take")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self._job_path(job_id), dest)
+        shutil.copyfile(source, dest)
         return dest
 
 

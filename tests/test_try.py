@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from adapters.base import FailureKind, ProviderError
 from adapters.media import ffmpeg_exe, probe_media
+from adapters.previz import PrevizProvider
 from bot.cli import main
 
 
@@ -102,3 +105,11 @@ def test_try_starts_from_local_reference_frames_and_writes_a_contact_sheet(tmp_p
                    tmp_path)
     assert refused.exit_code != 0 and "is an HLS playlist, not a PNG, JPEG or WebP image" in refused.output
     assert not (tmp_path / "no").exists()
+
+
+def test_previz_says_so_when_its_render_is_not_on_this_machine(tmp_path):
+    provider = PrevizProvider(tmp_path / "media")
+    with pytest.raises(ProviderError) as refused:
+        provider.fetch("pv-0123456789abcdef0123", "", tmp_path / "take.mp4")
+    assert refused.value.kind == FailureKind.expired and "reroll" in refused.value.message
+    assert not (tmp_path / "take.mp4").exists()
