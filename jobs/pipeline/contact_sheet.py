@@ -18,7 +18,7 @@ import ffmpeg
 from pydantic import BaseModel
 
 from adapters.base import Aspect
-from adapters.media import MediaError, NotMedia, find_font, open_input, run_ffmpeg
+from adapters.media import MediaError, find_font, open_input, run_ffmpeg
 from jobs.domain.models import Request, Take, TakeState
 from jobs.pipeline.media import take_file
 from jobs.pipeline.runtime import Runtime
@@ -127,7 +127,7 @@ def render_tile(tile: SheetTile, layout: SheetLayout, work: Path, index: int) ->
         try:
             out.unlink(missing_ok=True)
             run_ffmpeg(stream.output(str(out), vframes=1, pix_fmt="rgb24"), timeout_s=60)
-        except (MediaError, NotMedia) as error:  # a file that will not seek or decode still gets its tile
+        except MediaError as error:  # a file that will not seek or decode (or is no video) still gets its tile
             log.warning("contact sheet tile %s: %s", tile.label, error)
             continue
         if out.is_file() and out.stat().st_size:
