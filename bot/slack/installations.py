@@ -116,6 +116,22 @@ class RedisInstallationStore(InstallationStore):
                 self.redis.delete(*keys)
 
 
+    def delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        """A workspace's bot and every installation in one transaction (Bolt calls this on `app_uninstalled`):
+        no request reads an installation whose bot is already gone."""
+        keys: list[Any] = []
+        for is_org in (False, True):
+            workspace = workspace_key(enterprise_id, team_id, is_org)
+            keys.append(self._key(workspace, "bot"))
+            keys += self.redis.scan_iter(match=self._key(workspace, "installation", "*"), count=500)
+        tenants = {tenant_of(enterprise_id, team_id, False), tenant_of(enterprise_id, team_id, True)} - {""}
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(*keys)
+            if tenants:
+                pipe.srem(self.workspaces, *tenants)
+            pipe.execute()
+
+
 def _fields(record: Bot | Installation) -> dict[str, Any]:
     """What the record's constructor takes back (slack_sdk's own stores serialise `__dict__` the same way)."""
     return {key: value for key, value in record.__dict__.items() if not key.startswith("_")}
