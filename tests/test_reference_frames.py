@@ -19,8 +19,10 @@ import numpy as np
 import pytest
 
 from adapters.media import MediaError, NotMedia, ffmpeg_exe, prepare_frame, run_ffmpeg
+from jobs.domain.brief_form import BriefForm, problems
+from jobs.domain.channels import ChannelSettings
 from jobs.domain.export import export_takes
-from jobs.domain.models import TakeState
+from jobs.domain.models import ReferenceImage, TakeState
 from jobs.infra.settings import Settings
 from tests.harness import BotEndpoint, Worker, make_settings, mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
@@ -320,3 +322,16 @@ def test_a_frame_is_checked_by_its_own_bytes_before_ffmpeg_decodes_it(data: byte
     with pytest.raises(expected):
         prepare_frame(source, tmp_path / "out.jpg", 1280, 720)
     assert not (tmp_path / "out.jpg").exists()
+
+
+def test_the_form_names_the_frames_field_and_the_models_that_can(settings: Settings) -> None:
+    frame = ReferenceImage(file_id="F1", name="a.png", mimetype="image/png", size_bytes=1000, width_px=1280,
+                           height_px=720)
+    last = frame.model_copy(update={"file_id": "F2", "role": "last_frame"})
+    form = BriefForm(picture="A lighthouse in fog", model="fal:fal-ai/veo3/fast", duration_s=4, aspect="16:9",
+                     resolution="720p", takes=1)
+    found = problems(form, settings, ChannelSettings(), [frame, last])
+    assert set(found) == {"frames"} and len(found["frames"]) <= 150
+    assert found["frames"].startswith("Veo 3 fast (fal) cannot end on a last frame; models that can: previz, veo")
+    assert "fal:fal-ai/veo3.1" in found["frames"] and "fal-ai/veo3/fast" not in found["frames"].split("can:")[1]
+    assert problems(form, settings, ChannelSettings(), [frame]) == {}  # one frame: its image-to-video sibling

@@ -16,7 +16,7 @@ from jobs.domain.brief import MAX_TAKES, BriefError, parse_brief
 from jobs.domain.channels import ChannelSettings, effective_defaults
 from jobs.domain.models import ReferenceImage
 from jobs.domain.providers import UnknownModel, build_provider, missing_keys, normalise_model_key
-from jobs.domain.requests import models_that_can, resolve_brief
+from jobs.domain.requests import FramesRefused, resolve_brief
 from jobs.infra.settings import Settings
 
 _FLAG_START_RE = re.compile(r"(?<!\S)--(?:model|seed|no|target|silent)\b")
@@ -104,11 +104,6 @@ def problems(form: BriefForm, settings: Settings, channel: ChannelSettings,
         found["model"] = (f"{provider.display_name} needs {' and '.join(missing)}, which this workspace has not "
                           "set: pick another model, or ask the operator.")
     caps = provider.capabilities
-    frames = len(references or [])
-    if frames and not (caps.first_frame and (frames < 2 or caps.last_frame)):
-        cannot = "end on a last frame" if caps.first_frame else "start from an image"
-        found["frames"] = (f"{provider.display_name} cannot {cannot}; models that can: "
-                           f"{', '.join(models_that_can(settings, frames))}.")
     if form.duration_s not in caps.durations_s:
         found["duration_s"] = f"{provider.display_name} makes {', '.join(map(str, caps.durations_s))} s clips."
     if form.aspect not in caps.aspects:
@@ -123,6 +118,8 @@ def problems(form: BriefForm, settings: Settings, channel: ChannelSettings,
         return found
     try:
         resolve_brief(parse_brief(form.to_text()), settings, channel, references)
+    except FramesRefused as error:
+        found["frames"] = error.short
     except BriefError as error:
         found["picture"] = error.problem
     return found

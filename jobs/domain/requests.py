@@ -86,21 +86,32 @@ def models_that_can(settings: Settings, frames: int) -> list[str]:
     return found
 
 
+class FramesRefused(BriefError):
+    """The model cannot take the brief's reference frames; `short` says so in a form field's 150 characters."""
+
+    def __init__(self, problem: str, *, short: str, hint: str) -> None:
+        super().__init__(problem, hint=hint)
+        self.short = short
+
+
 def check_frames(provider: Provider, references: list[ReferenceImage], settings: Settings) -> None:
     """Refuse reference frames the model cannot take, naming the models that can."""
     capabilities = provider.capabilities
     if not references or (capabilities.first_frame and (len(references) < 2 or capabilities.last_frame)):
         return
-    able = ", ".join(f"`{key}`" for key in models_that_can(settings, len(references)))
+    able = models_that_can(settings, len(references))
+    listed = ", ".join(f"`{key}`" for key in able)
     if len(references) >= 2:
         problem = (f"{provider.display_name} cannot end a take on a given last frame, and two images were "
-                   f"attached (first and last frame). Models that can: {able}.")
+                   f"attached (first and last frame). Models that can: {listed}.")
     else:
         problem = (f"{provider.display_name} makes video from text only, and an image was attached as the "
-                   f"reference frame. Models that can start from it: {able}.")
-    raise BriefError(problem + " Nothing was queued.",
-                     hint="Pick one of those with `--model`, attach one image instead of two, or leave the "
-                          "frame out (in a thread, `--no-ref` drops the one the rounds carry).")
+                   f"reference frame. Models that can start from it: {listed}.")
+    cannot = "end on a last frame" if len(references) >= 2 and capabilities.first_frame else "start from an image"
+    raise FramesRefused(problem + " Nothing was queued.",
+                        short=f"{provider.display_name} cannot {cannot}; models that can: {', '.join(able)}.",
+                        hint="Pick one of those with `--model`, attach one image instead of two, or leave the "
+                             "frame out (in a thread, `--no-ref` drops the one the rounds carry).")
 
 
 def refine(previous: Request | None, brief: Brief) -> tuple[Brief, list[str]]:
