@@ -3,13 +3,11 @@ every take's frame, label, model and sound-verdict dot. Through the real endpoin
 
 from __future__ import annotations
 
-import subprocess
 import zlib
 
 import numpy as np
 import pytest
 
-from adapters.media import ffmpeg_exe
 from jobs.domain.models import TakeState
 from jobs.pipeline.contact_sheet import (
     LABEL_FONT_PX,
@@ -19,6 +17,7 @@ from jobs.pipeline.contact_sheet import (
     sheet_grid,
 )
 from tests.harness import BotEndpoint, Worker
+from tests.standins.media import picture_pixels
 from tests.standins.slack import SlackStandIn
 from tests.vote_helpers import send_brief, thread_takes
 
@@ -33,12 +32,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def pixels(data: bytes, tmp_path) -> np.ndarray:
-    path = tmp_path / "sheet.png"
-    path.write_bytes(data)
-    width, height = png_size(data)
-    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                         capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+    return picture_pixels(data, tmp_path)
 
 
 def sheets(slack: SlackStandIn) -> list[dict]:

@@ -8,8 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import subprocess
-import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters.media import MediaError, NotMedia, ffmpeg_exe, prepare_frame, run_ffmpeg
+from adapters.media import MediaError, NotMedia, prepare_frame, run_ffmpeg
 from jobs.domain.brief_form import BriefForm, problems
 from jobs.domain.channels import ChannelSettings
 from jobs.domain.export import export_takes
@@ -27,7 +25,7 @@ from jobs.infra.settings import Settings
 from tests.harness import BotEndpoint, Worker, make_settings, mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.kling import ACCESS_KEY, SECRET_KEY, KlingStandin
-from tests.standins.media import image_facts
+from tests.standins.media import image_facts, picture_pixels
 from tests.standins.seedance import API_KEY, SeedanceStandin
 from tests.standins.slack import SlackStandIn
 from tests.standins.veo import LOCATION, PROJECT, TOKEN, VeoStandin
@@ -86,13 +84,9 @@ def brief_with_files(bot: BotEndpoint, text: str, files: list[dict[str, Any]], *
     assert bot.event(event).status_code == 200
 
 
-def frame_pixels(data: bytes, tmp_path: Path, size: tuple[int, int] = (32, 18)) -> np.ndarray:
-    path = tmp_path / f"frame-{time.monotonic_ns()}"
-    path.write_bytes(data)
-    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-vf", f"scale={size[0]}:{size[1]}",
-                          "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-                         capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.uint8).astype(float)
+def frame_pixels(data: bytes, tmp_path: Path) -> np.ndarray:
+    """A coarse grey thumbnail, enough to tell one picture from another."""
+    return picture_pixels(data, tmp_path, size=(32, 18), pix_fmt="gray").ravel().astype(float)
 
 
 def similar(a: np.ndarray, b: np.ndarray) -> float:

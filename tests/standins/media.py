@@ -1,15 +1,21 @@
-"""A real H.264/AAC MP4 for stand-ins to serve, rendered once per test process with the previz renderer."""
+"""Media for stand-ins and tests: a real H.264/AAC MP4 to serve (rendered once per test process with the previz
+renderer), the image checks a provider makes on an inline frame, and pictures decoded to pixels."""
 
 from __future__ import annotations
 
 import atexit
 import base64
 import shutil
+import subprocess
 import tempfile
+import time
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from adapters.base import RenderSpec
+from adapters.media import ffmpeg_exe
 from adapters.previz import render_previz
 
 
@@ -67,3 +73,17 @@ def decode_image_field(value: object, *, data_uri: bool) -> tuple[str, int, int]
     if declared and declared.replace("jpg", "jpeg") != facts[0]:
         raise ImageProblem(f"declared image/{declared} but the bytes are {facts[0]}")
     return facts
+
+
+def picture_pixels(data: bytes, folder: Path, *, size: tuple[int, int] | None = None,
+                   pix_fmt: str = "rgb24") -> np.ndarray:
+    """The picture of a PNG or JPEG, decoded by ffmpeg (scaled to `size` when given): height × width × channels
+    (one channel for `gray`)."""
+    path = folder / f"decode-{time.monotonic_ns()}"
+    path.write_bytes(data)
+    scale = ["-vf", f"scale={size[0]}:{size[1]}"] if size else []
+    run = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), *scale, "-frames:v", "1", "-f", "rawvideo",
+                          "-pix_fmt", pix_fmt, "-"], capture_output=True, check=True)
+    channels = 1 if pix_fmt == "gray" else 3
+    width, height = size or image_facts(data)[1:]
+    return np.frombuffer(run.stdout, np.uint8).reshape(height, width, channels)
