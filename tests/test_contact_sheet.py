@@ -103,3 +103,12 @@ def test_a_failed_take_keeps_its_place_on_the_sheet_as_a_labelled_card(tmp_path)
         assert near(bar[:, LABEL_FONT_PX * 2:], (255, 255, 255), 60) > 60  # the label, the long name cut to fit
         card = image[64 + 16:top, left:left + layout.tile_width_px]
         assert near(card, (255, 255, 255), 200) > 30  # the caption ("failed") on a plain card
+
+
+def test_a_contact_sheet_job_is_run_again_if_its_worker_dies(worker: Worker) -> None:
+    """No recovery sweep looks for a missing sheet, so rq itself runs the job again (abandoned or raised)."""
+    worker.runtime.scheduler.enqueue("post_contact_sheet", "0123456789abcdef")
+    (job,) = worker.queue.get_jobs()
+    assert job.func_name == "jobs.pipeline.tasks.post_contact_sheet" and job.retries_left == 2
+    worker.runtime.scheduler.enqueue("refresh_cards", "C0ART")
+    assert not worker.queue.get_jobs()[1].retries_left  # a take's steps are resumed by recovery instead

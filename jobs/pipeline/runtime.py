@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel
-from rq import Queue
+from rq import Queue, Retry
 
 from adapters.base import Provider
 from jobs.domain.models import Request, Take, TakeNote
@@ -25,6 +25,9 @@ from jobs.infra.store import Store
 
 TASKS_MODULE = "jobs.pipeline.tasks"
 FAILED_JOB_TTL_S = 7 * 24 * 3600
+# Tasks no recovery sweep re-queues (a take's steps are resumed from its state): rq runs these again when their
+# worker died mid-job (an abandoned job) or they raised, this many times.
+RQ_RETRIES = {"post_contact_sheet": 2}
 
 
 class Scheduler(Protocol):
@@ -128,8 +131,10 @@ class RqScheduler:
         return {"team": self.team} if self.team else None
 
     def enqueue(self, task: str, *args: Any, at_front: bool = False) -> None:
+        retries = RQ_RETRIES.get(task)
         self.queue.enqueue(f"{TASKS_MODULE}.{task}", *args, job_timeout=self.job_timeout_s,
-                           failure_ttl=FAILED_JOB_TTL_S, at_front=at_front, meta=self._meta())
+                           failure_ttl=FAILED_JOB_TTL_S, at_front=at_front, meta=self._meta(),
+                           retry=Retry(max=retries, interval=5) if retries else None)
 
     def enqueue_in(self, delay_s: float, task: str, *args: Any) -> None:
         if delay_s <= 0:
