@@ -25,9 +25,9 @@ from jobs.infra.store import Store
 
 TASKS_MODULE = "jobs.pipeline.tasks"
 FAILED_JOB_TTL_S = 7 * 24 * 3600
-# Tasks no recovery sweep re-queues (a take's steps are resumed from its state): rq runs these again when their
-# worker died mid-job (an abandoned job) or they raised, this many times.
-RQ_RETRIES = {"post_contact_sheet": 2}
+# Tasks no recovery sweep re-queues (a take's steps are resumed from its state), each safe to run twice: rq runs
+# these again when their worker died mid-job (an abandoned job) or they raised, this many times.
+RQ_RETRIES = {"post_contact_sheet": 2, "post_ticket": 2, "sync_ticket": 2, "check_ticket_mix": 2, "note_added": 2}
 
 
 class Scheduler(Protocol):
