@@ -77,7 +77,7 @@ def take_length_s(take: Take) -> float:
 
 
 def find_take(store: RedisStore, channel: str, thread_ts: str, label: str) -> Take:
-    takes = [take for request in store.thread_requests(channel, thread_ts) for take in store.takes_for(request)]
+    takes = store.thread_takes(channel, thread_ts)
     for take in takes:
         if take.label.upper() == label:
             return take

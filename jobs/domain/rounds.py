@@ -26,8 +26,7 @@ SEED_LIMIT = 2**31 - 1
 
 
 def _used_seeds(store: RedisStore, take: Take) -> set[int]:
-    return {t.seed for request in store.thread_requests(take.channel, take.thread_ts)
-            for t in store.takes_for(request) if t.model == take.model}
+    return {t.seed for t in store.thread_takes(take.channel, take.thread_ts) if t.model == take.model}
 
 
 def nearest_free_seeds(seed: int, count: int, used: set[int]) -> int:

@@ -275,8 +275,7 @@ def pop_dirty(store: RedisStore, channel: str) -> list[str]:
 
 def ranking(store: RedisStore, channel: str, thread_ts: str) -> list[Take]:
     """The thread's posted takes, best first: score (descending), then earliest (round, then letter)."""
-    takes = [t for request in store.thread_requests(channel, thread_ts) for t in store.takes_for(request)
-             if t.message_ts]
+    takes = [t for t in store.thread_takes(channel, thread_ts) if t.message_ts]
     counted = tallies(store, [t.id for t in takes])
     for take in takes:
         take.score, take.votes = counted[take.id]

@@ -220,6 +220,10 @@ class RedisStore(Store):
         ids = self.redis.lrange(self.key("thread", channel, thread_ts, "requests"), 0, -1)
         return [r for r in (self.get_request(i.decode()) for i in ids) if r is not None]
 
+    def thread_takes(self, channel: str, thread_ts: str) -> list[Take]:
+        """Every take of every round in the thread, round by round."""
+        return [take for request in self.thread_requests(channel, thread_ts) for take in self.takes_for(request)]
+
     def channel_takes(self, channel: str) -> list[Take]:
         ids = self.redis.lrange(self.key("channel", channel, "takes"), 0, -1)
         return [t for t in (self.get_take(i.decode()) for i in ids) if t is not None]

@@ -16,9 +16,8 @@ from jobs.pipeline.cards import reconcile_take
 def post_results(deps: Deps, client: WebClient, message: MessageEvent) -> None:
     channel, thread_ts = message.channel, message.thread
     settings = load_channel_settings(deps.store, channel)
-    for request in deps.store.thread_requests(channel, thread_ts):
-        for take in deps.store.takes_for(request):
-            if take.message_ts:
-                reconcile_take(deps.store, deps.notifier, take, settings)
+    for take in deps.store.thread_takes(channel, thread_ts):
+        if take.message_ts:
+            reconcile_take(deps.store, deps.notifier, take, settings)
     text, blocks = results_message(ranking(deps.store, channel, thread_ts))
     reply(client, text, channel=channel, thread_ts=thread_ts, blocks=blocks)
