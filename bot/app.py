@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import redis
 from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 
 from bot import listeners
 from bot.deps import Deps, build_deps
 from bot.slack.client import make_web_client
-from bot.slack.installations import RedisInstallationStore, RedisOAuthStateStore, tenant_of
+from bot.slack.installations import (
+    TOKEN_REFRESH_BEFORE_MIN,
+    RedisOAuthStateStore,
+    installation_store,
+    tenant_of,
+)
 from bot.slack.payloads import PayloadGuard
 from jobs.infra.logs import install_secret_scrubber
 from jobs.infra.settings import Settings
@@ -26,19 +36,33 @@ BOT_SCOPES = [
     "mpim:history", "chat:write", "files:write", "files:read", "reactions:read", "usergroups:read", "users:read",
     "channels:read", "groups:read",
 ]
+LISTENER_THREADS = 5  # Bolt's default
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
 
+def oauth_authorize(settings: Settings, oauth: OAuthSettings, client: WebClient) -> InstallationStoreAuthorize:
+    """Bolt's authorize for installed workspaces, refreshing rotating tokens through SLACK_API_URL (Bolt's own
+    would always call slack.com)."""
+    assert settings.slack_client_id and settings.slack_client_secret
+    return InstallationStoreAuthorize(
+        logger=log, installation_store=oauth.installation_store, client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        token_rotation_expiration_minutes=TOKEN_REFRESH_BEFORE_MIN, client=client,
+    )
+
+
 def oauth_settings(settings: Settings, connection: redis.Redis) -> OAuthSettings:
-    """Bolt's OAuth v2 flow with its installations and `state` values in Redis."""
+    """Bolt's OAuth v2 flow with its installations (tokens sealed) and `state` values in Redis. Where Slack's
+    token rotation is on, Bolt refreshes a workspace's token before it expires and saves the new one."""
     assert settings.slack_client_id and settings.slack_client_secret
     redirect = f"{settings.public_url}{REDIRECT_PATH}" if settings.public_url else None
     return OAuthSettings(
         client_id=settings.slack_client_id, client_secret=settings.slack_client_secret.get_secret_value(),
         scopes=BOT_SCOPES, redirect_uri=redirect, install_path=INSTALL_PATH, redirect_uri_path=REDIRECT_PATH,
-        installation_store=RedisInstallationStore(connection, settings.key_prefix),
+        installation_store=installation_store(settings, connection),
         state_store=RedisOAuthStateStore(connection, settings.key_prefix),
+        token_rotation_expiration_minutes=TOKEN_REFRESH_BEFORE_MIN,
     )
 
 
@@ -49,6 +73,7 @@ def build_app(settings: Settings, *, client: WebClient | None = None, deps: Deps
         client = client if client is not None and client.token is None else make_web_client(settings_without_token)
     client = client or make_web_client(settings)
     deps = deps or build_deps(settings, client)
+    oauth = oauth_settings(settings, deps.store.redis) if settings.oauth_enabled else None
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
@@ -56,7 +81,9 @@ def build_app(settings: Settings, *, client: WebClient | None = None, deps: Deps
         raise_error_for_unhandled_request=False,
         request_verification_enabled=True,
         token_verification_enabled=not settings.oauth_enabled,
-        oauth_settings=oauth_settings(settings, deps.store.redis) if settings.oauth_enabled else None,
+        oauth_settings=oauth,
+        listener_executor=ContextCarryingExecutor(max_workers=LISTENER_THREADS),
+        authorize=oauth_authorize(settings, oauth, client) if oauth is not None else None,
     )
     if settings.oauth_enabled:
         # `app_uninstalled` and `tokens_revoked` delete that workspace's installation (Bolt's own listeners).
@@ -76,6 +103,14 @@ def build_app(settings: Settings, *, client: WebClient | None = None, deps: Deps
 
     listeners.register(app)
     return app
+
+
+class ContextCarryingExecutor(ThreadPoolExecutor):
+    """Bolt's listener thread pool, each listener run in the context of the request that acked it (so its log
+    lines carry the team and channel `bot.server` bound)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
 def channel_allowlist(settings: Settings):  # noqa: ANN201 - a Bolt middleware

@@ -56,9 +56,28 @@ def _require_redis(settings: Settings) -> None:
     """Stop with one line naming REDIS_URL when Redis cannot be reached (no traceback)."""
     from jobs.infra.faults import redis_problem
 
-    problem = redis_problem(settings.redis_url)
+    problem = redis_problem(settings)
     if problem:
         raise click.ClickException(problem)
+
+
+def _require_sealed_tokens(settings: Settings) -> None:
+    """Installed by OAuth, tokens are kept sealed: a key is needed, and it must open every stored record."""
+    if not settings.oauth_enabled:
+        return
+    from bot.slack.installations import installation_store, unopenable_workspaces
+    from jobs.infra.redis_client import connect
+
+    try:
+        store = installation_store(settings, connect(settings))
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    broken = unopenable_workspaces(store)
+    if broken:
+        raise click.ClickException(
+            f"DAILIES_SECRET_KEYS cannot open the installation of {', '.join(broken[:5])}"
+            f"{' and others' if len(broken) > 5 else ''}: add the key those tokens were sealed with (after the new "
+            "one), or reinstall those workspaces")
 
 
 @click.group()
@@ -66,10 +85,11 @@ def _require_redis(settings: Settings) -> None:
 def main(log_level: str) -> None:
     """Dailies: briefs in Slack become AI video takes with measured sound."""
     try:
-        secrets = load_settings().secret_values()
+        settings = load_settings()
+        secrets, log_format = settings.secret_values(), settings.log_format
     except ConfigError:
-        secrets = []
-    configure_logging(log_level, secrets)
+        secrets, log_format = [], "text"
+    configure_logging(log_level, secrets, log_format)
 
 
 @main.command("try")
@@ -103,6 +123,7 @@ def serve(port: int, host: str, workers: int) -> None:
     _require_slack_token(settings)
     _require(settings, "slack_signing_secret")
     _require_redis(settings)
+    _require_sealed_tokens(settings)
     level = logging.getLevelName(logging.getLogger().level)
     # gevent has to patch before anything imports ssl names: gunicorn runs in a fresh interpreter that does so
     # first (bot/serve_gevent.py), in this same process.
@@ -134,6 +155,7 @@ def worker(burst: bool, processes: int | None) -> None:
     settings = _settings()
     _require_slack_token(settings)
     _require_redis(settings)
+    _require_sealed_tokens(settings)
     from bot.worker import run_pool, run_worker
 
     if processes > 1:
@@ -152,12 +174,12 @@ def export(channel: str, thread_ts: str | None, as_json: bool, spend: bool, team
     """Print the takes recorded in Redis for a channel (or one thread), or with --spend what it cost."""
     from jobs.domain.budget import spend_summary, summary_json
     from jobs.domain.export import export_takes
-    from jobs.infra.store import RedisStore, workspace_prefix
+    from jobs.infra.store import RedisStore
 
     settings = _settings()
     _require_redis(settings)
     if spend:
-        summary = spend_summary(RedisStore.from_url(settings.redis_url, workspace_prefix(settings.key_prefix, team)),
+        summary = spend_summary(RedisStore.open(settings, team),
                                 channel, settings=settings)
         click.echo(summary_json(summary) if as_json else "\n".join([f"Spend in {channel}:", *summary.lines()]))
         return
@@ -180,6 +202,33 @@ def doctor() -> None:
 
     ok = run_doctor(_settings(), click.echo)
     sys.exit(0 if ok else 1)
+
+
+@main.command("new-key")
+def new_key() -> None:
+    """Print a new key for DAILIES_SECRET_KEYS (put it first to rotate, then run `dailies rotate-keys`)."""
+    from jobs.infra.sealing import Sealer
+
+    click.echo(Sealer.new_key())
+
+
+@main.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-seal every stored token with the first key of DAILIES_SECRET_KEYS (older keys may then be dropped)."""
+    from bot.slack.installations import installation_store
+    from jobs.infra.redis_client import connect
+
+    settings = _settings()
+    _require_redis(settings)
+    try:
+        store = installation_store(settings, connect(settings))
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    changed, broken = store.reseal_all()
+    click.echo(f"re-sealed {changed} record(s) with the first key of DAILIES_SECRET_KEYS")
+    if broken:
+        raise click.ClickException(f"{len(broken)} record(s) no key opens (e.g. {broken[0]}): add the key they were "
+                                   "sealed with and run rotate-keys again")
 
 
 main.add_command(qc)

@@ -13,7 +13,7 @@ from bot.slack.notifier import SlackNotifier
 from jobs.domain.models import Request, Take
 from jobs.infra.redis_client import connect
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore, workspace_prefix
+from jobs.infra.store import RedisStore
 from jobs.pipeline.runtime import RqScheduler
 
 
@@ -46,15 +46,15 @@ class Deps:
         """The same for one workspace installed by OAuth: its records, its jobs, its bot token."""
         if not team or not self.settings.oauth_enabled:
             return self
-        store = RedisStore(self.store.redis, workspace_prefix(self.settings.key_prefix, team))
+        store = self.store.for_workspace(self.settings.key_prefix, team)
         client = make_web_client(self.settings, shared=self.store.redis, token=bot_token or "", team=team)
         return Deps(settings=self.settings, store=store, scheduler=self.scheduler.for_team(team), client=client,
                     notifier=SlackNotifier(client, store, self.settings))
 
 
 def build_deps(settings: Settings, client: WebClient) -> Deps:
-    connection = connect(settings.redis_url)
-    store = RedisStore(connection, settings.key_prefix)
+    connection = connect(settings)
+    store = RedisStore.open(settings, client=connection)
     return Deps(
         settings=settings,
         store=store,

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from adapters.media import ffmpeg_exe
 from bot.slack.client import make_web_client
 from bot.slack.errors import explain_slack_error
+from bot.slack.installations import installation_store, unopenable_workspaces
 from jobs.domain.providers import (
     PROVIDER_KEYS,
     UnknownModel,
@@ -24,9 +25,10 @@ from jobs.domain.providers import (
     known_models,
     normalise_model_key,
 )
-from jobs.infra.faults import redact_url, redis_problem
-from jobs.infra.redis_client import connect
-from jobs.infra.settings import Settings
+from jobs.infra.faults import redis_problem
+from jobs.infra.queue_stats import HEARTBEAT_WINDOW_S, queue_stats, workers_alive
+from jobs.infra.redis_client import connect, describe
+from jobs.infra.settings import ConfigError, Settings
 
 Echo = Callable[[str], None]
 
@@ -119,11 +121,11 @@ class Doctor:
 
     # -- state and media -----------------------------------------------------------------------------
     def redis(self) -> None:
-        problem = redis_problem(self.settings.redis_url)
+        problem = redis_problem(self.settings)
         if problem:
             self.say(FAIL, "REDIS_URL", problem)
             return
-        client = connect(self.settings.redis_url, timeout_s=2)
+        client = connect(self.settings, timeout_s=2)
         try:
             version = client.info("server").get("redis_version", "?")
             persistence = client.info("persistence")
@@ -135,10 +137,10 @@ class Doctor:
             client.close()
         major_minor = tuple(int(p) for p in re.findall(r"\d+", str(version))[:2]) or (0, 0)
         if major_minor < (6, 2):
-            self.say(FAIL, "REDIS_URL", f"{redact_url(self.settings.redis_url)} is Redis {version}; Dailies needs "
+            self.say(FAIL, "REDIS_URL", f"{describe(self.settings)} is Redis {version}; Dailies needs "
                                         "6.2 or newer")
             return
-        self.say(OK, "REDIS_URL", f"{redact_url(self.settings.redis_url)} answers (Redis {version}), key prefix "
+        self.say(OK, "REDIS_URL", f"{describe(self.settings)} answers (Redis {version}), key prefix "
                                   f"{self.settings.key_prefix!r}, queue {self.settings.queue_name!r}")
         if not int(persistence.get("aof_enabled", 0)) and not saves.strip():
             self.say(WARN, "REDIS_URL", "Redis keeps nothing on disk (appendonly no, no RDB saves): a restart loses "
@@ -235,10 +237,47 @@ class Doctor:
         self.say(INFO, "DAILIES_CHANNELS", ", ".join(s.channels) if s.channels else "not set: every channel "
                                                                                  "the bot is in may use it")
 
+    def sealed_tokens(self) -> None:
+        if not self.settings.oauth_enabled:
+            return
+        try:
+            store = installation_store(self.settings, connect(self.settings, timeout_s=2))
+        except ConfigError as error:
+            self.say(FAIL, "DAILIES_SECRET_KEYS", str(error).removeprefix("DAILIES_SECRET_KEYS").lstrip(": "))
+            return
+        try:
+            broken = unopenable_workspaces(store)
+        except redis.RedisError:
+            self.say(INFO, "DAILIES_SECRET_KEYS", "set; the stored installations were not checked (Redis is down)")
+            return
+        if broken:
+            self.say(FAIL, "DAILIES_SECRET_KEYS", f"no key opens the installation of {', '.join(broken[:5])}: add "
+                                                  "the key those tokens were sealed with (after the new one)")
+            return
+        self.say(OK, "DAILIES_SECRET_KEYS", "set; every stored installation opens with it (`dailies rotate-keys` "
+                                            "re-seals them with the first key)")
+
+    def workers_and_queues(self) -> None:
+        try:
+            connection = connect(self.settings, timeout_s=2)
+            alive = workers_alive(connection)
+            stats = queue_stats(connection, [self.settings.queue_name])
+        except redis.RedisError:
+            return  # the Redis line already says why
+        if alive:
+            self.say(OK, "workers", f"{alive} alive (a heartbeat in the last {HEARTBEAT_WINDOW_S:.0f} s)")
+        else:
+            self.say(WARN, "workers", "none alive: takes wait in the queue until `dailies worker` runs")
+        for stat in stats:
+            level = WARN if stat.oldest_s > 300 else INFO
+            self.say(level, f"queue {stat.queue}", f"{stat.depth} job(s) waiting, the oldest for {stat.oldest_s:.0f} s")
+
     def run(self) -> bool:
         token_ok = self.slack_tokens()
         self.slack_api(token_ok)
         self.redis()
+        self.sealed_tokens()
+        self.workers_and_queues()
         self.media_dir()
         self.ffmpeg()
         self.providers()

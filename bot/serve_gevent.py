@@ -20,7 +20,8 @@ from jobs.infra.settings import load_settings  # noqa: E402
 
 def main(argv: list[str]) -> None:
     host, port, workers, level = argv[0], int(argv[1]), int(argv[2]), argv[3]
-    configure_logging(level, load_settings().secret_values())
+    settings = load_settings()
+    configure_logging(level, settings.secret_values(), settings.log_format)
     logging.captureWarnings(True)
     run_gunicorn(host=host, port=port, workers=workers)
 

@@ -16,7 +16,9 @@ from http import HTTPStatus
 from typing import Any
 
 import gevent
+import redis
 from gevent import monkey
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.oauth import OAuthFlow
@@ -24,7 +26,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.app import INSTALL_PATH, REDIRECT_PATH, build_app
 from bot.deps import Deps, build_deps
+from bot.observability import CONTENT_TYPE, metrics_text, readiness
 from bot.slack.client import make_web_client
+from jobs.infra.logs import bound
 from jobs.infra.redis_client import connect
 from jobs.infra.settings import Settings, get_settings
 from jobs.pipeline import callbacks
@@ -113,7 +117,8 @@ class DailiesRequestHandler:
                         "Slack; see https://api.slack.com/apis/events-api#rate_limiting",
                         str(request.body.get("team_id"))[:20], str(request.body.get("minute_rate_limited"))[:20])
             return BoltResponse(status=200, body="")
-        response = self.app.dispatch(request)
+        with bound(team=request.context.team_id, channel=request.context.channel_id):  # listeners inherit these
+            response = self.app.dispatch(request)
         if response.status == 404:
             # Bolt has no listener for it (an event or action Dailies does not use). Slack treats anything but
             # 2xx as a failure and turns off event delivery for apps that keep failing: acknowledge it.
@@ -159,15 +164,23 @@ class DailiesWSGI:
     """The whole HTTP surface: Slack at /slack/events, provider callbacks, and /healthz."""
 
     def __init__(self, settings: Settings) -> None:
-        self.deps = build_deps(settings, make_web_client(settings, shared=connect(settings.redis_url)))
+        self.settings = settings
+        self.deps = build_deps(settings, make_web_client(settings, shared=connect(settings)))
         self.events = request_handler(settings, self.deps)
         self.webhook = ProviderWebhook(self.deps)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == "/healthz":
+        if path == "/healthz":  # liveness: the process answers, whatever Redis does
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps({"ok": True}).encode()]
+        if path == "/readyz":
+            ready = readiness(self.deps.store.redis)
+            start_response("200 OK" if ready.ready else "503 Service Unavailable",
+                           [("Content-Type", "application/json")])
+            return [ready.body()]
+        if path == "/metrics":
+            return self.metrics(start_response)
         if path == EVENTS_PATH:
             return self.events(environ, start_response)
         if match := WEBHOOK_PATH_RE.match(path):
@@ -178,6 +191,15 @@ class DailiesWSGI:
         return _respond(start_response, "404 Not Found",
                         "Not found. Slack sends events, actions and commands to /slack/events.\n")
 
+
+    def metrics(self, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            text = metrics_text(self.settings, self.deps.store.redis)
+        except redis.RedisError as error:
+            log.warning("/metrics: Redis unavailable (%s)", error)
+            return _respond(start_response, "503 Service Unavailable", "Redis is unavailable; no numbers to show.\n")
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE)])
+        return [text]
 
     @staticmethod
     def install(oauth: OAuthFlow, path: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -193,6 +215,16 @@ def create_wsgi_app() -> DailiesWSGI:
     return DailiesWSGI(get_settings())
 
 
+class GunicornToRoot(glogging.Logger):
+    """gunicorn's own lines go through the root logger, so they come out in DAILIES_LOG_FORMAT too."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            logger.handlers = []
+            logger.propagate = True
+
+
 def run_gunicorn(*, host: str, port: int, workers: int) -> None:
     class DailiesServer(BaseApplication):
         def load_config(self) -> None:
@@ -204,6 +236,7 @@ def run_gunicorn(*, host: str, port: int, workers: int) -> None:
             self.cfg.set("limit_request_line", 8190)
             self.cfg.set("limit_request_fields", 100)
             self.cfg.set("accesslog", None)
+            self.cfg.set("logger_class", GunicornToRoot)
 
         def load(self) -> Callable[..., Any]:
             return create_wsgi_app()

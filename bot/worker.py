@@ -8,11 +8,14 @@ import functools
 import logging
 import multiprocessing
 import os
+import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import redis
@@ -24,12 +27,13 @@ from rq.scheduler import RQScheduler
 from rq.worker_pool import WorkerPool
 
 from bot.slack.client import make_web_client
-from bot.slack.installations import RedisInstallationStore
+from bot.slack.installations import TOKEN_REFRESH_BEFORE_MIN, fresh_bot, installation_store
 from bot.slack.notifier import SlackNotifier
 from jobs.infra.logs import configure_logging, install_secret_scrubber
+from jobs.infra.metrics import RedisMetrics
 from jobs.infra.redis_client import connect
 from jobs.infra.settings import Settings, load_settings
-from jobs.infra.store import RedisStore, StoreUnavailable, workspace_prefix
+from jobs.infra.store import RedisStore, StoreUnavailable
 from jobs.pipeline import tasks
 from jobs.pipeline.runtime import RqScheduler, Runtime
 from jobs.pipeline.tasks import RuntimeWorkerMixin, TaskJob
@@ -40,6 +44,9 @@ RESTART_DELAY_S = 2.0
 
 REDIS_DOWN_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 SPAWN = multiprocessing.get_context("spawn")
+FORK = multiprocessing.get_context("fork")
+SCHEDULER_STOP_S = 5.0
+KILL_AFTER_S = 5.0  # past the grace: a worker told twice has handed its job back by then unless it is wedged
 
 
 class ResilientScheduler(RQScheduler):
@@ -52,16 +59,26 @@ class ResilientScheduler(RQScheduler):
 
     logging_level: str = "INFO"  # set by the worker; carried into the new process with the scheduler
 
+    @property
+    def connection(self) -> Redis:
+        # rq rebuilds a connection from its class and keyword arguments, which a Sentinel-managed one cannot be
+        # rebuilt from: connect from the settings, as every other Dailies process does.
+        if self._connection is None:
+            self._connection = connect(load_settings())
+        return self._connection
+
     def start(self) -> BaseProcess:
         self._status = self.Status.STARTED
         self._connection = None  # a Redis client cannot cross into the new process; it connects there
+        self._pool_kwargs = {}  # nor can a Sentinel pool's arguments (the new process connects from settings)
         self._process = SPAWN.Process(target=rq_scheduler.run, args=(self,), name="Scheduler")
         self._process.start()
         return self._process
 
     def work(self) -> None:
         # A fresh interpreter: set up logging (secrets scrubbed) as `dailies worker` did for its own process.
-        configure_logging(self.logging_level, load_settings().secret_values())
+        settings = load_settings()
+        configure_logging(self.logging_level, settings.secret_values(), settings.log_format)
         self._install_signal_handlers()
         lost_since: float | None = None
         registered = False
@@ -90,10 +107,39 @@ class ResilientScheduler(RQScheduler):
 
 
 class DailiesWorkerMixin:
-    """What every `dailies worker` adds to rq's: a scheduler that survives Redis restarts, and maintenance that
-    keeps the recovery sweep scheduled."""
+    """What every `dailies worker` adds to rq's: a scheduler that survives Redis restarts, maintenance that
+    keeps the recovery sweep scheduled, and a bounded stop.
+
+    An orchestrator sends SIGTERM and kills after a grace period. rq's warm shutdown waits for the current job
+    however long it takes; here, a job still running `stop_grace_s` after the first signal is stopped (rq's cold
+    shutdown): its step is handed back — a take step is resumed by the recovery sweep, other jobs by rq's
+    retries — and the worker exits."""
 
     runtime: Runtime
+    _stop_timer: threading.Timer | None = None
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        if self._stop_timer is None:
+            grace_s = self.runtime.settings.stop_grace_s
+            self._stop_timer = threading.Timer(grace_s, os.kill, (os.getpid(), signal.SIGTERM))
+            self._stop_timer.daemon = True
+            self._stop_timer.start()
+        super().request_stop(signum, frame)  # type: ignore[misc]
+
+    def stop_scheduler(self) -> None:
+        """rq joins its scheduler without a limit: a scheduler stuck on a dead Redis would hold the stop."""
+        process = self.scheduler._process if self.scheduler else None
+        if process is None or not process.pid:
+            return
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGTERM)
+        process.join(SCHEDULER_STOP_S)
+        if process.is_alive():
+            log.warning("scheduler (pid %s) did not stop within %.0f s of SIGTERM; killed", process.pid,
+                        SCHEDULER_STOP_S)
+            with contextlib.suppress(OSError):
+                os.kill(process.pid, signal.SIGKILL)
+            process.join(SCHEDULER_STOP_S)
 
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
                          date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
@@ -138,10 +184,10 @@ class PoolWorker(DailiesWorkerMixin, RuntimeWorkerMixin, SimpleWorker):
     per job: a take's status check is a few milliseconds of work, and forking for each one cost more than the
     work (the pool restarts a worker that dies, which is the isolation a fork per job gave)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.runtime = build_worker_runtime(load_settings())
-        self.team_runtime = team_runtimes(self.runtime.settings)
+        self.runtime = runtime
+        self.team_runtime = team_runtimes(runtime.settings)
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         # The pool starts a new worker for one that exits: a worker that finds Redis gone waits for it (one
@@ -178,16 +224,16 @@ def build_worker_runtime(settings: Settings, team: str | None = None) -> Runtime
     """The runtime for the single-token deployment, or (`team`) for one workspace installed by OAuth: its
     records and its own bot token from the installation store."""
     install_secret_scrubber(settings.secret_values())
-    connection = connect(settings.redis_url)
-    store = RedisStore(connection, workspace_prefix(settings.key_prefix, team))
-    token = None
+    connection = connect(settings)
+    store = RedisStore.open(settings, team, connection)
+    token, valid_until = None, None
     if team:
-        org = team.startswith("E")
-        bot = RedisInstallationStore(connection, settings.key_prefix).find_bot(
-            enterprise_id=team if org else None, team_id=None if org else team, is_enterprise_install=org)
+        bot = fresh_bot(installation_store(settings, connection), settings, team)
         if bot is None or not bot.bot_token:
             log.error("workspace %s has no installation (uninstalled?): its jobs cannot reach Slack", team)
         token = bot.bot_token if bot and bot.bot_token else ""  # never another workspace's token
+        if bot is not None and bot.bot_token_expires_at:  # a rotating token: build again before it runs out
+            valid_until = bot.bot_token_expires_at - TOKEN_REFRESH_BEFORE_MIN * 60 / 2
     return Runtime(
         settings=settings,
         store=store,
@@ -195,6 +241,8 @@ def build_worker_runtime(settings: Settings, team: str | None = None) -> Runtime
         notifier=SlackNotifier(make_web_client(settings, shared=connection, token=token, team=team), store,
                                settings),
         team=team,
+        metrics=RedisMetrics(connection, settings.key_prefix),
+        valid_until=valid_until,
     )
 
 
@@ -212,12 +260,73 @@ def prepare(settings: Settings) -> tuple[Runtime, RedisStore, Queue]:
     return runtime, store, queue
 
 
+class DailiesWorkerPool(WorkerPool):
+    """rq's WorkerPool, with two changes for an orchestrator's SIGTERM and for Redis behind Sentinel:
+
+    - each worker process connects from the settings (`run_pool_worker`), not from the connection arguments rq
+      copies, which a Sentinel-managed connection cannot be rebuilt from;
+    - a stop is bounded: at `stop_grace_s` after SIGTERM a worker still busy is told again (rq's cold stop: its
+      job is handed back), and one still alive `KILL_AFTER_S` later is killed. A busy worker does not always run
+      its signal handler while it waits on a socket, so the pool, not the worker, keeps the time."""
+
+    def __init__(self, *args: Any, stop_grace_s: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop_grace_s = stop_grace_s
+        self.cold_at: float | None = None
+        self.kill_at: float | None = None
+
+    def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
+                           logging_level: str = "INFO") -> BaseProcess:
+        return FORK.Process(target=run_pool_worker, args=(name, self._queue_names, burst, logging_level),
+                            name=f"Worker {name} (WorkerPool {self.name})")
+
+    def request_stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
+        if self.cold_at is None:
+            self.cold_at = time.monotonic() + self.stop_grace_s
+            self.kill_at = self.cold_at + KILL_AFTER_S
+        super().request_stop(signum, frame)
+
+    def all_workers_have_stopped(self) -> bool:
+        stopped = super().all_workers_have_stopped()
+        now = time.monotonic()
+        if stopped or self.cold_at is None or self.kill_at is None or now < self.cold_at:
+            return stopped
+        cold = now < self.kill_at
+        for data in list(self.worker_dict.values()):
+            log.warning("worker %s (pid %s) still busy %.0f s after SIGTERM: %s", data.name, data.pid,
+                        self.stop_grace_s, "handing its job back" if cold else "killed")
+            self.stop_worker(data, signal.SIGTERM if cold else signal.SIGKILL)
+        if cold:
+            self.cold_at = self.kill_at  # told once; the kill comes at kill_at
+        else:
+            self.kill_at = now + KILL_AFTER_S
+        return stopped
+
+
+def run_pool_worker(name: str, queue_names: list[str], burst: bool, logging_level: str) -> None:
+    """One worker process of the pool (forked from it)."""
+    # The fork inherits the pool's own signal handlers; until rq installs the worker's, a stop ends the process.
+    signal.signal(signal.SIGTERM, _exit_at_once)
+    signal.signal(signal.SIGINT, _exit_at_once)
+    settings = load_settings()
+    runtime = build_worker_runtime(settings)
+    assert isinstance(runtime.scheduler, RqScheduler)
+    queues = [Queue(queue_name, connection=runtime.scheduler.queue.connection) for queue_name in queue_names]
+    worker = PoolWorker(queues, name=name, connection=runtime.scheduler.queue.connection, job_class=TaskJob,
+                        runtime=runtime)
+    worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+
+
+def _exit_at_once(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def run_pool(settings: Settings, processes: int, *, burst: bool = False) -> None:
-    """N workers under rq's own WorkerPool: one of them runs the scheduler, a dead one is started again, and
-    SIGTERM/SIGINT lets each finish its current job before the pool exits."""
+    """N workers under rq's WorkerPool: one of them runs the scheduler, a dead one is started again, and
+    SIGTERM/SIGINT lets each finish its current job (within DAILIES_STOP_GRACE_S) before the pool exits."""
     _, _, queue = prepare(settings)
-    pool = WorkerPool([queue], connection=queue.connection, num_workers=processes, worker_class=PoolWorker,
-                      job_class=TaskJob)
+    pool = DailiesWorkerPool([queue], connection=queue.connection, num_workers=processes, worker_class=PoolWorker,
+                             job_class=TaskJob, stop_grace_s=settings.stop_grace_s)
     pool.start(burst=burst, logging_level=logging.getLevelName(logging.getLogger().level))
 
 

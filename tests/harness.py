@@ -27,11 +27,14 @@ from bot.server import DailiesWSGI
 from bot.slack.client import make_web_client
 from bot.slack.notifier import SlackNotifier
 from bot.worker import make_worker
+from jobs.infra.metrics import RedisMetrics
 from jobs.infra.settings import Settings
 from jobs.infra.store import RedisStore
 from jobs.pipeline.runtime import RqScheduler, Runtime
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+SECRET_KEY = "Clcws08H4EgcxqHGWZF9BNFoSTiMbf7q2nPxMaJ_w7Q="  # a Fernet key for DAILIES_SECRET_KEYS in tests
+OLD_SECRET_KEY = "A_eBASZslCS2PnVdaBY62Qmeg4S3KVVHLM7cOIKEnZI="
 BOT_TOKEN = "xoxb-test-token"
 
 
@@ -54,10 +57,11 @@ def wait_for(condition: Callable[[], Any], timeout_s: float = 20.0, interval_s: 
 class RedisServer:
     """A redis-server of the tests' own on a free port: they may flush it freely."""
 
-    def __init__(self, *, appendonly: bool = False) -> None:
+    def __init__(self, *, appendonly: bool = False, replica_of: int | None = None) -> None:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="dailies-redis-"))
         self.appendonly = appendonly
+        self.replica_of = replica_of
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,7 +74,8 @@ class RedisServer:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always", "--dir", str(self.dir)],
+             "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always", "--dir", str(self.dir),
+             *(["--replicaof", "127.0.0.1", str(self.replica_of)] if self.replica_of else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         client = Redis(port=self.port)
@@ -93,6 +98,57 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+class SentinelGroup:
+    """A primary, a replica and three sentinels on loopback, as an operator runs Redis with failover
+    (`redis-server --sentinel`, Debian's redis-sentinel is the same program)."""
+
+    MASTER = "dailies"
+
+    def __init__(self) -> None:
+        self.primary = RedisServer(appendonly=True)
+        self.replica: RedisServer | None = None
+        self.sentinels: list[subprocess.Popen[bytes]] = []
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.dir = Path(tempfile.mkdtemp(prefix="dailies-sentinel-"))
+
+    @property
+    def addresses(self) -> str:
+        return ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+
+    def start(self) -> SentinelGroup:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (apt-get install redis-server)"
+        self.primary.start()
+        self.replica = RedisServer(appendonly=True, replica_of=self.primary.port).start()
+        wait_for(lambda: Redis(port=self.replica.port).info("replication").get("master_link_status") == "up",
+                 timeout_s=20)
+        for port in self.sentinel_ports:
+            conf = self.dir / f"sentinel-{port}.conf"
+            conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {self.dir}\n"
+                            f"sentinel monitor {self.MASTER} 127.0.0.1 {self.primary.port} 2\n"
+                            f"sentinel down-after-milliseconds {self.MASTER} 1000\n"
+                            f"sentinel failover-timeout {self.MASTER} 4000\n"
+                            f"sentinel parallel-syncs {self.MASTER} 1\n")
+            self.sentinels.append(subprocess.Popen([binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL,
+                                                   stderr=subprocess.DEVNULL))
+        for port in self.sentinel_ports:  # each sentinel knows the replica and the other sentinels
+            client = Redis(port=port)
+            wait_for(lambda c=client: _pings(c) and len(c.sentinel_slaves(self.MASTER)) == 1
+                     and len(c.sentinel_sentinels(self.MASTER)) == 2, timeout_s=30, interval_s=0.2)
+        return self
+
+    def master_port(self) -> int:
+        return int(Redis(port=self.sentinel_ports[0]).sentinel_get_master_addr_by_name(self.MASTER)[1])
+
+    def stop(self) -> None:
+        for sentinel in self.sentinels:
+            sentinel.kill()
+            sentinel.wait(timeout=10)
+        for server in (self.primary, self.replica):
+            if server is not None:
+                server.kill()
 
 
 def _pings(client: Redis) -> bool:
@@ -227,9 +283,9 @@ class Worker:
         self.queue = Queue(settings.queue_name, connection=self.connection)
         self.store = RedisStore(self.connection, settings.key_prefix)
         notifier = (notifier_factory(self.store) if notifier_factory
-                    else SlackNotifier(make_web_client(settings), self.store, settings))
+                    else SlackNotifier(make_web_client(settings, shared=self.connection), self.store, settings))
         self.runtime = Runtime(settings=settings, store=self.store, scheduler=RqScheduler(self.queue),
-                               notifier=notifier)
+                               notifier=notifier, metrics=RedisMetrics(self.connection, settings.key_prefix))
 
     def pending(self) -> int:
         return self.queue.count + self.queue.scheduled_job_registry.count

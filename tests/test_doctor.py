@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from bot.cli import main as cli_main
 from bot.doctor import run_doctor
 from jobs.infra.settings import Settings
-from tests.harness import BOT_TOKEN, SIGNING_SECRET, free_port, make_settings
+from tests.harness import BOT_TOKEN, SECRET_KEY, SIGNING_SECRET, free_port, make_settings
 from tests.standins.slack import SlackStandIn
 
 GOOD_SIGNING_SECRET = "0123456789abcdef0123456789abcdef"
@@ -49,7 +49,8 @@ def test_a_deployment_installed_by_oauth_needs_no_bot_token(redis_url: str, slac
                                                              tmp_path: Path) -> None:
     settings = make_settings(redis_url, slack.api_url, tmp_path / "media", SLACK_BOT_TOKEN="",
                              SLACK_SIGNING_SECRET=GOOD_SIGNING_SECRET, SLACK_CLIENT_ID="123.456",
-                             SLACK_CLIENT_SECRET="client-secret-abcdef", DAILIES_PUBLIC_URL="https://dailies.example")
+                             SLACK_CLIENT_SECRET="client-secret-abcdef", DAILIES_PUBLIC_URL="https://dailies.example",
+                             DAILIES_SECRET_KEYS=SECRET_KEY)
     ok, lines = doctor_lines(settings)
     assert ok, lines
     assert line_for(lines, "SLACK_CLIENT_ID").startswith("✓")

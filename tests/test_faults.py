@@ -300,7 +300,7 @@ def _request_for(store: RedisStore, thread: str):
 @pytest.mark.parametrize("stop", ["SIGKILL", "SIGTERM"])
 def test_a_worker_killed_or_stopped_mid_render_never_loses_or_duplicates_a_take(bot, slack, settings, tmp_path,
                                                                                    stop):
-    store = RedisStore.from_url(settings.redis_url, settings.key_prefix)
+    store = RedisStore.open(settings)
     thread = "1700740001.000100"
     bot.event(mention("Slow dolly through a greenhouse x2 4s\nSound: sprinklers, birds", ts=thread))
     request = _request_for(store, thread)

@@ -46,7 +46,7 @@ def test_a_provider_result_that_is_not_a_video_is_refused(kind: str, bot, slack:
         bot.event(mention("Ferris wheel at dusk\nSound: creaking\nx1 4s --model fal:fal-ai/veo3.1", ts=thread))
         wait_for(worker.pending)
         worker.drain()
-    store = RedisStore.from_url(tuned.redis_url, tuned.key_prefix)
+    store = RedisStore.open(tuned)
     (take,) = store.channel_takes("C0ART")
     assert take.state == TakeState.failed and take.cost_usd == 0
     assert "not a video" in (take.error or "") and WHAT[kind] in (take.error or "")
@@ -64,7 +64,7 @@ def test_an_unknown_fal_endpoint_is_refused_in_the_thread_and_nothing_is_queued(
     said = wait_for(lambda: slack.posted(thread_ts=thread))
     assert "not a fal endpoint Dailies is set up for" in said[0]["text"] and "DAILIES_FAL_ENDPOINTS" in str(said)
     assert worker.pending() == 0
-    assert not RedisStore.from_url(settings.redis_url, settings.key_prefix).channel_takes("C0ART")
+    assert not RedisStore.open(settings).channel_takes("C0ART")
 
 
 def test_set_model_validates_the_value_like_a_brief_flag(bot, worker, slack, redis_url, tmp_path):
@@ -80,7 +80,7 @@ def test_set_model_validates_the_value_like_a_brief_flag(bot, worker, slack, red
         endpoint.event(mention("set model=fal:<!channel>", ts=thread, user=lead))
         said = wait_for(lambda: slack.posted(thread_ts=thread))
         assert "Settings not changed" in said[0]["text"] and "<!channel>" not in said[0]["text"]
-        store = RedisStore.from_url(redis_url, tuned.key_prefix)
+        store = RedisStore.open(tuned.model_copy(update={'redis_url': redis_url}))
         assert load_channel_settings(store, "C0ART").model is None
     finally:
         endpoint.stop()

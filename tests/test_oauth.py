@@ -24,8 +24,18 @@ from redis import Redis
 from bot.cli import main as cli_main
 from bot.slack.installations import RedisInstallationStore
 from jobs.domain.models import TakeState
+from jobs.infra.sealing import Sealer
 from jobs.infra.store import RedisStore, installed_workspaces, workspace_prefix
-from tests.harness import BotEndpoint, Worker, event_envelope, free_port, make_settings, mention, wait_for
+from tests.harness import (
+    SECRET_KEY,
+    BotEndpoint,
+    Worker,
+    event_envelope,
+    free_port,
+    make_settings,
+    mention,
+    wait_for,
+)
 from tests.standins.slack import SlackStandIn
 
 CLIENT_ID = "1234567890.0987654321"
@@ -39,7 +49,7 @@ def deployment(redis_url: str, slack: SlackStandIn, tmp_path: Path) -> Iterator[
     port = free_port()
     settings = make_settings(redis_url, slack.api_url, tmp_path / "media", SLACK_BOT_TOKEN="",
                              SLACK_CLIENT_ID=CLIENT_ID, SLACK_CLIENT_SECRET=CLIENT_SECRET,
-                             DAILIES_PUBLIC_URL=f"http://127.0.0.1:{port}")
+                             DAILIES_PUBLIC_URL=f"http://127.0.0.1:{port}", DAILIES_SECRET_KEYS=SECRET_KEY)
     assert settings.oauth_enabled
     bot = BotEndpoint(settings, port=port)
     yield bot, Worker(settings)
@@ -74,7 +84,7 @@ def test_three_workspaces_install_and_never_share_takes_tokens_or_records(deploy
     for team in WORKSPACES:
         answer = install(bot, slack, team)
         assert answer.status_code == 200, answer.text[:300]
-    store = RedisInstallationStore(Redis.from_url(redis_url), "dailies-test")
+    store = RedisInstallationStore(Redis.from_url(redis_url), "dailies-test", Sealer([SECRET_KEY]))
     tokens = {team: store.find_bot(enterprise_id=None, team_id=team).bot_token for team in WORKSPACES}
     assert len(set(tokens.values())) == 3 and all(slack.team_tokens[t] == team for team, t in tokens.items())
     assert installed_workspaces(Redis.from_url(redis_url), "dailies-test") == sorted(WORKSPACES)
@@ -110,7 +120,7 @@ def test_uninstall_and_revoked_tokens_remove_that_workspace_only(deployment, sla
     bot, _ = deployment
     for team in ("T0ACME", "T0BOLT"):
         assert install(bot, slack, team).status_code == 200
-    store = RedisInstallationStore(Redis.from_url(redis_url), "dailies-test")
+    store = RedisInstallationStore(Redis.from_url(redis_url), "dailies-test", Sealer([SECRET_KEY]))
 
     assert send(bot, "T0ACME", {"type": "app_uninstalled", "event_ts": f"{time.time():.6f}"},
                 "EvUNINSTALL").status_code == 200
@@ -137,6 +147,6 @@ def test_a_forged_or_replayed_oauth_redirect_installs_nothing(deployment, slack:
     with httpx.Client(base_url=bot.base_url, timeout=10) as browser:
         forged = browser.get("/slack/oauth_redirect", params={"code": code, "state": "not-ours"})
     assert forged.status_code >= 400
-    store = RedisInstallationStore(Redis.from_url(redis_url), "dailies-test")
+    store = RedisInstallationStore(Redis.from_url(redis_url), "dailies-test", Sealer([SECRET_KEY]))
     assert store.find_bot(enterprise_id=None, team_id="T0ACME") is None
     assert not slack.calls_to("oauth.v2.access")  # the code was never even exchanged

@@ -58,7 +58,7 @@ class RecordingNotifier:
 def runtime_for(settings: Settings) -> tuple[Runtime, RecordingNotifier, InlineScheduler]:
     notifier = RecordingNotifier()
     scheduler = InlineScheduler()
-    rt = Runtime(settings=settings, store=RedisStore.from_url(settings.redis_url, settings.key_prefix),
+    rt = Runtime(settings=settings, store=RedisStore.open(settings),
                  scheduler=scheduler, notifier=notifier)
     return rt, notifier, scheduler
 

@@ -16,7 +16,7 @@ from tests.harness import BotEndpoint, RedisServer, make_settings, mention, wait
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn
 from tests.test_serve import settings_env
-from tests.test_worker_kill import kill_group, start_worker
+from tests.test_worker_kill import assert_stop_within, kill_group, start_worker
 
 
 def test_a_redis_restart_mid_render_loses_and_doubles_nothing(slack: SlackStandIn, tmp_path: Path) -> None:
@@ -28,7 +28,8 @@ def test_a_redis_restart_mid_render_loses_and_doubles_nothing(slack: SlackStandI
         fal.finish_after_polls = 16
         settings = make_settings(server.url, slack.api_url, tmp_path / "media", FAL_KEY=FAL_KEY,
                                  FAL_QUEUE_URL=fal.url, DAILIES_ALLOWED_MEDIA_URLS=fal.url + "/",
-                                 DAILIES_POLL_INITIAL_S=0.25, DAILIES_POLL_MAX_S=0.25, DAILIES_STEP_LEASE_S=3)
+                                 DAILIES_POLL_INITIAL_S=0.25, DAILIES_POLL_MAX_S=0.25, DAILIES_STEP_LEASE_S=3,
+                                 DAILIES_STOP_GRACE_S=5)
         bot = BotEndpoint(settings)
         env = settings_env(settings)
         log = tmp_path / "workers.log"
@@ -55,6 +56,7 @@ def test_a_redis_restart_mid_render_loses_and_doubles_nothing(slack: SlackStandI
         assert all(w.poll() is None for w in workers), "a worker exited"
         text = log.read_text(errors="replace")
         assert "Redis unreachable" in text or "could not connect to Redis" in text  # the outage was felt
+        assert_stop_within(workers, settings.stop_grace_s + 8)  # an orchestrator's SIGTERM after the restart
     finally:
         for worker in workers:
             if worker.poll() is None:

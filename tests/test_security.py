@@ -269,7 +269,7 @@ def test_secrets_never_reach_logs_errors_exports_or_messages(redis_url, slack, t
         bot.stop()
     sys.stderr.flush()
     captured = capfd.readouterr()
-    takes = RedisStore.from_url(settings.redis_url, settings.key_prefix).channel_takes(CHANNEL)
+    takes = RedisStore.open(settings).channel_takes(CHANNEL)
     assert sorted(t.state.value for t in takes) == ["failed", "posted", "queued"]
     assert "[redacted]" in (next(t for t in takes if t.state == TakeState.failed).error or "")
     redis_dump = json.dumps([t.model_dump(mode="json") for t in takes])

@@ -52,7 +52,7 @@ def settings(redis_url: str, slack: SlackStandIn, tmp_path: Path):
 
 @pytest.fixture()
 def store(settings) -> RedisStore:
-    return RedisStore.from_url(settings.redis_url, settings.key_prefix)
+    return RedisStore.open(settings)
 
 
 @pytest.fixture()

@@ -38,7 +38,7 @@ def test_mention_becomes_one_take_with_sound_in_its_thread(bot, worker: Worker, 
     assert updates and "done" in updates[-1].args["text"].lower()
     assert all(u.args.get("parse") == "none" for u in updates)
 
-    store = RedisStore.from_url(worker.settings.redis_url, worker.settings.key_prefix)
+    store = RedisStore.open(worker.settings)
     takes = store.channel_takes("C0ART")
     assert [t.state.value for t in takes] == ["posted"]
     assert takes[0].message_ts == cards[0].get("ts") or takes[0].message_ts

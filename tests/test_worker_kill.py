@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from redis import Redis
@@ -31,6 +32,18 @@ def start_worker(env: dict[str, str], log: Path, processes: int = 1) -> subproce
 def kill_group(process: subprocess.Popen[bytes], sig: int) -> None:
     os.killpg(process.pid, sig)
     process.wait(timeout=30)
+
+
+def assert_stop_within(workers: list[subprocess.Popen[bytes]], limit_s: float) -> None:
+    """SIGTERM to every `dailies worker` (and its pool, scheduler, horses), as an orchestrator sends it: each
+    exits within `limit_s`."""
+    started = time.monotonic()
+    for worker in workers:
+        os.killpg(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        worker.wait(timeout=limit_s + 30)
+    took_s = time.monotonic() - started
+    assert took_s < limit_s, f"the workers took {took_s:.0f} s to stop after SIGTERM"
 
 
 def test_worker_killed_mid_render_then_restarted_posts_each_take_once(bot, slack: SlackStandIn, settings, tmp_path):

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from redis import Redis
@@ -18,9 +19,12 @@ from rq.scheduler import RQScheduler
 from bot.worker import release_dead_scheduler_lock
 from jobs.domain.models import TakeState
 from jobs.infra.store import RedisStore
-from tests.harness import mention, wait_for
+from tests.harness import BotEndpoint, make_settings, mention, wait_for
+from tests.standins.fal import FAL_KEY, FalStandin
+from tests.standins.server import Reply
 from tests.standins.slack import SlackStandIn
 from tests.test_serve import ROOT, settings_env
+from tests.test_worker_kill import kill_group, start_worker
 
 
 def children(pid: int) -> set[int]:
@@ -96,3 +100,46 @@ def test_a_dead_schedulers_lock_is_freed_even_while_its_process_is_a_zombie(redi
             assert (connection.get(lock_key) is None) is freed
     finally:
         zombie.wait()
+
+
+def test_sigterm_stops_a_pool_within_its_grace_while_a_step_hangs_and_the_step_is_taken_up_again(
+        slack: SlackStandIn, settings, tmp_path: Path) -> None:
+    """An orchestrator's SIGTERM, then a kill after its grace period: a worker stuck in a slow provider call
+    stops that step at DAILIES_STOP_GRACE_S and exits; the next worker finishes the take, once."""
+    fal = FalStandin().start()
+    bot = None
+    try:
+        fal.finish_after_polls = 3
+        env = {**settings_env(settings), "FAL_KEY": FAL_KEY, "FAL_QUEUE_URL": fal.url,
+               "DAILIES_ALLOWED_MEDIA_URLS": fal.url + "/", "DAILIES_POLL_INITIAL_S": "0.25",
+               "DAILIES_POLL_MAX_S": "0.25", "DAILIES_STEP_LEASE_S": "2", "DAILIES_PROVIDER_TIMEOUT_S": "120",
+               "DAILIES_STOP_GRACE_S": "3"}
+        bot = BotEndpoint(make_settings(settings.redis_url, slack.api_url, tmp_path / "media", FAL_KEY=FAL_KEY,
+                                        FAL_QUEUE_URL=fal.url))
+        log = tmp_path / "pool.log"
+        pool = start_worker(env, log, processes=2)
+        store = RedisStore.open(settings)
+        # The render's status check will hang for a minute: the worker that makes it is busy when SIGTERM comes.
+        fal.script("GET", r"/status$", Reply(202, {"status": "IN_PROGRESS", "logs": []}, delay_s=60))
+        bot.event(mention("Rain on glass\nSound: rain\nx1 4s --model fal:fal-ai/veo3.1", ts="1700970200.000100"))
+        wait_for(lambda: any(r.path.endswith("/status") for r in fal.requests), timeout_s=60)
+        started = time.monotonic()
+        os.killpg(pool.pid, signal.SIGTERM)
+        pool.wait(timeout=30)
+        stopped_s = time.monotonic() - started
+        assert stopped_s < 3 + 8, f"the pool took {stopped_s:.0f} s to stop"  # grace, then a kill 5 s later
+        assert [t.state for t in store.channel_takes("C0ART")] != [TakeState.posted]
+
+        again = start_worker(env, log, processes=2)
+        try:
+            wait_for(lambda: [t.state for t in store.channel_takes("C0ART")] == [TakeState.posted], timeout_s=90)
+        finally:
+            kill_group(again, signal.SIGTERM)
+        assert len(fal.calls("POST")) == 1, "the take was rendered twice"
+        cards = [m for m in slack.posted(thread_ts="1700970200.000100") if m.get("text", "").startswith("Take ")]
+        assert len(cards) == 1
+        assert "cold shut down" in log.read_text()
+    finally:
+        if bot is not None:
+            bot.stop()
+        fal.stop()

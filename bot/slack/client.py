@@ -19,6 +19,7 @@ from urllib.error import URLError
 
 import redis
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -28,6 +29,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from jobs.infra.metrics import Metrics, RedisMetrics
 from jobs.infra.settings import Settings
 from jobs.infra.store import workspace_prefix
 
@@ -73,11 +75,13 @@ class SharedPause:
 
 
 class SharedRateLimitRecorder(RetryHandler):
-    """Writes each 429's Retry-After to the shared pause, then lets slack_sdk's own handler retry."""
+    """Writes each 429's Retry-After to the shared pause (and counts it), then lets slack_sdk's own handler
+    retry."""
 
-    def __init__(self, pause: SharedPause) -> None:
+    def __init__(self, pause: SharedPause, metrics: Metrics | None = None) -> None:
         super().__init__(max_retry_count=100)  # it never retries itself; the count only gates _can_retry
         self.pause = pause
+        self.metrics = metrics
 
     def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
                    error: Exception | None = None) -> bool:
@@ -89,7 +93,10 @@ class SharedRateLimitRecorder(RetryHandler):
                 seconds = float(value)
             except ValueError:
                 seconds = 1.0
-            self.pause.record(request.url.rsplit("/", 1)[-1], seconds)
+            method = request.url.rsplit("/", 1)[-1]
+            self.pause.record(method, seconds)
+            if self.metrics is not None:
+                self.metrics.count("slack_api_errors_total", {"method": method, "error": "ratelimited"})
         return False
 
 
@@ -97,11 +104,18 @@ class DailiesWebClient(WebClient):
     """slack_sdk's client that first waits out any pause another process was given for the same method."""
 
     shared_pause: SharedPause | None = None
+    metrics: Metrics | None = None
 
     def api_call(self, api_method: str, **kwargs: Any) -> Any:  # noqa: ANN401 - slack_sdk's signature
         if self.shared_pause is not None:
             self.shared_pause.wait(api_method)
-        return super().api_call(api_method, **kwargs)
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as error:
+            if self.metrics is not None:
+                code = str(error.response.get("error") or error.response.status_code)
+                self.metrics.count("slack_api_errors_total", {"method": api_method, "error": code})
+            raise
 
 
 class ServerErrorRetryHandler(RetryHandler):
@@ -131,9 +145,9 @@ class TimeoutRetryHandler(RetryHandler):
         return timed_out and not _may_have_posted(request)
 
 
-def retry_handlers(pause: SharedPause | None = None) -> list[RetryHandler]:
+def retry_handlers(pause: SharedPause | None = None, metrics: Metrics | None = None) -> list[RetryHandler]:
     return [
-        *([SharedRateLimitRecorder(pause)] if pause is not None else []),
+        *([SharedRateLimitRecorder(pause, metrics)] if pause is not None else []),
         ConnectionErrorRetryHandler(max_retry_count=3, error_types=[URLError, ConnectionError, RemoteDisconnected]),
         TimeoutRetryHandler(max_retry_count=3),
         RateLimitErrorRetryHandler(max_retry_count=5),
@@ -150,5 +164,6 @@ def make_web_client(settings: Settings, *, timeout_s: float = 30, shared: redis.
     client = DailiesWebClient(token=token, base_url=settings.slack_api_url, timeout=timeout_s, **kwargs)
     pause = SharedPause(shared, workspace_prefix(settings.key_prefix, team)) if shared is not None else None
     client.shared_pause = pause
-    client.retry_handlers = retry_handlers(pause)
+    client.metrics = RedisMetrics(shared, settings.key_prefix) if shared is not None else None
+    client.retry_handlers = retry_handlers(pause, client.metrics)
     return client

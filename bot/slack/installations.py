@@ -4,8 +4,10 @@
 (tests/test_installations.py holds it to the same expectations): the latest bot per workspace (or org, for an
 org-wide install), the latest installation and each installing user's, with the latest bot token merged into
 an installation found by user. It also keeps the set of installed workspaces, which is how workers find every
-workspace's takes (`jobs.infra.store.WORKSPACES_KEY`). `RedisOAuthStateStore` issues single-use OAuth
-`state` values that expire.
+workspace's takes (`jobs.infra.store.WORKSPACES_KEY`). Tokens (bot, user, and their refresh tokens when
+Slack's token rotation is on) are sealed at rest with `jobs.infra.sealing.Sealer`; a record written before
+sealing was turned on, or with a key that is no longer the first, is re-sealed when it is read.
+`RedisOAuthStateStore` issues single-use OAuth `state` values that expire.
 """
 
 from __future__ import annotations
@@ -13,16 +15,23 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from typing import Any
 
 import redis
+from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.state_store import OAuthStateStore
+from slack_sdk.oauth.token_rotation import TokenRotator
 
+from jobs.infra.sealing import HOW_TO_MAKE_A_KEY, SealBroken, Sealer
+from jobs.infra.settings import ConfigError, Settings
 from jobs.infra.store import WORKSPACES_KEY
 
 log = logging.getLogger(__name__)
 NONE = "-"
+TOKEN_REFRESH_BEFORE_MIN = 120  # refresh a rotating token this long before it expires (Bolt's default)
+SEALED_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token", "incoming_webhook_url")
 
 
 def workspace_key(enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False) -> str:
@@ -35,11 +44,106 @@ def tenant_of(enterprise_id: str | None, team_id: str | None, is_enterprise_inst
     return (enterprise_id or "") if is_enterprise_install else (team_id or "")
 
 
+def installation_store(settings: Settings, connection: redis.Redis) -> RedisInstallationStore:
+    """The store of a deployment installed by OAuth: never without a key to seal its tokens."""
+    sealer = Sealer.from_settings(settings)
+    if sealer is None:
+        raise ConfigError(f"DAILIES_SECRET_KEYS is not set: with SLACK_CLIENT_ID each workspace's bot token is kept "
+                          f"in Redis, sealed with that key; {HOW_TO_MAKE_A_KEY}")
+    return RedisInstallationStore(connection, settings.key_prefix, sealer)
+
+
+def unopenable_workspaces(store: RedisInstallationStore) -> list[str]:
+    """Installation records none of the configured keys opens (checked at start-up and by doctor)."""
+    broken: list[str] = []
+    for key in store.redis.scan_iter(match=f"{_glob_escape(store.prefix)}:*", count=500):
+        try:
+            store._load(key.decode())
+        except SealBroken:
+            broken.append(key.decode().removeprefix(store.prefix + ":").split(":")[1])
+    return sorted(set(broken))
+
+
+def fresh_bot(store: RedisInstallationStore, settings: Settings, team: str) -> Bot | None:
+    """A workspace's bot, its token refreshed first when Slack's token rotation is on and it expires soon (one
+    process refreshes at a time; the others read what it saved)."""
+    org = team.startswith("E")
+    where = {"enterprise_id": team if org else None, "team_id": None if org else team, "is_enterprise_install": org}
+    bot = store.find_bot(**where)
+    if bot is None or not bot.bot_refresh_token or not bot.bot_token_expires_at:
+        return bot
+    if bot.bot_token_expires_at - time.time() > TOKEN_REFRESH_BEFORE_MIN * 60:
+        return bot
+    lock = f"{store.prefix}:refreshing:{team}"
+    if not store.redis.set(lock, "1", nx=True, ex=30):
+        time.sleep(1.0)  # another process is refreshing it: take what it saves
+        return store.find_bot(**where)
+    try:
+        assert settings.slack_client_id and settings.slack_client_secret
+        rotator = TokenRotator(client_id=settings.slack_client_id,
+                               client_secret=settings.slack_client_secret.get_secret_value(),
+                               client=WebClient(base_url=settings.slack_api_url))
+        refreshed = rotator.perform_bot_token_rotation(bot=bot,
+                                                       minutes_before_expiration=TOKEN_REFRESH_BEFORE_MIN)
+        if refreshed is not None:
+            store.save_bot(refreshed)
+            return refreshed
+        return bot
+    finally:
+        store.redis.delete(lock)
+
+
 class RedisInstallationStore(InstallationStore):
-    def __init__(self, connection: redis.Redis, prefix: str) -> None:
+    def __init__(self, connection: redis.Redis, prefix: str, sealer: Sealer | None = None) -> None:
         self.redis = connection
         self.prefix = f"{prefix}:slack-install"
         self.workspaces = f"{prefix}:{WORKSPACES_KEY}"
+        self.sealer = sealer
+
+    # sealing ---------------------------------------------------------------------
+
+    def _dump(self, record: Bot | Installation) -> str:
+        fields = _fields(record)
+        if self.sealer is not None:
+            for name in SEALED_FIELDS:
+                if isinstance(fields.get(name), str) and fields[name]:
+                    fields[name] = self.sealer.seal(fields[name])
+        return json.dumps(fields)
+
+    def _load(self, key: str) -> dict[str, Any] | None:
+        """A stored record with its secrets opened; re-sealed in place when it was plain or under an old key."""
+        raw = self.redis.get(key)
+        if not raw:
+            return None
+        fields: dict[str, Any] = json.loads(raw)
+        if self.sealer is None:
+            return fields
+        stale = False
+        for name in SEALED_FIELDS:
+            value = fields.get(name)
+            if isinstance(value, str) and value:
+                stale = stale or not self.sealer.is_current(value)
+                fields[name] = self.sealer.open(value)
+        if stale:
+            resealed = json.dumps({name: self.sealer.seal(value) if name in SEALED_FIELDS and
+                                   isinstance(value, str) and value else value for name, value in fields.items()})
+            # Only replace what was read: a newer record written meanwhile stays.
+            self.redis.eval(_REPLACE_IF_SAME, 1, key, raw, resealed)
+        return fields
+
+    def reseal_all(self) -> tuple[int, list[str]]:
+        """Every record sealed with the first key (`dailies rotate-keys`): how many changed, and the keys of
+        records no configured key opens."""
+        changed, broken = 0, []
+        for key in self.redis.scan_iter(match=f"{_glob_escape(self.prefix)}:*", count=500):
+            before = self.redis.get(key)
+            try:
+                self._load(key.decode())
+            except SealBroken:
+                broken.append(key.decode())
+                continue
+            changed += int(before is not None and self.redis.get(key) != before)
+        return changed, broken
 
     @property
     def logger(self) -> logging.Logger:
@@ -48,12 +152,17 @@ class RedisInstallationStore(InstallationStore):
     def _key(self, workspace: str, *parts: str) -> str:
         return ":".join((self.prefix, workspace, *parts))
 
+    def _installations_pattern(self, workspace: str) -> str:
+        """Every installation record of one workspace. The ids come from Slack's payloads: escaped, so a team
+        id such as `*` matches only itself, never every workspace."""
+        return _glob_escape(self._key(workspace, "installation")) + ":*"
+
     # saving ----------------------------------------------------------------------
 
     def save(self, installation: Installation) -> None:
         workspace = workspace_key(installation.enterprise_id, installation.team_id,
                                   installation.is_enterprise_install)
-        data = json.dumps(_fields(installation))
+        data = self._dump(installation)
         with self.redis.pipeline() as pipe:
             pipe.set(self._key(workspace, "installation", "latest"), data)
             pipe.set(self._key(workspace, "installation", "user", installation.user_id or NONE), data)
@@ -65,7 +174,7 @@ class RedisInstallationStore(InstallationStore):
             return
         workspace = workspace_key(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
         with self.redis.pipeline() as pipe:
-            pipe.set(self._key(workspace, "bot"), json.dumps(_fields(bot)))
+            pipe.set(self._key(workspace, "bot"), self._dump(bot))
             pipe.sadd(self.workspaces, tenant_of(bot.enterprise_id, bot.team_id, bot.is_enterprise_install))
             pipe.execute()
 
@@ -73,18 +182,18 @@ class RedisInstallationStore(InstallationStore):
 
     def find_bot(self, *, enterprise_id: str | None, team_id: str | None,
                  is_enterprise_install: bool | None = False) -> Bot | None:
-        raw = self.redis.get(self._key(workspace_key(enterprise_id, team_id, is_enterprise_install), "bot"))
-        return Bot(**json.loads(raw)) if raw else None
+        fields = self._load(self._key(workspace_key(enterprise_id, team_id, is_enterprise_install), "bot"))
+        return Bot(**fields) if fields else None
 
     def find_installation(self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None,
                           is_enterprise_install: bool | None = False) -> Installation | None:
         workspace = workspace_key(enterprise_id, team_id, is_enterprise_install)
         key = self._key(workspace, "installation", "user", user_id) if user_id is not None \
             else self._key(workspace, "installation", "latest")
-        raw = self.redis.get(key)
-        if not raw:
+        fields = self._load(key)
+        if not fields:
             return None
-        installation = Installation(**json.loads(raw))
+        installation = Installation(**fields)
         if user_id is not None or installation.bot_token is None:
             # The user's own record may hold an older bot token: the workspace's latest bot wins.
             bot = self.find_bot(enterprise_id=enterprise_id, team_id=team_id,
@@ -111,7 +220,7 @@ class RedisInstallationStore(InstallationStore):
             if user_id is not None:
                 self.redis.delete(self._key(workspace, "installation", "user", user_id))
                 continue
-            keys = list(self.redis.scan_iter(match=self._key(workspace, "installation", "*"), count=500))
+            keys = list(self.redis.scan_iter(match=self._installations_pattern(workspace), count=500))
             if keys:
                 self.redis.delete(*keys)
 
@@ -123,13 +232,24 @@ class RedisInstallationStore(InstallationStore):
         for is_org in (False, True):
             workspace = workspace_key(enterprise_id, team_id, is_org)
             keys.append(self._key(workspace, "bot"))
-            keys += self.redis.scan_iter(match=self._key(workspace, "installation", "*"), count=500)
+            keys += self.redis.scan_iter(match=self._installations_pattern(workspace), count=500)
         tenants = {tenant_of(enterprise_id, team_id, False), tenant_of(enterprise_id, team_id, True)} - {""}
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(*keys)
             if tenants:
                 pipe.srem(self.workspaces, *tenants)
             pipe.execute()
+
+
+_REPLACE_IF_SAME = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
+return 0
+"""
+
+
+def _glob_escape(text: str) -> str:
+    """`text` as a literal inside a Redis MATCH pattern."""
+    return "".join("\\" + char if char in "*?[]\\" else char for char in text)
 
 
 def _fields(record: Bot | Installation) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from jobs.domain.models import Request, Take
 from jobs.domain.notes import timecode
 from jobs.domain.provenance import sent_prompt
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore, workspace_prefix
+from jobs.infra.store import RedisStore
 
 
 def take_row(take: Take, request: Request | None = None) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def take_row(take: Take, request: Request | None = None) -> dict[str, Any]:
 def export_takes(settings: Settings, channel: str, thread_ts: str | None = None,
                  team: str | None = None) -> list[dict[str, Any]]:
     """Every take recorded in `channel` (of workspace `team`, for a deployment installed by OAuth)."""
-    store = RedisStore.from_url(settings.redis_url, workspace_prefix(settings.key_prefix, team))
+    store = RedisStore.open(settings, team)
     takes = store.channel_takes(channel)
     if thread_ts:
         takes = [t for t in takes if t.thread_ts == thread_ts]

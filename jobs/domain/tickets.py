@@ -152,6 +152,21 @@ def _take_key(store: RedisStore, take_id: str) -> str:
     return store.key("ticket", "take", take_id)
 
 
+def state_key(store: RedisStore, state: TicketState) -> str:
+    """The tickets in one state (score: created), which `/metrics` counts."""
+    return store.key("ticket", "state", state.value)
+
+
+def index_state(store: RedisStore, ticket: Ticket) -> None:
+    with store.redis.pipeline(transaction=True) as pipe:
+        for state in TicketState:
+            if state == ticket.state:
+                pipe.zadd(state_key(store, state), {ticket.id: ticket.created_at})
+            else:
+                pipe.zrem(state_key(store, state), ticket.id)
+        pipe.execute()
+
+
 def _open_key(store: RedisStore) -> str:
     return store.key("tickets", "open")
 
@@ -231,7 +246,10 @@ def create_ticket(store: RedisStore, take: Take, request: Request, *, lead: str,
         draft.id = ticket_id
         store.redis.set(ticket_key(store, ticket_id), draft.model_dump_json(), ex=RECORD_TTL_S)
         store.redis.zadd(_open_key(store), {ticket_id: now})
+        index_state(store, draft)
         return draft, True
+    if int(created):
+        index_state(store, ticket)
     return ticket, bool(int(created))
 
 
@@ -245,6 +263,7 @@ def update_ticket(store: RedisStore, ticket_id: str, mutate: Callable[[Ticket], 
             store.redis.zadd(_open_key(store), {ticket.id: ticket.created_at})
         else:
             store.redis.zrem(_open_key(store), ticket.id)
+        index_state(store, ticket)
     return ticket
 
 

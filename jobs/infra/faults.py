@@ -6,12 +6,13 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
+from redis.sentinel import MasterNotFoundError
 
 from adapters.media import MediaError, ffmpeg_exe, input_args
-from jobs.infra.redis_client import connect
+from jobs.infra.redis_client import connect, describe, redact_url
+from jobs.infra.settings import Settings
 
 # Slack errors that no retry fixes: the operator (or a channel member) has to act.
 TERMINAL_SLACK_ERRORS = {
@@ -37,36 +38,34 @@ def slack_error_is_retryable(code: str) -> bool:
     return code not in TERMINAL_SLACK_ERRORS
 
 
-def redact_url(url: str) -> str:
-    """A URL safe to print: any password replaced."""
+def redis_problem(settings: Settings, *, timeout_s: float = 2.0) -> str | None:
+    """None when the configured Redis answers PING; otherwise one line naming the variable to fix."""
+    url = settings.redis_url
     try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(unparseable URL)"
-    if parts.password:
-        host = parts.hostname or ""
-        if parts.port:
-            host += f":{parts.port}"
-        user = f"{parts.username}:" if parts.username else ":"
-        return urlunsplit((parts.scheme, f"{user}***@{host}", parts.path, parts.query, parts.fragment))
-    return url
-
-
-def redis_problem(url: str, *, timeout_s: float = 2.0) -> str | None:
-    """None when Redis at `url` answers PING; otherwise one line naming REDIS_URL and what went wrong."""
-    try:
-        client = connect(url, timeout_s=timeout_s)
+        client = connect(settings, timeout_s=timeout_s)
     except (ValueError, redis.RedisError) as error:
         return f"REDIS_URL={redact_url(url)} is not a valid Redis URL ({error}). Example: redis://127.0.0.1:6379/0"
     try:
         client.ping()
+    except MasterNotFoundError as error:
+        return (f"REDIS_SENTINEL_MASTER={settings.redis_sentinel_master}: the sentinels at "
+                f"{','.join(settings.redis_sentinels)} name no reachable primary of that name ({first_line(error)}). "
+                "Use the name in their `sentinel monitor NAME …` line, and check REDIS_SENTINELS.")
+    except redis.AuthenticationError as error:
+        return (f"Redis at {describe(settings)} refused the password ({first_line(error)}): check REDIS_PASSWORD "
+                "(or the password in REDIS_URL)")
     except redis.RedisError as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return (f"Redis is unreachable at REDIS_URL={redact_url(url)} ({reason}). "
-                "Start Redis or point REDIS_URL at a running one.")
+        where = f"REDIS_SENTINELS={','.join(settings.redis_sentinels)}" if settings.redis_sentinels \
+            else f"REDIS_URL={redact_url(url)}"
+        return f"Redis is unreachable at {where} ({first_line(error)}). Start Redis or point {where.split('=')[0]} " \
+               "at a running one."
     finally:
         client.close()
     return None
+
+
+def first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def decode_problem(clip: Path, *, timeout_s: float = 120.0) -> str | None:

@@ -1,19 +1,30 @@
-"""Logging that never prints a secret: every record is scrubbed of the configured secret values.
+"""Logging that never prints a secret, as text or as one JSON object per line (`DAILIES_LOG_FORMAT=json`).
+
+Every record is scrubbed of the configured secret values.
 
 `install_secret_scrubber` wraps the log record factory, so each record is cleaned
 when it is made, before any handler (a stream, a file, pytest's capture, a
 log shipper) sees it; the bot (`bot.app.build_app`) and the worker
 (`bot.worker.build_worker_runtime`) install it with their settings'
 secrets, and `configure_logging` does for every `dailies` command.
+
+`bound(team=…, channel=…, request=…, take=…)` names what the code is working on; every record made inside it
+carries those ids (as JSON fields, or `[key=value …]` in text), so a log search finds one take's whole story
+across web processes and workers. Ids only: never a person's words or a token.
 """
 
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import re
 import sys
 import threading
+import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _TOKEN_RE = re.compile(r"\b(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
 REDACTED = "[redacted]"
@@ -84,16 +95,78 @@ def install_secret_scrubber(secrets: list[str] | None = None) -> None:
         _installed = True
 
 
-def stderr_handler(secrets: list[str] | None = None) -> logging.Handler:
+BOUND_FIELDS = ("team", "channel", "request", "take", "ticket", "task")
+_bound: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar("dailies_log_context",
+                                                                                   default=())
+
+
+@contextmanager
+def bound(**ids: str | None) -> Iterator[None]:
+    """Records made inside carry these ids (those given, added to any bound outside)."""
+    merged = {**dict(_bound.get()), **{k: str(v)[:80] for k, v in ids.items() if v and k in BOUND_FIELDS}}
+    token = _bound.set(tuple(merged.items()))
+    try:
+        yield
+    finally:
+        _bound.reset(token)
+
+
+def bound_ids() -> dict[str, str]:
+    return dict(_bound.get())
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.dailies_ids = bound_ids()
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        ids = getattr(record, "dailies_ids", None)
+        if not ids:
+            return text
+        first, _, rest = text.partition("\n")
+        tags = " ".join(f"{key}={value}" for key, value in ids.items())
+        return f"{first} [{tags}]" + (f"\n{rest}" if rest else "")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, the bound ids, and the traceback if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **getattr(record, "dailies_ids", {}),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def stderr_handler(secrets: list[str] | None = None, log_format: str = "text") -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(SecretScrubber(secrets))
+    handler.addFilter(ContextFilter())
     return handler
 
 
-def configure_logging(level: str = "INFO", secrets: list[str] | None = None) -> None:
-    """Log to stderr at `level`, every record scrubbed of `secrets` and of anything token-shaped."""
+def configure_logging(level: str = "INFO", secrets: list[str] | None = None, log_format: str = "text") -> None:
+    """Log to stderr at `level` as text or JSON lines, every record scrubbed of `secrets` and of anything
+    token-shaped."""
     install_secret_scrubber(secrets)
     root = logging.getLogger()
-    root.handlers[:] = [stderr_handler(secrets)]
+    root.handlers[:] = [stderr_handler(secrets, log_format)]
     root.setLevel(level.upper())

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[list[str], NoDecode]
@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", alias="REDIS_URL")
+    # Redis behind Sentinel: every process asks these sentinels for the current primary and follows a failover.
+    redis_sentinels: CommaList = Field(default_factory=list, alias="REDIS_SENTINELS")
+    redis_sentinel_master: str | None = Field(default=None, alias="REDIS_SENTINEL_MASTER")
+    redis_sentinel_password: SecretStr | None = Field(default=None, alias="REDIS_SENTINEL_PASSWORD")
+    redis_password: SecretStr | None = Field(default=None, alias="REDIS_PASSWORD")
+    redis_tls_ca: Path | None = Field(default=None, alias="REDIS_TLS_CA")
+    # Writes that must outlive a failover wait for this many replicas to have them (Redis WAIT), when connected.
+    redis_wait_replicas: int | None = Field(default=None, ge=0, le=10, alias="REDIS_WAIT_REPLICAS")
+    redis_wait_timeout_ms: int = Field(default=500, ge=1, le=10_000, alias="REDIS_WAIT_TIMEOUT_MS")
     key_prefix: str = Field(default="dailies", alias="DAILIES_KEY_PREFIX")
     queue_name: str = Field(default="dailies", alias="DAILIES_QUEUE")
     media_dir: Path = Field(default=Path("media"), alias="DAILIES_MEDIA_DIR")
@@ -63,6 +72,12 @@ class Settings(BaseSettings):
     status_edit_min_s: float = Field(default=3.0, ge=0, alias="DAILIES_STATUS_EDIT_MIN_S")
     render_deadline_s: float = Field(default=1800.0, gt=0, alias="DAILIES_RENDER_DEADLINE_S")
     step_lease_s: float = Field(default=120.0, gt=0, alias="DAILIES_STEP_LEASE_S")
+
+    # Fernet keys that seal OAuth tokens at rest: the first seals, every one opens (rotate by putting a new one first).
+    secret_keys: SecretStr | None = Field(default=None, alias="DAILIES_SECRET_KEYS")
+    log_format: str = Field(default="text", pattern=r"^(text|json)$", alias="DAILIES_LOG_FORMAT")
+    # What a worker gets to finish its current step after SIGTERM before it hands the step back and exits.
+    stop_grace_s: float = Field(default=15.0, ge=1, le=600, alias="DAILIES_STOP_GRACE_S")
 
     allowed_media_urls: CommaList = Field(default_factory=list, alias="DAILIES_ALLOWED_MEDIA_URLS")
     max_download_bytes: int = Field(default=500 * 1024 * 1024, gt=0, alias="DAILIES_MAX_DOWNLOAD_BYTES")
@@ -109,6 +124,25 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: object) -> object:
         return _split_commas(value)
 
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _sentinel_addresses(cls, value: object) -> object:
+        value = _split_commas(value)
+        if isinstance(value, list):
+            for address in value:
+                host, _, port = str(address).rpartition(":")
+                if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                    raise ValueError(f"{str(address)[:60]!r} is not host:port; write REDIS_SENTINELS="
+                                     "10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not re.match(r"^(redis|rediss|unix)://", value.strip()):
+            raise ValueError("give a redis://, rediss:// (TLS) or unix:// URL, e.g. redis://127.0.0.1:6379/0")
+        return value.strip()
+
     @field_validator("kling_media_hosts", "seedance_media_hosts", "fal_media_hosts", "fal_endpoints",
                      mode="before")
     @classmethod
@@ -137,6 +171,30 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", value):
             raise ValueError("give the public base URL of `dailies serve`, e.g. https://dailies.example.com")
         return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.redis_sentinels and not (self.redis_sentinel_master or "").strip():
+            raise ValueError("REDIS_SENTINELS is set but REDIS_SENTINEL_MASTER is not: name the primary the "
+                             "sentinels monitor (the name in their `sentinel monitor NAME …` line)")
+        if self.oauth_enabled and self.slack_bot_token is not None and self.slack_bot_token.get_secret_value():
+            # Installed by OAuth, every workspace has its own token; one more token could only ever be used for the
+            # wrong workspace's files and messages.
+            raise ValueError("SLACK_BOT_TOKEN is set together with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: with "
+                             "OAuth installs each workspace's token comes from its installation. Unset "
+                             "SLACK_BOT_TOKEN (or the OAuth settings, for one workspace)")
+        return self
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        return [(host.strip("[]"), int(port)) for host, _, port in (a.rpartition(":") for a in self.redis_sentinels)]
+
+    @property
+    def replicas_to_wait_for(self) -> int:
+        """How many replicas a durable write waits for: REDIS_WAIT_REPLICAS, else one behind Sentinel."""
+        if self.redis_wait_replicas is not None:
+            return self.redis_wait_replicas
+        return 1 if self.redis_sentinels else 0
 
     @property
     def oauth_enabled(self) -> bool:
@@ -179,7 +237,8 @@ def load_settings() -> Settings:
         if callable(errors):
             first = errors()[0]
             where = ".".join(str(part) for part in first.get("loc", ()))
-            raise ConfigError(f"{where}: {first.get('msg')}") from None
+            message = str(first.get("msg")).removeprefix("Value error, ")
+            raise ConfigError(f"{where}: {message}" if where else message) from None
         raise ConfigError(str(error)) from None
 
 

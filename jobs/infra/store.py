@@ -14,7 +14,8 @@ import redis
 from pydantic import BaseModel
 
 from jobs.domain.models import Request, Take
-from jobs.infra.redis_client import connect
+from jobs.infra.redis_client import ReplicaAck, connect
+from jobs.infra.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
 SEEN_TTL_S = 3 * 24 * 3600
@@ -141,13 +142,23 @@ class MemoryStore(Store):
 
 
 class RedisStore(Store):
-    def __init__(self, client: redis.Redis, prefix: str = "dailies") -> None:
+    def __init__(self, client: redis.Redis, prefix: str = "dailies", ack: ReplicaAck | None = None) -> None:
         self.redis = client
         self.prefix = prefix
+        self.ack = ack  # behind Sentinel: records are on a replica before a write returns
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "dailies") -> RedisStore:
-        return cls(connect(url), prefix)
+    def open(cls, settings: Settings, team: str | None = None, client: redis.Redis | None = None) -> RedisStore:
+        """The store of the deployment (or of one workspace), on `client` or a new connection."""
+        return cls(client if client is not None else connect(settings), workspace_prefix(settings.key_prefix, team),
+                   ReplicaAck.from_settings(settings))
+
+    def for_workspace(self, base_prefix: str, team: str | None) -> RedisStore:
+        return RedisStore(self.redis, workspace_prefix(base_prefix, team), self.ack)
+
+    def pipeline(self) -> redis.client.Pipeline:
+        """A transaction; behind Sentinel it returns once a replica has it too."""
+        return self.ack.pipeline(self.redis) if self.ack else self.redis.pipeline(transaction=True)
 
     def ping(self) -> None:
         try:
@@ -161,11 +172,16 @@ class RedisStore(Store):
         return model.model_validate_json(raw) if raw else None
 
     def write_record(self, key: str, value: BaseModel, ttl_s: int | None = RECORD_TTL_S) -> None:
-        self.redis.set(key, value.model_dump_json(), ex=ttl_s)
+        if self.ack is None:
+            self.redis.set(key, value.model_dump_json(), ex=ttl_s)
+            return
+        with self.pipeline() as pipe:
+            pipe.set(key, value.model_dump_json(), ex=ttl_s)
+            pipe.execute()
 
     def update_record(self, key: str, model: type[M], mutate: Callable[[M], None]) -> M | None:
         """Read-modify-write under WATCH so concurrent workers never lose each other's changes."""
-        with self.redis.pipeline() as pipe:
+        with self.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(key)
@@ -206,7 +222,7 @@ class RedisStore(Store):
 
     def record_new_request(self, request: Request, takes: list[Take]) -> None:
         """Write a request, its takes and every index in one transaction: no half-written request."""
-        pipe = self.redis.pipeline(transaction=True)
+        pipe = self.pipeline()
         pipe.set(self.key("req", request.id), request.model_dump_json(), ex=RECORD_TTL_S)
         for take in takes:
             pipe.set(self.key("take", take.id), take.model_dump_json(), ex=RECORD_TTL_S)

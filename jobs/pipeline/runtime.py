@@ -20,6 +20,7 @@ from adapters.base import Provider
 from jobs.domain.models import Request, Take, TakeNote
 from jobs.domain.providers import build_provider
 from jobs.domain.tickets import MixCheck, Ticket, TicketEvent
+from jobs.infra.metrics import MemoryMetrics, Metrics
 from jobs.infra.settings import Settings
 from jobs.infra.store import Store
 
@@ -89,6 +90,8 @@ class Runtime:
     scheduler: Scheduler
     notifier: Notifier
     team: str | None = None  # the workspace whose records `store` holds (None: the single-token deployment)
+    metrics: Metrics = field(default_factory=MemoryMetrics)  # the deployment's counters (RedisMetrics in a worker)
+    valid_until: float | None = None  # when its credentials need renewing (a workspace's rotating token)
     _providers: dict[str, Provider] = field(default_factory=dict)
 
     @contextmanager

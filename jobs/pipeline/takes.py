@@ -42,6 +42,8 @@ FAILURE_SENTENCES = {
     FailureKind.cancelled: "Cancelled.",
     FailureKind.bad_media: "{model} returned a file Dailies cannot use: {message}",
 }
+# How a take that ended without being posted is counted (dailies_takes_total's outcome).
+OUTCOMES = {FailureKind.cancelled: "cancelled", FailureKind.policy: "refused"}
 
 
 def render_spec(request: Request, take: Take) -> RenderSpec:
@@ -196,8 +198,11 @@ def _finished(rt: Runtime, take: Take, result: PollResult) -> bool:
                 t.finished_at = time.time()
                 landed = True
 
-        rt.store.update_take(take.id, succeeded)
+        finished = rt.store.update_take(take.id, succeeded)
         if landed:  # a poll and a callback's check may both see "done": one fetch
+            if finished and finished.submitted_at and finished.finished_at:
+                rt.metrics.observe("provider_render_seconds", {"model": take.model},
+                                   finished.finished_at - finished.submitted_at)
             refresh_status(rt, take.request_id)
             if rt.provider(take.model).renders_locally:
                 fetch_take(rt, take.id)
@@ -205,6 +210,7 @@ def _finished(rt: Runtime, take: Take, result: PollResult) -> bool:
                 rt.scheduler.enqueue("fetch_take", take.id)
         return True
     if result.phase == JobPhase.failed:
+        count_provider_error(rt, take, result.failure_kind or FailureKind.bad_request)
         fail_take(rt, take.id, result.failure_kind or FailureKind.bad_request, result.message or "no reason given")
         return True
     return False
@@ -234,6 +240,7 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
                 problem, info = media_problem(rt, take, clip)
             except ProviderError as error:
                 clip.unlink(missing_ok=True)
+                count_provider_error(rt, take, error.kind)
                 tries = rt.store.count_attempt(f"download:{take_id}")
                 if error.kind == FailureKind.retry and tries < RETRY_CAP:
                     delay = error.retry_after_s if error.retry_after_s is not None else poll_delay_s(rt, tries)
@@ -267,18 +274,35 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
             _delivery_error(rt, take, error)
             return
         record_spend(rt, take)  # before the state changes: a crash in between still charges exactly once
+        became_posted = False
 
         def posted(t: Take) -> None:
+            nonlocal became_posted
+            became_posted = t.state != TakeState.posted
             t.state, t.file_id, t.message_ts = TakeState.posted, take.file_id, take.message_ts
             t.waveform_path, t.file_path = take.waveform_path, take.file_path
 
         rt.store.update_take(take_id, posted)
+        if became_posted:
+            rt.metrics.count("takes_total", {"model": take.model, "outcome": "posted"})
+            if take.finished_at:
+                rt.metrics.observe("take_seconds", {"model": take.model}, time.time() - take.finished_at)
     refresh_status(rt, take.request_id, force=True)
 
 
 def record_spend(rt: Runtime, take: Take) -> None:
     """Charge a posted take to its channel, person and model, exactly once (jobs.domain.budget; Redis stores only)."""
-    budget.settle_take(rt.store, take)
+    if budget.settle_take(rt.store, take):
+        rt.metrics.count("spend_usd_total", {"model": take.model}, take.cost_usd)
+
+
+def count_provider_error(rt: Runtime, take: Take, kind: FailureKind) -> None:
+    rt.metrics.count("provider_errors_total", {"provider": provider_family(take.model), "kind": kind.value})
+
+
+def provider_family(model_key: str) -> str:
+    """The provider behind a model key (`fal:fal-ai/veo3.1` → `fal`): one key, one set of limits."""
+    return model_key.split(":", 1)[0]
 
 
 def _delivery_error(rt: Runtime, take: Take, error: DeliveryError) -> None:
@@ -327,14 +351,20 @@ def fail_take(rt: Runtime, take_id: str, kind: FailureKind, message: str, *, sen
     message = scrub_text(message)  # a provider's error text must never carry a key into Slack
     sentence = scrub_text(sentence) if sentence else FAILURE_SENTENCES[kind].format(model=model, message=message)
 
+    ended = False
+
     def failed(t: Take) -> None:
-        if not t.state.finished:
+        nonlocal ended
+        ended = not t.state.finished
+        if ended:
             t.state = TakeState.cancelled if kind == FailureKind.cancelled else TakeState.failed
             t.error, t.error_kind = sentence, kind.value
 
     take = rt.store.update_take(take_id, failed)
     if take is None:
         return
+    if ended:
+        rt.metrics.count("takes_total", {"model": take.model, "outcome": OUTCOMES.get(kind, "failed")})
     budget.release_take(rt.store, take)  # failed and cancelled takes are never charged
     if kind == FailureKind.auth:
         log.error("provider auth/quota failure model=%s take=%s: %s", take.model, take.id, message)
@@ -346,6 +376,7 @@ def fail_take(rt: Runtime, take_id: str, kind: FailureKind, message: str, *, sen
 
 def _provider_error(rt: Runtime, take: Take, error: ProviderError, *, retry_task: str,
                     chain: str | None = None) -> None:
+    count_provider_error(rt, take, error.kind)
     if error.kind == FailureKind.retry:
         tries = rt.store.count_attempt(f"{retry_task}:{take.id}")
         if tries <= RETRY_CAP * (20 if retry_task == "poll_take" else 1):

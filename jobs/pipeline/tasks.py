@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from rq import Queue
 from rq.job import Job
 
 from adapters.base import FailureKind
+from jobs.infra.logs import bound
 from jobs.infra.store import RedisStore, installed_workspaces
 from jobs.pipeline import cards, contact_sheet, master, notes, recovery, takes, tickets
 from jobs.pipeline.runtime import RqScheduler, Runtime
@@ -123,10 +125,30 @@ class RuntimeWorkerMixin:
         if not team or self.team_runtime is None:
             return self.runtime
         built: dict[str, Runtime] = self.__dict__.setdefault("_team_runtimes", {})
-        if team not in built:
+        stale = team in built and built[team].valid_until is not None and time.time() > built[team].valid_until
+        if team not in built or stale:
             built[team] = self.team_runtime(team)
         return built[team]
 
     def perform_job(self, job: Job, queue: Queue) -> bool:
-        job.runtime = self.runtime_for((job.meta or {}).get("team"))  # type: ignore[attr-defined]
-        return super().perform_job(job, queue)  # type: ignore[misc]
+        team = (job.meta or {}).get("team")
+        job.runtime = self.runtime_for(team)  # type: ignore[attr-defined]
+        with bound(team=team, **job_ids(job)):
+            return super().perform_job(job, queue)  # type: ignore[misc]
+
+
+# Each task's first id, by what it names, for the log context (tests/test_logs.py holds it to the signatures).
+ID_KINDS = {
+    "submit_take": "take", "poll_take": "take", "check_take": "take", "fetch_take": "take", "master_take": "take",
+    "note_added": "take", "start_request": "request", "cancel_request": "request", "post_contact_sheet": "request",
+    "post_ticket": "ticket", "sync_ticket": "ticket", "check_ticket_mix": "ticket",
+}
+
+
+def job_ids(job: Job) -> dict[str, str]:
+    name = job.func_name.rsplit(".", 1)[-1]
+    ids = {"task": name}
+    kind = ID_KINDS.get(name)
+    if kind and job.args and isinstance(job.args[0], str):
+        ids[kind] = job.args[0]
+    return ids

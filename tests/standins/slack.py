@@ -77,6 +77,12 @@ class SlackStandIn:
         self.reactions: dict[tuple[str, str], dict[str, list[str]]] = {}
         self.bots: set[str] = set()  # user ids users.info reports as bots
         self.faults: dict[str, list[Fault]] = {}
+        self.file_refusals = 0  # downloads refused for a token of the wrong workspace (or none)
+        # Slack's token rotation: when set, installs get a refresh token and tokens that expire after this long.
+        self.rotation_expires_in_s: int | None = None
+        self.refresh_tokens: dict[str, str] = {}  # refresh token → workspace
+        self.token_expiry: dict[str, float] = {}  # rotating access token → when it stops working
+        self.refreshes = 0
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -143,6 +149,8 @@ class SlackStandIn:
         handler = getattr(self, "m_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
+        if method in ("files.getUploadURLExternal", "files.info"):  # a file belongs to one workspace
+            return 200, handler(args, team or TEAM_ID), {}
         return 200, handler(args), {}
 
     def m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -166,19 +174,45 @@ class SlackStandIn:
             client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
         if not client_id or self.oauth_apps.get(client_id) != client_secret:
             return {"ok": False, "error": "invalid_client_id" if client_id not in self.oauth_apps else "bad_client_secret"}
+        if args.get("grant_type") == "refresh_token":
+            return self._refresh(str(args.get("refresh_token")))
         with self.lock:
             found = self.oauth_codes.pop(str(args.get("code")), None)
         if found is None:
             return {"ok": False, "error": "invalid_code"}
         team_id, team_name = found
-        token = f"xoxb-{team_id}-{next(self._ts)}"
-        self.team_tokens[token] = team_id
-        return {
-            "ok": True, "app_id": "A0DAILIES", "access_token": token, "token_type": "bot",
+        answer = {
+            "ok": True, "app_id": "A0DAILIES", "token_type": "bot",
             "scope": "app_mentions:read,commands,chat:write", "bot_user_id": f"UB{team_id[1:]}",
             "team": {"id": team_id, "name": team_name}, "enterprise": None, "is_enterprise_install": False,
             "authed_user": {"id": f"UADMIN{team_id[1:]}", "scope": "", "token_type": "user"},
         }
+        return {**answer, **self._issue(team_id)}
+
+    def _issue(self, team_id: str) -> dict[str, Any]:
+        """A new bot token for `team_id`; with rotation on, one that expires, and its refresh token."""
+        if self.rotation_expires_in_s is None:
+            token = f"xoxb-{team_id}-{next(self._ts)}"
+            self.team_tokens[token] = team_id
+            return {"access_token": token}
+        token, refresh = f"xoxe.xoxb-1-{team_id}-{next(self._ts)}", f"xoxe-1-{team_id}-{next(self._ts)}"
+        with self.lock:
+            self.team_tokens[token] = team_id
+            self.token_expiry[token] = time.time() + self.rotation_expires_in_s
+            self.refresh_tokens[refresh] = team_id
+        return {"access_token": token, "refresh_token": refresh, "expires_in": self.rotation_expires_in_s}
+
+    def _refresh(self, refresh_token: str) -> dict[str, Any]:
+        """https://api.slack.com/authentication/rotation: a refresh token for a new access token (the old one
+        keeps working until it expires)."""
+        with self.lock:
+            team_id = self.refresh_tokens.get(refresh_token)
+            self.refreshes += team_id is not None
+        if team_id is None:
+            return {"ok": False, "error": "invalid_refresh_token"}
+        return {"ok": True, "app_id": "A0DAILIES", "token_type": "bot", "scope": "app_mentions:read,commands",
+                "bot_user_id": f"UB{team_id[1:]}", "team": {"id": team_id, "name": team_id},
+                "enterprise": None, "is_enterprise_install": False, **self._issue(team_id)}
 
     def m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("text") and not args.get("blocks"):
@@ -208,9 +242,9 @@ class SlackStandIn:
     def m_reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True}
 
-    def m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+    def m_files_getUploadURLExternal(self, args: dict[str, Any], team: str) -> dict[str, Any]:
         file_id = f"F{next(self._file_ids):08d}"
-        self.files[file_id] = {"id": file_id, "name": args["filename"], "length": int(args["length"])}
+        self.files[file_id] = {"id": file_id, "name": args["filename"], "length": int(args["length"]), "team": team}
         return {"ok": True, "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id}
 
     def m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -319,9 +353,9 @@ class SlackStandIn:
         thread = [m for (ch, _), m in self.messages.items() if ch == args["channel"] and m.get("thread_ts") == args["ts"]]
         return {"ok": True, "messages": thread, "has_more": False}
 
-    def m_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+    def m_files_info(self, args: dict[str, Any], team: str) -> dict[str, Any]:
         known = self.files.get(args["file"])
-        if not known:
+        if not known or known.get("team", TEAM_ID) != team:  # another workspace's file does not exist here
             return {"ok": False, "error": "file_not_found"}
         return {"ok": True, "file": {**known, "url_private_download": f"http://127.0.0.1:{self.port}/files/{known['id']}"}}
 
@@ -373,7 +407,12 @@ class SlackStandIn:
             def do_GET(self) -> None:
                 path = urlparse(self.path).path
                 if path.startswith("/files/"):
-                    if self.headers.get("Authorization") != f"Bearer {standin.token}":
+                    # Slack serves url_private_download only with a token of the workspace the file is in.
+                    token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+                    known = standin.files.get(path.rsplit("/", 1)[1]) or {}
+                    if not token or standin.team_tokens.get(token) != known.get("team", TEAM_ID):
+                        with standin.lock:
+                            standin.file_refusals += 1
                         self._send(403, b"forbidden", "text/plain")
                         return
                     data = standin.uploads.get(path.rsplit("/", 1)[1])
@@ -414,6 +453,11 @@ class SlackStandIn:
                 token = authorization.removeprefix("Bearer ").strip() or args.pop("token", "")
                 # apps.connections.open takes the app-level token (xapp-…); every other method a bot token.
                 team = standin.team_tokens.get(token) if method != "apps.connections.open" else None
+                if team is not None and standin.token_expiry.get(token, float("inf")) < time.time():
+                    with standin.lock:
+                        standin.calls.append(Call(method, args))
+                    self._send(200, json.dumps({"ok": False, "error": "token_expired"}).encode(), "application/json")
+                    return
                 if (method == "apps.connections.open" and (not standin.app_token or token != standin.app_token)) \
                         or (method != "apps.connections.open" and team is None):
                     with standin.lock:

@@ -25,6 +25,7 @@ from bot.slack.text import decode_event_text
 from jobs.domain import tickets
 from jobs.domain.brief import BriefError
 from jobs.domain.intake import accept_brief
+from jobs.infra.logs import bound
 
 log = logging.getLogger(__name__)
 # What a person types, or shares with words, can be a brief. Every other subtype is something Slack or an app
@@ -100,7 +101,9 @@ def handle_brief_message(event_id: str | None, message: MessageEvent, context: B
         except BriefError as error:
             reply_brief_error(client, error, channel=channel, thread_ts=thread_ts)
             return
-        deps.start_round(accepted.request, accepted.takes)
+        with bound(request=accepted.request.id):
+            log.info("request queued: %d take(s) on %s", len(accepted.takes), accepted.request.resolved.model)
+            deps.start_round(accepted.request, accepted.takes)
     except redis.RedisError as error:
         log.error("redis unavailable while handling a brief in %s: %s", channel, error)
         reply(client, BUSY_REPLY, channel=channel, thread_ts=thread_ts)
