@@ -81,6 +81,7 @@ def _require_sealed_tokens(settings: Settings) -> None:
 
 
 @click.group()
+@click.version_option(package_name="dailies")
 @click.option("--log-level", default="INFO", show_default=True, help="Python logging level.")
 def main(log_level: str) -> None:
     """Dailies: briefs in Slack become AI video takes with measured sound."""
