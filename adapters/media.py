@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -192,22 +193,62 @@ def sniff_image(path: Path) -> str:
     raise NotMedia("an image of a kind other than PNG, JPEG or WebP" if looks == "an image" else looks)
 
 
-def image_size(path: Path, *, timeout_s: float = 30.0) -> tuple[int, int]:
-    """(width, height) of a PNG, JPEG or WebP, as ffmpeg reads its header (its demuxer pinned, nothing decoded)."""
+# Memory a decoded image may take: the decoder holds the whole picture (and the scaler a converted copy), so it
+# is what bounds the work, not the file's size or its pixel count alone. 128 MiB admits an 8K RGBA still at 8 bits
+# per channel; a 7700 × 7700 RGBA image at 16 bits (474 MB decoded, from a 461 KB PNG) is refused unread.
+MAX_DECODED_IMAGE_BYTES = 128 * 1024 * 1024
+# Bytes per pixel of the formats PNG, JPEG and WebP decode to (by ffmpeg's name; others count as 8, the most).
+_BYTES_PER_PIXEL = {
+    "gray": 1, "pal8": 4, "monob": 1, "gray16be": 2, "gray16le": 2, "ya8": 2, "ya16be": 4, "ya16le": 4,
+    "rgb24": 3, "bgr24": 3, "rgba": 4, "bgra": 4, "argb": 4, "abgr": 4, "rgb48be": 6, "rgb48le": 6,
+    "rgba64be": 8, "rgba64le": 8, "yuv420p": 1.5, "yuvj420p": 1.5, "yuv422p": 2, "yuvj422p": 2, "yuv440p": 2,
+    "yuvj440p": 2, "yuv444p": 3, "yuvj444p": 3, "yuva420p": 2.5, "gbrp": 3, "gbrap": 4, "cmyk": 4,
+}
+
+
+class ImageTooLarge(MediaError):
+    """An image whose decoded pixels would take more memory than a frame may; the message says how much."""
+
+
+@dataclass
+class ImageHeader:
+    width_px: int
+    height_px: int
+    pix_fmt: str
+
+    @property
+    def decoded_bytes(self) -> int:
+        return int(self.width_px * self.height_px * _BYTES_PER_PIXEL.get(self.pix_fmt, 8))
+
+
+def image_header(path: Path, *, timeout_s: float = 30.0) -> ImageHeader:
+    """Size and pixel format of a PNG, JPEG or WebP, as ffmpeg reads its header (demuxer pinned, nothing decoded)."""
     kind = sniff_image(path)
     result = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-f", IMAGE_DEMUXERS[kind],
                              "-protocol_whitelist", "file", "-i", str(path)],
                             capture_output=True, text=True, timeout=timeout_s, errors="replace")
-    found = re.search(r"Video: .*?, (\d{1,6})x(\d{1,6})", result.stderr)
+    found = re.search(r"Video: \w+[^,]*, (\w+)[^,]*(?:\([^)]*\))?, (\d{1,6})x(\d{1,6})", result.stderr)
     if not found:
         raise MediaError("ffmpeg cannot read this file as an image")
-    return int(found.group(1)), int(found.group(2))
+    return ImageHeader(width_px=int(found.group(2)), height_px=int(found.group(3)), pix_fmt=found.group(1))
+
+
+def image_size(path: Path, *, timeout_s: float = 30.0) -> tuple[int, int]:
+    """(width, height) of a PNG, JPEG or WebP, as ffmpeg reads its header (its demuxer pinned, nothing decoded)."""
+    header = image_header(path, timeout_s=timeout_s)
+    return header.width_px, header.height_px
 
 
 def prepare_frame(source: Path, dest: Path, width_px: int, height_px: int, *, timeout_s: float = 60.0) -> Path:
     """`source` (PNG, JPEG or WebP, its demuxer pinned) scaled to cover `width_px` × `height_px`, centre-cropped
-    to exactly that, as a high-quality JPEG at `dest`: what an image-to-video model is given as a frame."""
+    to exactly that, as a high-quality JPEG at `dest`: what an image-to-video model is given as a frame. An image
+    whose decoded pixels would pass `MAX_DECODED_IMAGE_BYTES` is refused before anything decodes it."""
     kind = sniff_image(source)
+    header = image_header(source)
+    if header.decoded_bytes > MAX_DECODED_IMAGE_BYTES:
+        raise ImageTooLarge(f"it is {header.width_px}×{header.height_px} in {header.pix_fmt}: "
+                            f"{header.decoded_bytes / 1048576:.0f} MB once decoded, over the "
+                            f"{MAX_DECODED_IMAGE_BYTES // 1048576} MB a frame may take")
     picture = (ffmpeg.input(str(source), f=IMAGE_DEMUXERS[kind], protocol_whitelist="file",
                             max_pixels=MAX_IMAGE_PIXELS).video
                .filter("scale", width_px, height_px, force_original_aspect_ratio="increase", flags="lanczos")

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 BOT_SCOPES = [
     "app_mentions:read", "commands", "im:write", "channels:history", "groups:history", "im:history",
     "mpim:history", "chat:write", "files:write", "files:read", "reactions:read", "usergroups:read", "users:read",
-    "channels:read", "groups:read",
+    "channels:read", "groups:read", "im:read", "mpim:read",
 ]
 LISTENER_THREADS = 5  # Bolt's default
 INSTALL_PATH = "/slack/install"
@@ -124,16 +124,22 @@ def channel_allowlist(settings: Settings):  # noqa: ANN201 - a Bolt middleware
         if not channel or settings.listens_in(channel):
             next()
             return None
-        kind = body.get("type") if body.get("type") != "event_callback" else (body.get("event") or {}).get("type")
-        log.info("dropped %s from channel %s: not in DAILIES_CHANNELS", kind, channel)
+        log.info("dropped %s from channel %s: not in DAILIES_CHANNELS", payload_kind(body), channel)
         return BoltResponse(status=200, body="")
 
     return allowlist
 
 
+def payload_kind(body: dict) -> str:
+    """What a payload is, for a log line: its type, or its event's type (whatever shapes the fields have)."""
+    event = body.get("event")
+    kind = event.get("type") if body.get("type") == "event_callback" and isinstance(event, dict) else body.get("type")
+    return str(kind)[:40]
+
+
 def listener_error(error: Exception, body: dict) -> None:
     """A listener that raised: one operator line for a lost Redis, the traceback for anything else."""
-    kind = body.get("type") if body.get("type") != "event_callback" else (body.get("event") or {}).get("type")
+    kind = payload_kind(body)
     if isinstance(error, redis.RedisError):
         log.error("Redis unavailable while handling %s (%s): check REDIS_URL; Dailies retries by itself", kind,
                   error)

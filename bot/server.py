@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import gevent
 import redis
@@ -28,6 +29,7 @@ from bot.app import INSTALL_PATH, REDIRECT_PATH, build_app
 from bot.deps import Deps, build_deps
 from bot.observability import CONTENT_TYPE, metrics_text, readiness
 from bot.slack.client import make_web_client
+from bot.slack.installations import RedisOAuthStateStore
 from jobs.infra.logs import bound
 from jobs.infra.redis_client import connect
 from jobs.infra.settings import Settings, get_settings
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 EVENTS_PATH = "/slack/events"
+TEAM_ID_RE = re.compile(r"^[TE][A-Z0-9]{2,20}$")
 WEBHOOK_PATH_RE = re.compile(r"^/providers/(?P<provider>[^/]{1,40})/webhook/(?P<token>[^/]{1,100})$")
 CALLBACK_DEBOUNCE_S = 2.0  # a provider that calls back twice in a row gets one status check
 MAX_BODY_BYTES = 1024 * 1024  # Slack's events and interaction payloads are a few KB; a big modal well under this
@@ -95,7 +98,9 @@ class DailiesRequestHandler:
             return _respond(start_response, body)
         timestamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""))
         signature = str(environ.get("HTTP_X_SLACK_SIGNATURE", ""))
-        if not self.verifier.is_valid(body, timestamp, signature):
+        # slack_sdk's verifier raises on a missing or non-numeric timestamp: refuse those before it reads them.
+        if not timestamp.isdigit() or len(timestamp) > 12 or not signature.startswith("v0=") or \
+                not self.verifier.is_valid(body, timestamp, signature):
             log.info("refused an unsigned or stale request from %s (%d bytes)", peer, len(body))
             return _respond(start_response, "401 Unauthorized")
         response = self.dispatch(body.decode("utf-8", errors="replace"), environ)
@@ -111,6 +116,11 @@ class DailiesRequestHandler:
         except (TypeError, AttributeError, KeyError, ValueError, RecursionError) as error:
             # Signed, yet Bolt cannot read it (a field of the wrong type): acknowledge and drop, never a 500.
             log.warning("dropped a signed payload Bolt could not read (%s)", type(error).__name__)
+            return BoltResponse(status=200, body="")
+        if isinstance(request.body, dict) and request.body.get("type") == "event_callback" and \
+                not isinstance(request.body.get("event"), dict):
+            log.warning("dropped a signed event_callback whose event is not an object (%s)",
+                        type(request.body.get("event")).__name__)
             return BoltResponse(status=200, body="")
         if isinstance(request.body, dict) and request.body.get("type") == "app_rate_limited":
             log.warning("Slack is rate-limiting this app's events (team %s, minute %s): events were dropped by "
@@ -187,6 +197,8 @@ class DailiesWSGI:
             return self.webhook(environ, start_response, match["provider"], match["token"])
         oauth = self.events.app.oauth_flow
         if oauth is not None and path in (INSTALL_PATH, REDIRECT_PATH) and environ.get("REQUEST_METHOD") == "GET":
+            if path == INSTALL_PATH:
+                return self.install_page(oauth, environ, start_response)
             return self.install(oauth, path, environ, start_response)
         return _respond(start_response, "404 Not Found",
                         "Not found. Slack sends events, actions and commands to /slack/events.\n")
@@ -200,6 +212,26 @@ class DailiesWSGI:
             return _respond(start_response, "503 Service Unavailable", "Redis is unavailable; no numbers to show.\n")
         start_response("200 OK", [("Content-Type", CONTENT_TYPE)])
         return [text]
+
+    def install_page(self, oauth: OAuthFlow, environ: dict[str, Any],
+                     start_response: StartResponse) -> Iterable[bytes]:
+        """The "Add to Slack" page: each visit issues a state, so visits are bounded; `?team=` (to pick the
+        workspace) goes into Slack's authorize URL, so only a well-formed workspace id is passed on."""
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        team = query.get("team", [None])[0]
+        if team is not None and not TEAM_ID_RE.match(team):
+            return _respond(start_response, "400 Bad Request",
+                            "`team` is a Slack workspace id such as T0123ABCD; open /slack/install without it to "
+                            "pick the workspace on Slack's page.\n")
+        states = oauth.settings.state_store
+        address = str(environ.get("REMOTE_ADDR", "?"))
+        if isinstance(states, RedisOAuthStateStore) and not states.admit(address):
+            log.warning("install page refused for %s: too many installs in progress", address)
+            start_response("429 Too Many Requests", [("Content-Type", "text/plain; charset=utf-8"),
+                                                     ("Retry-After", "60")])
+            return [b"Too many installs are being started; try again in a minute.\n"]
+        clean = {**environ, "QUERY_STRING": urlencode({"team": team}) if team else ""}
+        return self.install(oauth, INSTALL_PATH, clean, start_response)
 
     @staticmethod
     def install(oauth: OAuthFlow, path: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

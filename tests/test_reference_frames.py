@@ -70,7 +70,7 @@ def attach(slack: SlackStandIn, name: str, data: bytes, **record: Any) -> dict[s
     """Upload an image as a person would; the file object Slack puts on the message."""
     kind = name.rsplit(".", 1)[1]
     facts = image_facts(data) if kind in ("png", "jpg") and "original_w" not in record else None
-    described = {"mimetype": f"image/{'jpeg' if kind == 'jpg' else kind}", "filetype": kind,
+    described = {"mimetype": f"image/{'jpeg' if kind == 'jpg' else kind}", "filetype": kind, "user": "U0CREATIVE",
                  **({"original_w": facts[1], "original_h": facts[2]} if facts else {}), **record}
     file = slack.add_file(name, data, **described)
     return {**file, "mimetype": described["mimetype"], "filetype": described["filetype"], "user": "U0CREATIVE",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from bot.blocks.common import Block, context, section
-from bot.slack.text import cut, escaped
+from bot.slack.text import code, cut, escaped
 from jobs.audio.targets import TARGETS
 from jobs.domain.models import Request, RequestState, Take, TakeState
 from jobs.domain.notes import timecode
@@ -74,11 +74,13 @@ def status_message(request: Request, takes: list[Take]) -> tuple[str, list[Block
     ]
     if resolved.references:
         cropped = crop_note(resolved.references[0], resolved.aspect)
-        names = " → ".join(f"`{escaped(ref.name, 80)}`" for ref in resolved.references)
+        names = " → ".join(code(ref.name) for ref in resolved.references)
         blocks.append(context(f":frame_with_picture: {frames_phrase(resolved.references).capitalize()} {names}"
                               + (f" ({cropped})" if cropped else "")))
     if request.changes:
         blocks.append(context("Changed from the last round: " + escaped("; ".join(request.changes), 1500)))
+    for notice in request.notices:
+        blocks.append(context(":broom: " + escaped(notice, 500)))
     if resolved.sound_bible and not brief.silent:
         blocks.append(context(":scroll: The channel's sound bible was applied after the brief's own sound lines: "
                               + escaped(resolved.sound_bible, 500)))

@@ -258,12 +258,30 @@ def _fields(record: Bot | Installation) -> dict[str, Any]:
 
 
 class RedisOAuthStateStore(OAuthStateStore):
-    """OAuth `state` values: unguessable, single use, gone after `expiration_s`."""
+    """OAuth `state` values: unguessable, single use, gone after `expiration_s`, and bounded: anyone can open the
+    install page, so each address may start `PER_ADDRESS_PER_MIN` installs a minute and at most `MAX_LIVE`
+    states wait at once (an index of them, by expiry, is trimmed as it goes)."""
+
+    PER_ADDRESS_PER_MIN = 10
+    MAX_LIVE = 500
 
     def __init__(self, connection: redis.Redis, prefix: str, expiration_s: int = 600) -> None:
         self.redis = connection
         self.prefix = f"{prefix}:oauth-state"
+        self.index = f"{prefix}:oauth-states"
         self.expiration_s = expiration_s
+
+    def admit(self, address: str) -> bool:
+        """Whether an install may start now from `address` (before Bolt issues its state)."""
+        now = time.time()
+        key = f"{self.prefix}-rate:{address[:64]}:{int(now // 60)}"
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 120)
+            pipe.zremrangebyscore(self.index, "-inf", now)
+            pipe.zcard(self.index)
+            started, _, _, live = pipe.execute()
+        return int(started) <= self.PER_ADDRESS_PER_MIN and int(live) < self.MAX_LIVE
 
     @property
     def logger(self) -> logging.Logger:
@@ -271,10 +289,14 @@ class RedisOAuthStateStore(OAuthStateStore):
 
     def issue(self, *args: Any, **kwargs: Any) -> str:
         state = secrets.token_urlsafe(24)
-        self.redis.set(f"{self.prefix}:{state}", "1", ex=self.expiration_s)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(f"{self.prefix}:{state}", "1", ex=self.expiration_s)
+            pipe.zadd(self.index, {state: time.time() + self.expiration_s})
+            pipe.execute()
         return state
 
     def consume(self, state: str) -> bool:
         if not state or len(state) > 200:
             return False
+        self.redis.zrem(self.index, state)
         return self.redis.getdel(f"{self.prefix}:{state}") is not None

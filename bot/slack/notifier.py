@@ -265,9 +265,9 @@ class SlackNotifier:
         if dest.is_file() and dest.stat().st_size:
             return dest, name
         dest_dir.mkdir(parents=True, exist_ok=True)
-        token = self.settings.slack_bot_token.get_secret_value() if self.settings.slack_bot_token else ""
+        # The token of the workspace the file belongs to: the one this notifier's client speaks for.
         try:
-            download(url, dest, self.file_policy(), headers={"Authorization": f"Bearer {token}"})
+            download(url, dest, self.file_policy(), headers={"Authorization": f"Bearer {self.client.token or ''}"})
         except ProviderError as error:
             raise FileUnavailable(error.message.replace("its result link", "the file's link")) from None
         return dest, name

@@ -7,7 +7,7 @@ import json
 import logging
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from jobs.infra.store import RedisStore
 
@@ -55,3 +55,35 @@ def is_bot_user(store: RedisStore, client: WebClient, user: str) -> bool:
     bot = bool(info.get("is_bot") or info.get("is_app_user")) or user == SLACKBOT
     store.redis.set(key, "1" if bot else "0", ex=BOT_CACHE_TTL_S)
     return bot
+
+
+MEMBER_PAGES = 25  # conversations.members pages of 200 looked at before giving up (5,000 members)
+
+
+def in_conversation(client: WebClient, user: str, conversation: str) -> bool:
+    """Whether `user` is a member of `conversation`, by Slack's own list (`conversations.members`, paged). A
+    conversation the bot cannot see counts as not."""
+    cursor = None
+    for _ in range(MEMBER_PAGES):
+        try:
+            page = client.conversations_members(channel=conversation, limit=200, cursor=cursor)
+        except (SlackApiError, SlackClientError):
+            return False
+        if user in (page.get("members") or []):
+            return True
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return False
+    return False
+
+
+def may_post_in(client: WebClient, user: str, conversation: str) -> bool:
+    """Whether a round picked in the form may go to `conversation` for `user`: any public channel, else only a
+    private channel, group or DM the person is in (the picker's list is the client's word, not Slack's)."""
+    try:
+        info = client.conversations_info(channel=conversation).get("channel") or {}
+    except (SlackApiError, SlackClientError):
+        return False
+    if info.get("is_channel") and not info.get("is_private") and not info.get("is_im") and not info.get("is_mpim"):
+        return True
+    return in_conversation(client, user, conversation)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from jobs.infra.text import strip_invisible
+from jobs.infra.text import quoted, strip_invisible
 
 _MENTION_RE = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _CHANNEL_RE = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -46,3 +46,9 @@ def cut(text: str, limit: int) -> str:
 
 def escaped(text: str, limit: int = SECTION_TEXT_MAX) -> str:
     return cut(escape(text), limit)
+
+
+def code(value: object, limit: int = 80) -> str:
+    """A person's value (a file name, a label) as an inline code span in mrkdwn: escaped, and no character
+    inside can close the span."""
+    return escape(quoted(value, limit))

@@ -11,6 +11,7 @@ from jobs.domain.models import Brief, ReferenceImage, Request, Take
 from jobs.domain.requests import build_request, refine, resolve_brief
 from jobs.infra.settings import Settings
 from jobs.infra.store import RedisStore
+from jobs.infra.text import count_invisible, removed_note, strip_invisible
 
 
 @dataclass
@@ -29,9 +30,13 @@ def accept_brief(
     user: str,
     text: str,
     references: list[ReferenceImage] | None = None,
+    invisible_removed: int = 0,
 ) -> Accepted:
     """Record a new request for `text` (with the images attached to it as `references`), or raise BriefError
-    with the reply to post. Nothing is queued here."""
+    with the reply to post. Nothing is queued here. Characters a person cannot see are taken out of the brief
+    before anything reads it (`invisible_removed`: those the caller already took out), and the status says so."""
+    invisible_removed += count_invisible(text)
+    text = strip_invisible(text)
     history = store.thread_requests(channel, thread_ts)
     previous = history[-1] if history else None
     brief = parse_brief(text, refining=previous is not None)
@@ -46,6 +51,9 @@ def accept_brief(
     )
     # Budget and hourly limit, atomically in Redis; over them raises OverBudget/OverLimit (a BriefError
     # whose reply carries the numbers and an Approve button) and the request is held for a lead, not queued.
+    note = removed_note(invisible_removed, "the brief")
+    if note:
+        request.notices.append(note)
     admit(store, settings, request, takes)
     return Accepted(request=request, takes=takes)
 

@@ -180,6 +180,7 @@ class Request(BaseModel):
     status_edited_at: float = 0.0
     estimate_usd: float = 0.0
     changes: list[str] = Field(default_factory=list)
+    notices: list[str] = Field(default_factory=list)  # said once on the status message (e.g. what was cleaned)
     parent_take_id: str | None = None
     contact_sheet_file_id: str | None = None  # the round's contact sheet, once posted
     created_at: float = Field(default_factory=now_s)

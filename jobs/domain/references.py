@@ -29,7 +29,7 @@ def reference_from_file(info: dict[str, Any]) -> ReferenceImage:
     mimetype = str(info.get("mimetype") or "").lower()
     filetype = str(info.get("filetype") or "").lower()
     if mimetype not in IMAGE_TYPES or (filetype and filetype not in IMAGE_FILETYPES):
-        kind = f"a {filetype.upper()} file" if filetype else (f"`{mimetype}`" if mimetype else "not an image")
+        kind = f"a {filetype.upper()} file" if filetype else (quoted(mimetype, 60) if mimetype else "not an image")
         raise BriefError(f"{quoted(name)} is {kind}, not a PNG, JPEG or WebP image, so it cannot be a reference "
                          "frame. Nothing was queued.", hint=HOW)
     size = info.get("size")

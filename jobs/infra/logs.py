@@ -26,7 +26,11 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_TOKEN_RE = re.compile(r"\b(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
+_TOKEN_RE = re.compile(r"\b(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|xoxe[.-][A-Za-z0-9.-]+)")
+# A provider callback URL ends in the take's capability token, also inside a query string (fal_webhook=…%2F…).
+_WEBHOOK_TOKEN_RE = re.compile(r"((?:/|%2[Ff])webhook(?:/|%2[Ff]))[A-Za-z0-9._~%-]+")
+# An OAuth code in flight (Bolt logs it when an exchange fails; a redirect URL carries it).
+_OAUTH_CODE_RE = re.compile(r"(\bcode(?:=|: ))[A-Za-z0-9._~-]{8,}")
 REDACTED = "[redacted]"
 
 _known_secrets: set[str] = set()
@@ -44,7 +48,8 @@ def scrub_text(text: str, secrets: list[str] | None = None) -> str:
     """`text` with Slack tokens and every known secret replaced by [redacted]."""
     if not text:
         return text
-    cleaned = _TOKEN_RE.sub(REDACTED, text)
+    cleaned = _WEBHOOK_TOKEN_RE.sub(lambda m: m.group(1) + REDACTED, _TOKEN_RE.sub(REDACTED, text))
+    cleaned = _OAUTH_CODE_RE.sub(lambda m: m.group(1) + REDACTED, cleaned)
     for secret in sorted({*(secrets or []), *_known_secrets}, key=len, reverse=True):
         if len(secret) >= 4 and secret in cleaned:
             cleaned = cleaned.replace(secret, REDACTED)

@@ -9,8 +9,9 @@ import os
 from pathlib import Path
 
 from adapters.base import FRAME_SIZES_PX, FrameImage
-from adapters.media import MediaError, NotMedia, prepare_frame
+from adapters.media import ImageTooLarge, MediaError, NotMedia, prepare_frame
 from jobs.domain.models import ReferenceImage, Request, Take
+from jobs.infra.text import quoted
 from jobs.pipeline.runtime import FileUnavailable, Runtime
 
 
@@ -38,18 +39,22 @@ def prepared(rt: Runtime, reference: ReferenceImage, folder: Path, width: int, h
         try:
             source, _ = rt.notifier.fetch_file(reference.file_id, folder / "originals")
         except FileUnavailable as problem:
-            raise ReferenceUnusable(f"The reference frame `{reference.name}` could not be fetched from Slack "
+            raise ReferenceUnusable(f"The reference frame {quoted(reference.name)} could not be fetched from Slack "
                                     f"({problem}). Reroll once it is back, or refine with `--no-ref`.") from None
         partial = dest.with_name(f"{dest.stem}.{os.getpid()}.part.jpg")
         try:
             prepare_frame(source, partial, width, height)
             os.replace(partial, dest)  # whole or absent: another worker never reads half a frame
         except NotMedia as kind:
-            raise ReferenceUnusable(f"The reference frame `{reference.name}` is {kind}, not a PNG, JPEG or WebP "
+            raise ReferenceUnusable(f"The reference frame {quoted(reference.name)} is {kind}, not a PNG, JPEG or WebP "
                                     "image, so the take was not sent (nothing was charged). Attach the frame as "
                                     "an image and write the brief again.") from None
+        except ImageTooLarge as problem:
+            raise ReferenceUnusable(f"The reference frame {quoted(reference.name)} is too large to prepare: {problem}. "
+                                    "The take was not sent (nothing was charged). Export it as an 8-bit PNG or a "
+                                    "JPEG — it is scaled to the take's size anyway — and attach that.") from None
         except MediaError:
-            raise ReferenceUnusable(f"The reference frame `{reference.name}` could not be read as an image, so "
+            raise ReferenceUnusable(f"The reference frame {quoted(reference.name)} could not be read as an image, so "
                                     "the take was not sent (nothing was charged). Export it again as a PNG or "
                                     "JPEG and attach that.") from None
         finally:

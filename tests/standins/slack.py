@@ -39,6 +39,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "reactions.get": ("channel", "timestamp"),
     "files.info": ("file",),
     "users.conversations": (),
+    "conversations.members": ("channel",),
+    "conversations.info": ("channel",),
 }
 
 
@@ -65,7 +67,8 @@ class SlackStandIn:
         self.files: dict[str, dict[str, Any]] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
-        self.channel_members: dict[str, list[str]] = {}  # users.conversations answers from this
+        self.channel_members: dict[str, list[str]] = {}  # users.conversations and conversations.members
+        self.private_conversations: set[str] = set()  # private channels (conversations.info says is_private)
         self.views: dict[str, dict[str, Any]] = {}  # views.open/views.update, by view id
         self.app_token: str | None = None  # set, with socket_url, to serve apps.connections.open
         # OAuth v2: bot token → workspace (the default token is T0TEAM's), apps and codes waiting to be exchanged.
@@ -310,6 +313,24 @@ class SlackStandIn:
         more = start + limit < len(mine)
         return {"ok": True, "channels": [{"id": ch, "is_channel": True, "is_member": True} for ch in page],
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def m_conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        """https://api.slack.com/methods/conversations.members, paged (`cursor` = the index to start at)."""
+        channel = str(args.get("channel"))
+        if channel not in self.channel_members:
+            return {"ok": False, "error": "channel_not_found"}
+        members = self.channel_members[channel]
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        more = start + limit < len(members)
+        return {"ok": True, "members": members[start:start + limit],
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def m_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel"))
+        im = channel.startswith("D")
+        private = channel in self.private_conversations or channel.startswith("G")
+        return {"ok": True, "channel": {"id": channel, "is_channel": not im and not private, "is_group": private,
+                                        "is_im": im, "is_mpim": False, "is_private": private or im}}
 
     def m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         if args["usergroup"] not in self.usergroups:

@@ -26,6 +26,7 @@ from jobs.domain import tickets
 from jobs.domain.brief import BriefError
 from jobs.domain.intake import accept_brief
 from jobs.infra.logs import bound
+from jobs.infra.text import count_invisible
 
 log = logging.getLogger(__name__)
 # What a person types, or shares with words, can be a brief. Every other subtype is something Slack or an app
@@ -97,7 +98,8 @@ def handle_brief_message(event_id: str | None, message: MessageEvent, context: B
         try:
             references = attached_references(client, message.files) if message.files else []
             accepted = accept_brief(deps.store, deps.settings, channel=channel, thread_ts=thread_ts,
-                                    source_ts=ts, user=user, text=text, references=references)
+                                    source_ts=ts, user=user, text=text, references=references,
+                                    invisible_removed=count_invisible(message.text or ""))
         except BriefError as error:
             reply_brief_error(client, error, channel=channel, thread_ts=thread_ts)
             return

@@ -23,7 +23,7 @@ from jobs.domain.channels import (
 )
 from jobs.domain.providers import UnknownModel, normalise_model_key
 from jobs.infra.settings import Settings
-from jobs.infra.text import quoted, strip_invisible
+from jobs.infra.text import count_invisible, quoted, removed_note, strip_invisible
 
 log = logging.getLogger(__name__)
 # key=value, the value quoted when it has spaces (Slack may turn "…" into “…”).
@@ -139,6 +139,7 @@ def handle_set(deps: Deps, client: WebClient, message: MessageEvent, rest: str) 
                f"cancel :{updated.cancel_emoji}:")
     if updated.sound_bible:
         summary += f"\n:scroll: Sound bible, added to every brief here: {escaped(updated.sound_bible, 600)}"
-    reply(client, f":gear: Channel settings saved ({escaped(' '.join(changed), 1000)}). {summary}", channel=channel,
-          thread_ts=thread_ts)
+    removed = removed_note(count_invisible(message.text or ""), "what you wrote")
+    reply(client, f":gear: Channel settings saved ({escaped(' '.join(changed), 1000)}). {summary}"
+          + (f"\n:broom: {escaped(removed)}" if removed else ""), channel=channel, thread_ts=thread_ts)
     return True

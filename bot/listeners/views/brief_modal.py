@@ -19,8 +19,9 @@ from bot.deps import Deps
 from bot.listeners.messages.brief import reply_brief_error
 from bot.slack.files import attached_references
 from bot.slack.payloads import SharedFile, ViewSubmission, parse_payload
+from bot.slack.people import may_post_in
 from bot.slack.reply import BUSY_REPLY, reply
-from bot.slack.text import escape, escaped
+from bot.slack.text import code, escape
 from jobs.domain.brief import BriefError
 from jobs.domain.brief_form import BriefForm, problems
 from jobs.domain.channels import load_channel_settings
@@ -51,11 +52,14 @@ def on_brief_submitted(ack: Ack, body: dict[str, Any], context: BoltContext, cli
         errors["channel"] = "Pick the channel to post the round in."
     elif not deps.settings.takes_briefs_in(channel):
         errors["channel"] = "Dailies is not switched on in that channel: pick one of the team's Dailies channels."
+    elif not place.channel and not may_post_in(client, submission.user.id, channel):
+        errors["channel"] = "You are not in that conversation: pick a channel you are in (or your DM with Dailies)."
     references: list[ReferenceImage] = []
     file_ids = raw.get("frames") or place.reference_file_ids
     if file_ids and form is not None and channel:
         try:
-            references = attached_references(client, [SharedFile(id=file_id) for file_id in file_ids])
+            references = attached_references(client, [SharedFile(id=file_id) for file_id in file_ids],
+                                             submitter=submission.user.id, channel=channel)
         except BriefError as error:
             errors["frames"] = error.problem.replace(" Nothing was queued.", "")
     if form is not None and channel and "frames" not in errors:
@@ -72,7 +76,7 @@ def start_round(deps: Deps, client: WebClient, form: BriefForm, *, user: str, ch
                 thread_ts: str | None, references: list[ReferenceImage]) -> None:
     text = form.to_text()
     quoted_brief = "\n".join("> " + escape(line) for line in text.splitlines())
-    frames = " → ".join(f"`{escaped(ref.name, 80)}`" for ref in references)
+    frames = " → ".join(code(ref.name) for ref in references)
     posted = reply(client, f"Brief from <@{user}>" + (f", from reference frame {frames}" if frames else "")
                    + f":\n{quoted_brief}", channel=channel, thread_ts=thread_ts)
     if posted is None:
