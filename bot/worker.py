@@ -46,6 +46,9 @@ REDIS_DOWN_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 SPAWN = multiprocessing.get_context("spawn")
 FORK = multiprocessing.get_context("fork")
 SCHEDULER_STOP_S = 5.0
+# rq's default is ten minutes; a worker killed while it ran the scheduler leaves rq's scheduler lock behind for
+# about a minute, and the survivors take the scheduler over at their next maintenance.
+MAINTENANCE_INTERVAL_S = 60
 KILL_AFTER_S = 5.0  # past the grace: a worker told twice has handed its job back by then unless it is wedged
 
 
@@ -149,6 +152,10 @@ class DailiesWorkerMixin:
             logging_level=logging_level if logging_level is not None else self.log.level,
             date_format=date_format, log_format=log_format, serializer=self.serializer,
         )
+        # A worker started again after losing Redis finds the lock of the scheduler it (or a sibling on this
+        # host) ran before: free it when that process is gone, or no delayed job runs until the lock expires.
+        for queue in self.queues:
+            release_dead_scheduler_lock(queue)
         self.scheduler.logging_level = logging.getLevelName(logging_level) if isinstance(logging_level, int) \
             else str(logging_level or "INFO")
         self.scheduler.acquire_locks()
@@ -313,7 +320,7 @@ def run_pool_worker(name: str, queue_names: list[str], burst: bool, logging_leve
     assert isinstance(runtime.scheduler, RqScheduler)
     queues = [Queue(queue_name, connection=runtime.scheduler.queue.connection) for queue_name in queue_names]
     worker = PoolWorker(queues, name=name, connection=runtime.scheduler.queue.connection, job_class=TaskJob,
-                        runtime=runtime)
+                        runtime=runtime, maintenance_interval=MAINTENANCE_INTERVAL_S)
     worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
 
 
@@ -334,9 +341,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     runtime, store, queue = prepare(settings)
     level = logging.getLevelName(logging.getLogger().level)
     while True:
-        # Maintenance every minute (not rq's ten): a worker killed while it ran the scheduler leaves rq's
-        # scheduler lock behind for about a minute; the survivors take the scheduler over at their next one.
-        worker = make_worker(runtime, queue, maintenance_interval=60)
+        worker = make_worker(runtime, queue, maintenance_interval=MAINTENANCE_INTERVAL_S)
         try:
             worker.work(with_scheduler=True, burst=burst, logging_level=level)
         except REDIS_DOWN_ERRORS as error:  # Redis gone while rq registered or tore down the worker

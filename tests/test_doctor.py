@@ -56,9 +56,15 @@ def test_a_deployment_installed_by_oauth_needs_no_bot_token(redis_url: str, slac
     assert line_for(lines, "SLACK_CLIENT_ID").startswith("✓")
     assert line_for(lines, "SLACK_BOT_TOKEN").startswith("·")
     assert "client-secret-abcdef" not in "\n".join(lines)
+    assert line_for(lines, "DAILIES_SECRET_KEYS").startswith("✓")
+    assert line_for(lines, "workers").startswith("! workers: none alive")
+    assert line_for(lines, "queue dailies-test").startswith("· queue dailies-test: 0 job(s) waiting")
     unset = settings.model_copy(update={"slack_client_secret": None})
     ok, lines = doctor_lines(unset)
     assert not ok and line_for(lines, "SLACK_BOT_TOKEN").startswith("✗")  # neither way to reach Slack
+    keyless = settings.model_copy(update={"secret_keys": None})
+    ok, lines = doctor_lines(keyless)
+    assert not ok and "dailies new-key" in line_for(lines, "DAILIES_SECRET_KEYS")
 
 
 def test_each_missing_or_broken_setting_is_named(slack: SlackStandIn, tmp_path: Path) -> None:
