@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     stop_grace_s: float = Field(default=15.0, ge=1, le=600, alias="DAILIES_STOP_GRACE_S")
 
     allowed_media_urls: CommaList = Field(default_factory=list, alias="DAILIES_ALLOWED_MEDIA_URLS")
+    # Slack takes files up to 1 GB; an archive over this is not posted (the ticket thread says so).
+    slack_upload_max_bytes: int = Field(default=1024 * 1024 * 1024, gt=0, alias="DAILIES_SLACK_UPLOAD_MAX_BYTES")
     max_download_bytes: int = Field(default=500 * 1024 * 1024, gt=0, alias="DAILIES_MAX_DOWNLOAD_BYTES")
     download_timeout_s: float = Field(default=120.0, gt=0, alias="DAILIES_DOWNLOAD_TIMEOUT_S")
     max_clip_s: float = Field(default=120.0, gt=0, alias="DAILIES_MAX_CLIP_S")

@@ -1,11 +1,13 @@
 """After a timecoded note is kept: the take's card shows the count, and a take already with the sound team has
-the note mirrored into its ticket's thread (once) and listed on its ticket."""
+the note mirrored into its ticket's thread (once), listed on its ticket, and a new version of its turnover archive
+(with the note as a marker) posted there once."""
 
 from __future__ import annotations
 
 from jobs.domain import tickets
 from jobs.infra.store import RedisStore
 from jobs.pipeline.runtime import Runtime
+from jobs.pipeline.tickets import turnover_after_note
 
 
 def note_added(rt: Runtime, take_id: str, note_ts: str) -> None:
@@ -22,4 +24,6 @@ def note_added(rt: Runtime, take_id: str, note_ts: str) -> None:
         return  # a ticket not yet posted lists every note when it is
     if store.first_time("note_mirror", f"{take_id}:{note_ts}"):
         rt.notifier.ticket_note(ticket, take, note)
+    if ticket.package_file_ids and store.first_time("turnover", f"{take_id}:{note_ts}"):
+        turnover_after_note(rt, ticket.id, take_id)  # the next version of the archive, with this marker
     rt.notifier.ticket_changed(ticket, take)

@@ -22,11 +22,12 @@ from jobs.audio.check import check_file
 from jobs.audio.report import SoundReport
 from jobs.domain import tickets
 from jobs.domain.models import Take
-from jobs.domain.provenance import provenance_of
+from jobs.domain.provenance import Provenance, provenance_of
 from jobs.domain.tickets import MixCheck, Ticket, TicketError, TicketState
 from jobs.infra.store import RedisStore
 from jobs.pipeline.media import take_dir, take_file
 from jobs.pipeline.runtime import FileUnavailable, Runtime, Upload
+from jobs.turnover.package import TurnoverNote, TurnoverRequest, build_turnover
 
 log = logging.getLogger(__name__)
 LOCK_S = 300.0
@@ -125,10 +126,74 @@ def _post_package(rt: Runtime, ticket: Ticket, take: Take, clip: Path | None, re
                           title=f"{ticket.id} · provenance: model, exact prompt and parameters, job id, times"))
     comment = (f"Handoff package for {ticket.id}: the take, its native audio as WAV, the full sound report, and its "
                f"provenance. {origin.ai_generated}")
+    if clip is not None:
+        turnover, said = make_turnover(rt, ticket, take, clip, origin, folder, version=1)
+        if turnover is not None:
+            uploads.append(turnover)
+        notes.append(said)
     if notes:
         comment += " " + " ".join(notes)
     ids = rt.notifier.ticket_package(ticket, uploads, comment)
     tickets.update_ticket(_store(rt), ticket.id, lambda t: setattr(t, "package_file_ids", t.package_file_ids or ids))
+
+
+# the turnover -------------------------------------------------------------------------------------------
+def provenance_lines(origin: Provenance) -> list[str]:
+    return [origin.ai_generated, f"Provider: {origin.provider}, model {origin.provider_model_id or '?'}, job "
+            f"{origin.provider_job_id or '?'}, seed {origin.seed}",
+            f"Rendered: submitted {origin.submitted_at or '?'}, finished {origin.finished_at or '?'} (UTC)",
+            f"Brief by {origin.brief_author}; thread {origin.thread_permalink or '(no link)'}",
+            f"Terms of use: {origin.terms_of_use or 'see the provider'}"]
+
+
+def make_turnover(rt: Runtime, ticket: Ticket, take: Take, clip: Path, origin: Provenance, folder: Path, *,
+                  version: int) -> tuple[Upload | None, str]:
+    """The turnover archive to upload (None when it cannot be, or is over Slack's upload size) and the sentence
+    that says what happened to it."""
+    request = TurnoverRequest(
+        ticket_id=ticket.id, take_label=take.label, brief_line=first_line(ticket.brief.picture), target=ticket.target,
+        model=take.model, provenance_lines=provenance_lines(origin), version=version,
+        notes=[TurnoverNote(at_s=n.at_s, author=n.by, text=n.text) for n in take.notes])
+    try:
+        made = build_turnover(clip, folder, request)
+    except MediaError as error:
+        log.warning("ticket %s: turnover package not made: %s", ticket.id, error)
+        return None, f"The turnover package could not be made ({error}); the take and WAV above are the handoff."
+    size = made.archive.stat().st_size
+    if size > rt.settings.slack_upload_max_bytes:
+        limit_mb = rt.settings.slack_upload_max_bytes / 1048576
+        return None, (f"The turnover package is {size / 1048576:.0f} MB, over the {limit_mb:.0f} MB Slack takes in "
+                      "one file, so it was not posted: its picture and sound are the files above; ask the operator "
+                      "for the archive.")
+    label = "" if version <= 1 else f" (version {version})"
+    return (Upload(path=made.archive, filename=made.archive.name,
+                   title=f"{ticket.id} · turnover{label}: picture and BWF at {made.start_timecode}, "
+                         f"{made.frame_rate} fps, markers for every note"),
+            f"The turnover archive{label} lines picture and sound up on one timecode ({made.start_timecode}, "
+            f"{made.frame_rate} fps, 2-pop head) with every note as a marker; its README says what is in it.")
+
+
+def first_line(text: str) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else "(no picture line)"
+    return line if len(line) <= 120 else line[:119] + "…"
+
+
+def turnover_after_note(rt: Runtime, ticket_id: str, take_id: str) -> None:
+    """A note added after the handoff: the package again, as the next version, posted once in the ticket thread."""
+    store = _store(rt)
+    ticket, take = tickets.get_ticket(store, ticket_id), store.get_take(take_id)
+    clip = take_file(rt, take) if take else None
+    if ticket is None or take is None or clip is None:
+        return
+    version = 1 + sum(1 for n in take.notes if n.added_at > ticket.created_at)  # one more for each later note
+    request_record = store.get_request(take.request_id)
+    origin = provenance_of(take, provider=rt.provider(take.model).display_name,
+                           permalink=rt.notifier.permalink(take.channel, take.thread_ts),
+                           terms_urls=rt.settings.terms_urls,
+                           references=request_record.resolved.references if request_record else [])
+    folder = tickets.ticket_dir(rt.settings.media_dir, ticket.id)
+    upload, said = make_turnover(rt, ticket, take, clip, origin, folder, version=version)
+    rt.notifier.ticket_package(ticket, [upload] if upload else [], said)
 
 
 # mirroring ----------------------------------------------------------------------------------------------

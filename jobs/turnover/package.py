@@ -1,0 +1,128 @@
+"""One archive a sound designer opens in a DAW or an NLE: `SND-XXXX-turnover.zip` (`-v2`, … when notes are added).
+
+Picture reference and Broadcast WAV on one timecode (the take at 01:00:00:00 at its own frame rate, a 2-second
+head with a 2-pop at 00:59:58:00), markers for every timecoded note (EDL, FCP7 XML, OTIO, MIDI, CSV) and a
+README saying what is in it.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from adapters.media import MediaError, probe_media
+from jobs.audio.targets import get_target
+from jobs.turnover import markers
+from jobs.turnover.markers import HEAD_S, Timeline, timeline_for
+from jobs.turnover.media import broadcast_wav, picture_reference
+from jobs.turnover.timecode import SAMPLE_RATE_HZ, frame_rate_of, samples_since_midnight
+
+
+class TurnoverNote(BaseModel):
+    at_s: float
+    author: str
+    text: str
+
+
+class TurnoverRequest(BaseModel):
+    ticket_id: str
+    take_label: str
+    brief_line: str
+    target: str
+    model: str
+    provenance_lines: list[str]
+    notes: list[TurnoverNote]
+    version: int = 1
+
+
+class Turnover(BaseModel):
+    archive: Path
+    files: list[str]
+    frame_rate: str
+    start_timecode: str
+
+
+def archive_name(ticket_id: str, version: int) -> str:
+    return f"{ticket_id}-turnover.zip" if version <= 1 else f"{ticket_id}-turnover-v{version}.zip"
+
+
+def build_turnover(clip: Path, folder: Path, request: TurnoverRequest) -> Turnover:
+    """Make every file of the package in `folder` and zip them; MediaError when the clip cannot be read."""
+    info = probe_media(clip)
+    if not info.has_video:
+        raise MediaError("the take has no picture")
+    rate = frame_rate_of(info.fps)
+    stem = f"{request.ticket_id}-{request.take_label}"
+    work = folder / f"turnover-v{request.version}"
+    work.mkdir(parents=True, exist_ok=True)
+    audio_name = f"{stem}-native-bwf.wav" if info.has_audio else None
+    timeline = timeline_for(f"{request.ticket_id} take {request.take_label}", rate, info.duration_s or 0.0,
+                            [(n.at_s, n.author, n.text) for n in request.notes], f"{stem}-picture.mov", audio_name)
+    made: dict[str, Path] = {}
+    made[timeline.picture_file] = picture_reference(clip, work / timeline.picture_file, timeline, info,
+                                                    f"{request.ticket_id} · {request.take_label}")
+    if audio_name:
+        description = f"{request.ticket_id} take {request.take_label}: {request.brief_line}"
+        made[audio_name] = broadcast_wav(clip, work / audio_name, timeline, info, description, request.ticket_id)
+    for name, data in ((f"{stem}.edl", markers.edl(timeline)), (f"{stem}.xml", markers.fcp7_xml(timeline)),
+                       (f"{stem}.otio", markers.otio_json(timeline)), (f"{stem}-markers.mid", markers.midi(timeline)),
+                       ("notes.csv", markers.notes_csv(timeline)),
+                       ("README.txt", readme(request, timeline, has_audio=bool(audio_name)).encode())):
+        (work / name).write_bytes(data)
+        made[name] = work / name
+    archive = folder / archive_name(request.ticket_id, request.version)
+    partial = archive.with_suffix(".part")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for name, path in made.items():
+            bundle.write(path, arcname=name)
+    partial.replace(archive)
+    return Turnover(archive=archive, files=list(made), frame_rate=rate.name,
+                    start_timecode=timeline.tc(timeline.start_frame))
+
+
+def readme(request: TurnoverRequest, timeline: Timeline, *, has_audio: bool) -> str:
+    rate, target = timeline.rate, get_target(request.target)
+    stem = f"{request.ticket_id}-{request.take_label}"
+    head = timeline.tc(timeline.head_frame)
+    rate_line = f"{rate.name} fps" + (" drop-frame (;)" if rate.drop_frame else " non-drop-frame") + (
+        "" if rate.read_from_file else " — ASSUMED: the take's frame rate could not be read from the file")
+    lines = [
+        f"Dailies sound turnover — {request.ticket_id}, take {request.take_label} (version {request.version})",
+        f"Brief: {request.brief_line}",
+        "",
+        f"Frame rate:      {rate_line}",
+        f"Start timecode:  {timeline.tc(timeline.start_frame)} (first frame of the take)",
+        f"Head:            {HEAD_S} s from {head}: black and silence, with a one-frame white flash and a one-frame "
+        "1 kHz tone at -20 dBFS at its first frame (the 2-pop). Line the pop up with the flash to check sync.",
+        f"Audio:           {SAMPLE_RATE_HZ} Hz, 24-bit PCM, Broadcast WAV; bext TimeReference "
+        f"{samples_since_midnight(timeline.head_frame, rate)} samples (= {head})" if has_audio else
+        "Audio:           the take has no native audio, so there is no WAV.",
+        f"Delivery target: {target.label}: {target.integrated_lufs:g} LUFS integrated, true peak at most "
+        f"{target.true_peak_dbtp:g} dBTP. The WAV is the model's native sound, not mastered to it.",
+        "",
+        "Files:",
+        f"  {stem}-picture.mov     picture reference: H.264 with a burned-in timecode window and the label, the "
+        "same timecode in its QuickTime timecode track, PCM sound",
+    ]
+    if has_audio:
+        lines.append(f"  {stem}-native-bwf.wav  the native sound with the head, as Broadcast WAV")
+    lines += [
+        f"  {stem}.edl             CMX 3600 EDL: the take as one event, a * LOC: line per note",
+        f"  {stem}.xml             Final Cut Pro 7 XML (Premiere, Resolve): the clip with a marker per note",
+        f"  {stem}.otio            OpenTimelineIO: the timeline, its media and markers",
+        f"  {stem}-markers.mid     Standard MIDI File: a marker per note (Pro Tools: Import > MIDI, markers)",
+        "  notes.csv               every note: timecode, seconds into the take, author, text",
+        "",
+        f"Notes ({len(timeline.markers)}):",
+        *[f"  {timeline.tc(m.frame)}  {m.seconds:6.2f} s  {m.author}: {m.text}" for m in timeline.markers],
+        *([] if timeline.markers else ["  none yet"]),
+        "",
+        "Stems: not made — no separation model is configured for this deployment; the WAV is the full native mix.",
+        "",
+        "Provenance (AI-generated picture and sound):",
+        *[f"  {line}" for line in request.provenance_lines],
+        "",
+    ]
+    return "\n".join(lines)
