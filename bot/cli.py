@@ -137,12 +137,11 @@ def socket() -> None:
     settings = _settings()
     _require(settings, "slack_bot_token", "slack_app_token")
     _require_redis(settings)
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     from bot.app import build_app
+    from bot.socket_mode import BoundSocketModeHandler
 
     app = build_app(settings)
-    SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[union-attr]
+    BoundSocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[union-attr]
 
 
 @main.command()

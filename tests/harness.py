@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
+import ipaddress
 import json
 import shutil
 import socket
@@ -20,6 +22,10 @@ from urllib.parse import urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from redis import Redis
 from rq import Queue
 
@@ -330,3 +336,50 @@ class Worker:
             registry.remove(job_id)
             if job is not None:
                 self.queue._enqueue_job(job)
+
+
+class TlsRedisServer(RedisServer):
+    """A redis-server that speaks only TLS, with a certificate from a CA made here (as a managed Redis does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ca_file, self.cert_file, self.key_file = (self.dir / "ca.pem", self.dir / "redis.pem",
+                                                       self.dir / "redis.key")
+
+    @property
+    def url(self) -> str:
+        return f"rediss://127.0.0.1:{self.port}/0"
+
+    def start(self) -> TlsRedisServer:
+        write_test_certificates(self.ca_file, self.cert_file, self.key_file)
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (apt-get install redis-server)"
+        self.process = subprocess.Popen(
+            [binary, "--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.dir), "--tls-cert-file", str(self.cert_file),
+             "--tls-key-file", str(self.key_file), "--tls-ca-cert-file", str(self.ca_file),
+             "--tls-auth-clients", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = Redis(host="127.0.0.1", port=self.port, ssl=True, ssl_ca_certs=str(self.ca_file))
+        wait_for(lambda: _pings(client), timeout_s=10)
+        return self
+
+
+def write_test_certificates(ca_file: Path, cert_file: Path, key_file: Path) -> None:
+    """A CA and a server certificate for 127.0.0.1 signed by it (PEM files)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Dailies test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    server = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+              .issuer_name(ca_name).public_key(server_key.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+              .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                          x509.DNSName("localhost")]),
+                             critical=False).sign(ca_key, hashes.SHA256()))
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))

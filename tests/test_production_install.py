@@ -123,13 +123,17 @@ def test_socket_mode_from_the_install_acknowledges_envelopes(installed: Path, el
     try:
         slack.app_token = APP_TOKEN
         slack.socket_url = socket_mode.connection_url
-        env = {**settings_env(settings), "SLACK_APP_TOKEN": APP_TOKEN, "PATH": os.environ.get("PATH", "")}
+        env = {**settings_env(settings), "SLACK_APP_TOKEN": APP_TOKEN, "PATH": os.environ.get("PATH", ""),
+               "DAILIES_LOG_FORMAT": "json"}
         processes.append(start(installed, elsewhere, env, "socket"))
         wait_for(lambda: socket_mode.opened == 1, timeout_s=60)
         envelope = socket_mode.send("events_api", event_envelope(
             mention("A heron at dawn\nSound: wings\nx1 1s", ts="1700700100.000100"), event_id="EvPRODSOCK"))
         wait_for(lambda: envelope in socket_mode.acks, timeout_s=20)
         wait_for(lambda: RedisStore.open(settings).thread_requests("C0ART", "1700700100.000100"), timeout_s=20)
+        logged = [json.loads(line) for line in wait_for(lambda: [
+            line for line in (elsewhere / "socket.log").read_text().splitlines() if "request queued" in line])]
+        assert logged[0]["channel"] == "C0ART" and logged[0]["team"] == "T0TEAM"  # bound as over HTTP
     finally:
         socket_mode.stop()
 
