@@ -156,7 +156,9 @@ def test_a_card_slack_refuses_as_invalid_blocks_is_retried_then_simplified_never
 
 @pytest.mark.parametrize("flags, model_shapes", [("x1 4s 4:3 --model veo", "16:9, 9:16"),
                                                  ("x1 5s 21:9 --model kling", "16:9, 9:16, 1:1"),
-                                                 ("x1 1s 2.39:1", "16:9, 9:16, 1:1")])
+                                                 ("x1 1s 2.39:1", "16:9, 9:16, 1:1"),
+                                                 ("x1 1s 16:10", "16:9, 9:16, 1:1"),  # a shape no list knew
+                                                 ("x2 5:7 --model veo", "16:9, 9:16")])
 def test_a_shape_no_model_makes_is_refused_naming_the_models_shapes(flags, model_shapes, bot, worker, slack):
     thread = f"17009007{len(flags):02d}.000100"
     bot.event(mention(f"Harbour at dawn\nSound: gulls\n{flags}", ts=thread))
@@ -165,9 +167,10 @@ def test_a_shape_no_model_makes_is_refused_naming_the_models_shapes(flags, model
     nothing_started(bot, worker, slack, "C0ART")
 
 
-def test_a_time_in_prose_stays_prose(bot, worker, slack):
+@pytest.mark.parametrize("picture", ["Harbour at 7:30 in the morning", "Harbour, sunrise at 7:30"])
+def test_a_time_in_prose_stays_prose(bot, worker, slack, picture):
     thread = "1700900800.000100"
-    bot.event(mention("Harbour at 7:30 in the morning\nSound: gulls\nx1 1s", ts=thread))
+    bot.event(mention(f"{picture}\nSound: gulls\nx1 1s", ts=thread))
     wait_for(worker.pending)
     (take,) = worker.store.channel_takes("C0ART")
     assert "7:30" in worker.store.get_request(take.request_id).resolved.brief.picture and take.aspect == "16:9"

@@ -43,11 +43,14 @@ _QUOTE_RE = re.compile(r"[\"“”]([^\"“”]{1,500})[\"“”]")
 _SPEAKER_RE = re.compile(r"^\s*([A-Za-z][\w .'-]{0,40}?)\s*:\s*(.+)$")
 _TAKES_RE = re.compile(r"^[xX×](\d{1,6})$")
 _DURATION_RE = re.compile(r"^(\d{1,4}(?:\.\d+)?)s$", re.I)
-_OTHER_ASPECTS = r"4:3|3:4|21:9|9:21|3:2|2:3|4:5|5:4|2:1|1:2|\d\.\d{1,2}:1"
-_OTHER_ASPECT_RE = re.compile(rf"^(?:{_OTHER_ASPECTS})$")
-_SHORT_FLAG_RE = re.compile(
-    rf"^(?:[xX×]\d{{1,6}}|\d{{1,4}}(?:\.\d+)?s|16:9|9:16|1:1|{_OTHER_ASPECTS}|\d{{3,4}}p|[248]k)$", re.I
-)
+# Any shape written as N:M (21:9, 2.39:1, 16:10, 5:7): one rule. Those no model makes are refused when the brief is
+# resolved, naming the shapes the chosen model does make — never dropped.
+_RATIO = r"\d{1,2}(?:\.\d{1,2})?:\d{1,2}(?:\.\d{1,2})?"
+_OTHER_ASPECT_RE = re.compile(rf"^{_RATIO}$")
+# Shapes people write alone at the end of a picture line ("… in 21:9"); other N:M tokens are flags only beside
+# another flag, so a time of day ("… at 6:45") stays words.
+_CINEMA_ASPECTS = {"4:3", "3:4", "21:9", "9:21", "3:2", "2:3", "4:5", "5:4", "2:1", "1:2"}
+_SHORT_FLAG_RE = re.compile(rf"^(?:[xX×]\d{{1,6}}|\d{{1,4}}(?:\.\d+)?s|{_RATIO}|\d{{3,4}}p|[248]k)$", re.I)
 _MUSIC_OFF = {"none", "no", "off", "no music", "silence", "-"}
 
 
@@ -129,7 +132,15 @@ def _split_flags(line: str) -> tuple[str, list[str]]:
     start = dash_at
     while start > 0 and _SHORT_FLAG_RE.match(tokens[start - 1]):
         start -= 1
-    return " ".join(tokens[:start]), tokens[start:]
+    flags = tokens[start:]
+    if start > 0 and flags and all(_ambiguous_ratio(tok) for tok in flags):
+        return line.strip(), []  # "… at 6:45": words, not a shape
+    return " ".join(tokens[:start]), flags
+
+
+def _ambiguous_ratio(token: str) -> bool:
+    cinema = token in ASPECTS or token in _CINEMA_ASPECTS or re.match(r"^\d\.\d{1,2}:1$", token)
+    return bool(_OTHER_ASPECT_RE.match(token)) and not cinema
 
 
 def _apply_flags(brief: Brief, tokens: list[str]) -> None:
