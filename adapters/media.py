@@ -326,3 +326,9 @@ def run_ffmpeg(args: list[str] | Any, *, timeout_s: float = 300.0) -> subprocess
         tail = "\n".join(result.stderr.strip().splitlines()[-5:])
         raise MediaError(f"ffmpeg failed: {tail}")
     return result
+
+
+def not_clean(errors: list[str], detail: str = "") -> str:
+    """The sentence for a file that did not decode cleanly, from ffmpeg's error lines (at least one)."""
+    first = errors[0].split("] ", 1)[-1][:160]
+    return f"it does not decode cleanly ({first}; {len(errors)} decode error(s){detail})"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,3 +118,24 @@ def test_a_reader_can_find_things_from_the_tree(layer: str) -> None:
     }[layer]
     missing = [entry for entry in expected if not (ROOT / layer / entry).exists()]
     assert not missing
+
+
+SLACK_MARKS = [re.compile(pattern) for pattern in (
+    r"<@\{", r"<@U", r'"type": "(?:actions|button|section|context)"', r"\bslack_(?:sdk|bolt)\b",
+    r'"(?:not_in_channel|channel_not_found|invalid_auth|msg_too_long)"')]
+
+
+def test_jobs_and_adapters_speak_no_slack() -> None:
+    """No Block Kit, no user-mention markup, no Slack error codes below `bot/`: the domain says facts."""
+    found = [f"{path.relative_to(ROOT)}: {mark.pattern}"
+             for layer in ("jobs", "adapters") for path in sorted((ROOT / layer).rglob("*.py"))
+             for mark in SLACK_MARKS if mark.search(path.read_text())]
+    assert not found, found
+
+
+def test_the_audio_code_loads_without_redis_or_slack() -> None:
+    probe = ("import sys, jobs.audio.check, jobs.audio.measure, jobs.audio.master, jobs.audio.waveform, "
+             "jobs.turnover.package; print(sorted(m for m in ('redis', 'rq', 'slack_sdk', 'slack_bolt') "
+             "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
-from jobs.infra.faults import DeliveryError, slack_error_is_retryable
+from jobs.infra.faults import DeliveryError
+
+# Slack errors that no retry fixes: the operator (or a channel member) has to act.
+TERMINAL_SLACK_ERRORS = {
+    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission",
+    "missing_scope", "channel_not_found", "not_in_channel", "is_archived", "restricted_action",
+    "ekm_access_denied", "team_access_not_granted", "invalid_arguments", "invalid_blocks", "msg_too_long",
+}
+# Of those, the ones where the channel is the problem: Dailies can still tell the requester in a DM.
+CHANNEL_SLACK_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "restricted_action"}
 
 OPERATOR_ERRORS = {
     "invalid_auth": "the bot token is invalid or revoked: check SLACK_BOT_TOKEN",
@@ -14,6 +23,11 @@ OPERATOR_ERRORS = {
     "not_in_channel": "the bot is not a member of the channel: invite it with /invite @dailies",
     "is_archived": "the channel is archived",
 }
+
+
+
+def slack_error_is_retryable(code: str) -> bool:
+    return code not in TERMINAL_SLACK_ERRORS
 
 
 def slack_error_code(error: SlackApiError) -> str:

@@ -16,12 +16,18 @@ from adapters.base import ProviderError
 from adapters.download import MediaPolicy, download
 from bot.blocks.takes import status_message, take_card, take_failed_message
 from bot.blocks.tickets import mirror_text, mix_verdict, note_mirror_text, ticket_message
-from bot.slack.errors import OPERATOR_ERRORS, delivery_error, explain_slack_error, slack_error_code
+from bot.slack.errors import (
+    CHANNEL_SLACK_ERRORS,
+    OPERATOR_ERRORS,
+    delivery_error,
+    explain_slack_error,
+    slack_error_code,
+)
 from bot.slack.people import is_bot_user
+from bot.slack.text import mention
 from jobs.audio.waveform import render_waveform_png
 from jobs.domain.models import Request, Take, TakeNote
 from jobs.domain.tickets import MixCheck, Ticket, TicketEvent
-from jobs.infra.faults import CHANNEL_SLACK_ERRORS
 from jobs.infra.settings import Settings
 from jobs.infra.store import RedisStore
 from jobs.pipeline.runtime import FileUnavailable, Upload
@@ -156,8 +162,10 @@ class SlackNotifier:
         except SlackApiError as error:
             log.error("message for take %s: %s", take.id, explain_slack_error(error))
 
-    def post_file(self, take: Take, path: Path, filename: str, comment: str) -> None:
+    def post_file(self, take: Take, path: Path, filename: str, comment: str, *, asked_by: str | None = None) -> None:
         """Upload a file (a master, a mix) into the take's thread with a comment."""
+        if asked_by:
+            comment = f"{comment} (asked by {mention(asked_by)})"
         self.client.files_upload_v2(file=str(path), filename=filename, title=filename, channel=take.channel,
                                     thread_ts=take.thread_ts, initial_comment=comment)
 

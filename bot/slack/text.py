@@ -48,6 +48,11 @@ def escaped(text: str, limit: int = SECTION_TEXT_MAX) -> str:
     return cut(escape(text), limit)
 
 
+def mention(user_id: str) -> str:
+    """A person, as Slack shows them (only a well-formed user id becomes markup)."""
+    return f"<@{user_id}>" if re.fullmatch(r"[UW][A-Z0-9]{2,20}", user_id) else escape(user_id)
+
+
 def code(value: object, limit: int = 80) -> str:
     """A person's value (a file name, a label) as an inline code span in mrkdwn: escaped, and no character
     inside can close the span."""

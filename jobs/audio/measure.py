@@ -29,10 +29,9 @@ from typing import IO
 import ffmpeg
 import numpy as np
 
-from adapters.media import MediaError, MediaInfo, command_line, open_input, probe_media
+from adapters.media import MediaError, MediaInfo, command_line, not_clean, open_input, probe_media
 from jobs.audio.filters import butterworth_highpass_power, k_weighting, k_weighting_power
 from jobs.audio.true_peak import TruePeakMeter
-from jobs.infra.faults import not_clean
 
 ABSOLUTE_GATE_LUFS = -70.0
 SILENCE_DBFS = -50.0  # a 10 ms block whose peak stays under this is silence (as silencedetect n=-50dB)

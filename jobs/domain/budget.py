@@ -41,7 +41,6 @@ HOUR_S = 3600
 DAY_TTL_S = 400 * 24 * 3600  # spend history kept a bit over a year
 RESERVATION_TTL_S = 3 * 24 * 3600
 PENDING_TTL_S = 24 * 3600
-APPROVE_ACTION = "approve_request"
 
 _RESERVE = """
 local estimate = tonumber(ARGV[1])
@@ -143,12 +142,11 @@ def money(usd: float) -> str:
 
 
 class LimitError(BriefError):
-    """A request refused by a limit. Held in Redis for a lead's approval; `blocks` carries the button."""
+    """A request refused by a limit, held in Redis (`pending_id`) until a lead of its channel approves it."""
 
     def __init__(self, problem: str, hint: str, *, pending_id: str | None = None) -> None:
         super().__init__(problem, hint=hint)
         self.pending_id = pending_id
-        self.blocks: list[dict[str, Any]] = approval_blocks(pending_id) if pending_id else []
 
 
 class OverBudget(LimitError):
@@ -174,17 +172,6 @@ class OverLimit(LimitError):
         hint = (f"Try again in about {minutes} minute(s), ask for fewer takes, or ask a lead to approve it "
                 "with the button below.")
         super().__init__(problem, hint, pending_id=pending_id)
-
-
-def approval_blocks(pending_id: str) -> list[dict[str, Any]]:
-    return [{
-        "type": "actions",
-        "block_id": f"approve:{pending_id}"[:255],
-        "elements": [{
-            "type": "button", "action_id": APPROVE_ACTION, "style": "primary",
-            "text": {"type": "plain_text", "text": "Approve"}, "value": pending_id,
-        }],
-    }]
 
 
 # -- keys -------------------------------------------------------------------------------------

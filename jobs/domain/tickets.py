@@ -56,7 +56,19 @@ class TicketState(StrEnum):
 
 
 class TicketError(Exception):
-    """A change the ticket's state does not allow; the message is a sentence for the person who asked."""
+    """A change the ticket's state does not allow. The sentence for the person who asked is `sentence(who)`:
+    `who` writes a person (the one who holds the ticket, `holder`) the way the place it is shown does."""
+
+    def __init__(self, text: str, holder: str | None = None) -> None:
+        super().__init__(text.replace(HOLDER, holder or "someone"))
+        self.text = text
+        self.holder = holder
+
+    def sentence(self, who: Callable[[str], str]) -> str:
+        return self.text.replace(HOLDER, who(self.holder) if self.holder else "someone")
+
+
+HOLDER = "{holder}"  # where the person holding a ticket goes in a TicketError's sentence
 
 
 class TicketEvent(BaseModel):
@@ -286,7 +298,7 @@ def acts_on_claimed(ticket: Ticket, user: str) -> bool:
 
 
 def _refusal(ticket: Ticket, action: str) -> str:
-    who = f" by <@{ticket.claimed_by}>" if ticket.claimed_by and ticket.state == TicketState.claimed else ""
+    who = f" by {HOLDER}" if ticket.claimed_by and ticket.state == TicketState.claimed else ""
     where = f"{ticket.id} is {ticket.state.value}{who}"
     if action == "claim" and ticket.state == TicketState.claimed:
         return f"{where} already."
@@ -301,7 +313,7 @@ def apply(ticket: Ticket, action: str, by: str, *, note: str | None = None, at: 
     """Move `ticket` by `action`, recording who and when; raise TicketError when its state does not allow it."""
     allowed, to_state = TRANSITIONS[action]
     if ticket.state not in allowed:
-        raise TicketError(_refusal(ticket, action))
+        raise TicketError(_refusal(ticket, action), holder=ticket.claimed_by)
     when = at or time.time()
     ticket.history.append(TicketEvent(at=when, by=by, action=action, from_state=ticket.state, to_state=to_state,
                                       note=note))

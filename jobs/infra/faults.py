@@ -1,5 +1,6 @@
 """Staying up: delivery errors the pipeline retries, Redis reachability,
-and the decode check every provider file passes before it is posted."""
+and the decode check every provider file passes before it is posted. Which chat errors are worth retrying is
+the chat side's to say (`bot/slack/errors.py`); here a `DeliveryError` only carries the answer."""
 
 from __future__ import annotations
 
@@ -10,18 +11,9 @@ from pathlib import Path
 import redis
 from redis.sentinel import MasterNotFoundError
 
-from adapters.media import MediaError, ffmpeg_exe, input_args
+from adapters.media import MediaError, ffmpeg_exe, input_args, not_clean
 from jobs.infra.redis_client import connect, describe, redact_url
 from jobs.infra.settings import Settings
-
-# Slack errors that no retry fixes: the operator (or a channel member) has to act.
-TERMINAL_SLACK_ERRORS = {
-    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission",
-    "missing_scope", "channel_not_found", "not_in_channel", "is_archived", "restricted_action",
-    "ekm_access_denied", "team_access_not_granted", "invalid_arguments", "invalid_blocks", "msg_too_long",
-}
-# Of those, the ones where the channel is the problem: Dailies can still tell the requester in a DM.
-CHANNEL_SLACK_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "restricted_action"}
 
 
 class DeliveryError(Exception):
@@ -32,10 +24,6 @@ class DeliveryError(Exception):
         self.message = message
         self.code = code
         self.retryable = retryable
-
-
-def slack_error_is_retryable(code: str) -> bool:
-    return code not in TERMINAL_SLACK_ERRORS
 
 
 def redis_problem(settings: Settings, *, timeout_s: float = 2.0) -> str | None:
@@ -85,9 +73,3 @@ def decode_problem(clip: Path, *, timeout_s: float = 120.0) -> str | None:
         return not_clean(errors or [f"ffmpeg exited with {result.returncode}"],
                          f" in {time.monotonic() - started:.1f} s")
     return None
-
-
-def not_clean(errors: list[str], detail: str = "") -> str:
-    """The sentence for a file that did not decode cleanly, from ffmpeg's error lines (at least one)."""
-    first = errors[0].split("] ", 1)[-1][:160]
-    return f"it does not decode cleanly ({first}; {len(errors)} decode error(s){detail})"

@@ -35,8 +35,8 @@ def master_take(rt: Runtime, take_id: str, target: str, user: str) -> str | None
         except MasteringRefused as refused:
             notifier.post_text(take, f"Take {take.label} cannot be mastered for {delivery.key}: {refused}")
             return None
-        summary = f"Take {take.label} mastered for {delivery.label} (asked by <@{user}>): {result.summary}"
-        notifier.post_file(take, out, f"take-{take.label}-{delivery.key}.mp4", summary)
+        summary = f"Take {take.label} mastered for {delivery.label}: {result.summary}"
+        notifier.post_file(take, out, f"take-{take.label}-{delivery.key}.mp4", summary, asked_by=user)
         return summary
     finally:
         rt.store.unlock(lock)

@@ -11,6 +11,7 @@ from bot.deps import Deps
 from bot.slack.access import action_place, action_ticket, lead_in
 from bot.slack.payloads import parse_block_action
 from bot.slack.reply import reply
+from bot.slack.text import mention
 from jobs.domain import tickets
 from jobs.domain.tickets import Ticket, TicketError
 
@@ -48,6 +49,6 @@ def on_accept(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebC
         tickets.transition(deps.store, ticket.id, "accept", user, note=f"accepted {mix.name}: " + "; ".join(mix.reasons),
                            extra=final)
     except TicketError as error:
-        reply(client, str(error), channel=channel, thread_ts=thread_ts, only_to=user)
+        reply(client, error.sentence(mention), channel=channel, thread_ts=thread_ts, only_to=user)
         return
     deps.enqueue("sync_ticket", ticket.id)

@@ -21,6 +21,7 @@ from bot.slack.access import (
 )
 from bot.slack.payloads import parse_block_action
 from bot.slack.reply import reply
+from bot.slack.text import mention
 from jobs.domain import tickets
 from jobs.domain.tickets import Ticket, TicketError
 
@@ -47,7 +48,7 @@ class TicketPress:
         try:
             tickets.transition(self.deps.store, self.ticket.id, action, self.user, **details)
         except TicketError as error:
-            self.tell(str(error))
+            self.tell(error.sentence(mention))
             return False
         self.deps.enqueue("sync_ticket", self.ticket.id)
         republish_home(self.deps, self.client, self.body, self.user)

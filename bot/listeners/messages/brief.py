@@ -13,6 +13,7 @@ import redis
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
+from bot.blocks.approval import approval_blocks
 from bot.blocks.takes import brief_error_reply
 from bot.deps import Deps
 from bot.listeners.messages import channel_settings, results, take_notes
@@ -24,6 +25,7 @@ from bot.slack.reply import BUSY_REPLY, reply
 from bot.slack.text import decode_event_text
 from jobs.domain import tickets
 from jobs.domain.brief import BriefError
+from jobs.domain.budget import LimitError
 from jobs.domain.intake import accept_brief
 from jobs.infra.logs import bound
 from jobs.infra.text import count_invisible
@@ -114,5 +116,6 @@ def handle_brief_message(event_id: str | None, message: MessageEvent, context: B
 def reply_brief_error(client: WebClient, error: BriefError, *, channel: str, thread_ts: str) -> None:
     """Say in the thread why a brief (or a round from a button) cannot run, and how to write it."""
     fallback, blocks = brief_error_reply(error.problem, error.hint)
-    extra = getattr(error, "blocks", None)  # an over-budget refusal carries an Approve button
-    reply(client, fallback, channel=channel, thread_ts=thread_ts, blocks=blocks + list(extra) if extra else blocks)
+    if isinstance(error, LimitError) and error.pending_id:  # held for a lead: the Approve button
+        blocks = blocks + approval_blocks(error.pending_id)
+    reply(client, fallback, channel=channel, thread_ts=thread_ts, blocks=blocks)

@@ -17,6 +17,7 @@ from bot.deps import Deps
 from bot.slack.access import ONLY_LEADS_FLAG, lead_in
 from bot.slack.payloads import ReactionEvent
 from bot.slack.reply import reply
+from bot.slack.text import mention
 from jobs.domain import tickets
 from jobs.domain.channels import load_channel_settings
 from jobs.domain.models import Take, TakeState
@@ -66,7 +67,7 @@ def flag_take(deps: Deps, client: WebClient, *, user: str, take: Take, channel: 
         try:
             tickets.transition(deps.store, ticket.id, "reopen", user)
         except TicketError as error:
-            reply(client, str(error), channel=channel, thread_ts=thread_ts, only_to=user)
+            reply(client, error.sentence(mention), channel=channel, thread_ts=thread_ts, only_to=user)
             return
         deps.enqueue("sync_ticket", ticket.id)
         return

@@ -44,7 +44,7 @@ def on_return_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], co
     try:
         tickets.transition(deps.store, ticket_id, "return", user, note=text[:2000])
     except TicketError as error:
-        ack(response_action="errors", errors={"notes": str(error)})
+        ack(response_action="errors", errors={"notes": str(error)})  # a form error shows no markup
         return
     ack()
     deps.store.redis.delete(return_form_key(deps, ticket_id, user))
