@@ -28,6 +28,8 @@ def settings_env(settings) -> dict[str, str]:
         if field.alias and value is not None:
             if isinstance(value, list):
                 value = ",".join(value)
+            elif isinstance(value, dict):
+                value = json.dumps(value)
             elif hasattr(value, "get_secret_value"):
                 value = value.get_secret_value()
             env[field.alias] = str(value)

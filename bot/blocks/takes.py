@@ -63,7 +63,7 @@ def status_message(request: Request, takes: list[Take]) -> tuple[str, list[Block
         detail = take.state.value
         if take.state == TakeState.generating and take.progress is not None:
             detail += f" {int(take.progress * 100)}%"
-        elif take.provider_status and take.state in (TakeState.submitted, TakeState.generating):
+        elif take.provider_status and take.state in (TakeState.queued, TakeState.submitted, TakeState.generating):
             detail += f" ({escaped(take.provider_status, 60)})"
         if take.state == TakeState.failed and take.error:
             detail += f": {escaped(take.error, 200)}"

@@ -13,6 +13,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 CommaList = Annotated[list[str], NoDecode]
 
 
+# Renders in flight per provider key unless DAILIES_PROVIDER_CONCURRENCY says otherwise. fal counts only running
+# requests against an account's concurrency (2 for a new account, up to 40) and queues the rest without refusing
+# them; Kling refuses past its resource pack's concurrency (code 1303); Seedance and Veo answer rate limits.
+DEFAULT_PROVIDER_CONCURRENCY = {"fal": 10, "kling": 4, "seedance": 10, "veo": 10}
+
+
 class ConfigError(Exception):
     """A required setting is missing or invalid; the message names the variable."""
 
@@ -119,12 +125,27 @@ class Settings(BaseSettings):
     seedance_media_hosts: CommaList = Field(default_factory=list, alias="SEEDANCE_MEDIA_HOSTS")
     fal_media_hosts: CommaList = Field(default_factory=list, alias="FAL_MEDIA_HOSTS")
     fal_endpoints: CommaList = Field(default_factory=list, alias="DAILIES_FAL_ENDPOINTS")
+    # Renders in flight per provider key across the deployment: {"fal": 8, "kling": 4}; the rest keep their default.
+    provider_concurrency: dict[str, int] = Field(default_factory=dict, alias="DAILIES_PROVIDER_CONCURRENCY")
+    # A render slot whose holder stopped checking (a dead worker) comes back after this long.
+    slot_lease_s: float = Field(default=60.0, gt=0, le=3600, alias="DAILIES_SLOT_LEASE_S")
     provider_timeout_s: float = Field(default=30.0, gt=0, alias="DAILIES_PROVIDER_TIMEOUT_S")
 
     @field_validator("leads", "sound_team", "channels", "allowed_media_urls", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split_commas(value)
+
+    @field_validator("provider_concurrency")
+    @classmethod
+    def _slot_counts(cls, value: dict[str, int]) -> dict[str, int]:
+        for provider, count in value.items():
+            if provider not in DEFAULT_PROVIDER_CONCURRENCY:
+                raise ValueError(f"{provider!r} is not a provider with render slots; give counts for "
+                                 f"{', '.join(DEFAULT_PROVIDER_CONCURRENCY)}, e.g. {{\"fal\": 8, \"kling\": 4}}")
+            if count < 1:
+                raise ValueError(f"{provider} has {count} render slots; give 1 or more (a whole number)")
+        return value
 
     @field_validator("redis_sentinels", mode="before")
     @classmethod
@@ -198,6 +219,9 @@ class Settings(BaseSettings):
             return self.redis_wait_replicas
         return 1 if self.redis_sentinels else 0
 
+    def render_slots(self, provider: str) -> int:
+        return self.provider_concurrency.get(provider, DEFAULT_PROVIDER_CONCURRENCY.get(provider, 10))
+
     @property
     def oauth_enabled(self) -> bool:
         """Many workspaces (OAuth installs) rather than the one `SLACK_BOT_TOKEN`."""
@@ -241,6 +265,11 @@ def load_settings() -> Settings:
             where = ".".join(str(part) for part in first.get("loc", ()))
             message = str(first.get("msg")).removeprefix("Value error, ")
             raise ConfigError(f"{where}: {message}" if where else message) from None
+        unparsed = re.search(r'error parsing value for field "(\w+)"', str(error))
+        if unparsed and unparsed.group(1) in Settings.model_fields:
+            alias = Settings.model_fields[unparsed.group(1)].alias or unparsed.group(1).upper()
+            raise ConfigError(f"{alias} is not valid JSON: write it as a JSON object, e.g. "
+                              f"{alias}='{{\"fal\": 8}}' (see README, Configuration)") from None
         raise ConfigError(str(error)) from None
 
 

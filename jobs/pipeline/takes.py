@@ -19,8 +19,10 @@ from jobs.audio.measure import UndecodableMedia
 from jobs.domain import budget
 from jobs.domain.models import Request, RequestState, Take, TakeState
 from jobs.domain.provenance import without_frame_bytes
+from jobs.domain.slots import RenderSlots
 from jobs.infra.faults import DeliveryError, decode_problem
 from jobs.infra.logs import scrub_text
+from jobs.infra.store import RedisStore
 from jobs.pipeline import contact_sheet
 from jobs.pipeline.callbacks import callback_url
 from jobs.pipeline.media import take_dir
@@ -95,12 +97,20 @@ def submit_take(rt: Runtime, take_id: str) -> None:
         except ReferenceUnusable as problem:
             fail_take(rt, take_id, FailureKind.bad_request, str(problem), sentence=str(problem))
             return
+        slots = render_slots(rt, take)
+        if slots is not None:
+            answer = slots.acquire(take_id)
+            if not answer.granted:
+                wait_for_slot(rt, take, answer.ahead)
+                return
         spec = render_spec(request, take).model_copy(update={"first_frame": first, "last_frame": last})
         sent = without_frame_bytes({k: v for k, v in provider.request_body(spec).items() if k not in CALLBACK_FIELDS},
                                    spec)
         try:
             job_id = provider.submit(spec.model_copy(update={"callback_url": callback_url(rt, take_id, take.model)}))
         except ProviderError as error:
+            if slots is not None:
+                slots.release(take_id)  # not rendering: the slot goes to the next take (a retry asks again)
             _provider_error(rt, take, error, retry_task="submit_take")
             return
 
@@ -109,7 +119,7 @@ def submit_take(rt: Runtime, take_id: str) -> None:
         def submitted(t: Take) -> None:
             if t.state == TakeState.queued:
                 t.state, t.provider_job_id, t.submitted_at, t.polls = TakeState.submitted, job_id, time.time(), 0
-                t.error, t.poll_chain = None, chain
+                t.error, t.poll_chain, t.provider_status = None, chain, None
                 t.provider_model, t.sent = provider.model_id_for(spec), sent
 
         take = rt.store.update_take(take_id, submitted)
@@ -121,6 +131,39 @@ def submit_take(rt: Runtime, take_id: str) -> None:
         return
     rt.scheduler.enqueue("poll_take", take_id, chain)
     refresh_status(rt, take.request_id if take else request.id)
+
+
+SLOT_RETRY_S = 2.0  # how soon a take waiting for a render slot asks again
+
+
+def render_slots(rt: Runtime, take: Take) -> RenderSlots | None:
+    """The provider key's render slots, shared by the deployment (none for a render made on this machine)."""
+    if not isinstance(rt.store, RedisStore) or rt.provider(take.model).renders_locally:
+        return None
+    family = provider_family(take.model)
+    lease_s = max(rt.settings.slot_lease_s, 2 * rt.settings.poll_max_s)  # each status check renews it
+    return RenderSlots(rt.store.redis, rt.settings.key_prefix, family, rt.settings.render_slots(family), lease_s)
+
+
+def wait_for_slot(rt: Runtime, take: Take, ahead: int) -> None:
+    """Every slot of the provider is in use: say where the take stands and ask again shortly."""
+    status = f"waiting for a render slot, {ahead} ahead" if ahead else "waiting for a render slot, next in line"
+
+    def waiting(t: Take) -> None:
+        if t.state == TakeState.queued:
+            t.provider_status, t.next_step_at = status, time.time() + SLOT_RETRY_S
+
+    changed = rt.store.get_take(take.id)
+    rt.store.update_take(take.id, waiting)
+    rt.scheduler.enqueue_in(SLOT_RETRY_S, "submit_take", take.id)
+    if changed is None or changed.provider_status != status:
+        refresh_status(rt, take.request_id)
+
+
+def release_slot(rt: Runtime, take: Take) -> None:
+    slots = render_slots(rt, take)
+    if slots is not None:
+        slots.release(take.id)
 
 
 def new_poll_chain() -> str:
@@ -143,6 +186,8 @@ def poll_take(rt: Runtime, take_id: str, chain: str | None = None) -> None:
         return
     if _finished(rt, take, result):
         return
+    if (slots := render_slots(rt, take)) is not None:
+        slots.renew(take_id)
     elapsed = time.time() - (take.submitted_at or time.time())
     if elapsed > (provider.render_deadline_s or rt.settings.render_deadline_s):
         try:
@@ -199,6 +244,7 @@ def _finished(rt: Runtime, take: Take, result: PollResult) -> bool:
                 landed = True
 
         finished = rt.store.update_take(take.id, succeeded)
+        release_slot(rt, take)
         if landed:  # a poll and a callback's check may both see "done": one fetch
             if finished and finished.submitted_at and finished.finished_at:
                 rt.metrics.observe("provider_render_seconds", {"model": take.model},
@@ -363,6 +409,7 @@ def fail_take(rt: Runtime, take_id: str, kind: FailureKind, message: str, *, sen
     take = rt.store.update_take(take_id, failed)
     if take is None:
         return
+    release_slot(rt, take)
     if ended:
         rt.metrics.count("takes_total", {"model": take.model, "outcome": OUTCOMES.get(kind, "failed")})
     budget.release_take(rt.store, take)  # failed and cancelled takes are never charged

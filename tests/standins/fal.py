@@ -39,6 +39,7 @@ class FalStandin(StandinServer):
         self.video_url: str | None = None
         self.urls_host: str | None = None  # answer status/response/cancel URLs on another host
         self.jobs: dict[str, FalJob] = {}
+        self.most_in_flight = 0
         self._order = itertools.count(1)
 
     def route(self, request: Recorded) -> Reply | None:
@@ -64,6 +65,10 @@ class FalStandin(StandinServer):
             return self._submit(request)
         return Reply(404, {"detail": "Not found"})
 
+    def in_flight(self) -> int:
+        """Requests submitted and neither finished nor cancelled."""
+        return sum(1 for job in list(self.jobs.values()) if job.polls < job.finish_after and not job.cancelled)
+
     def _submit(self, request: Recorded) -> Reply:
         endpoint = request.path.strip("/")
         body = request.json if isinstance(request.json, dict) else {}
@@ -78,6 +83,8 @@ class FalStandin(StandinServer):
             except ImageProblem as problem:
                 return Reply(422, {"detail": [{"loc": ["body", field], "msg": str(problem), "type": "value_error"}]})
         request_id = str(uuid.uuid4())
+        with self.lock:  # fal's own record of how many of this key's requests were in flight at once
+            self.most_in_flight = max(self.most_in_flight, 1 + self.in_flight())
         self.jobs[request_id] = FalJob(request_id, endpoint, body, self.finish_after_polls, self.outcome, self.video_url,
                                        webhook=(request.query.get("fal_webhook") or [None])[0])
         base = self.urls_host or self.url

@@ -1,0 +1,117 @@
+"""Render slots (#26, part): a provider key's renders in flight are capped across every worker process; the takes
+beyond wait in order and their round says so; a dead holder's slot comes back; bad settings are one line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from jobs.domain.models import TakeState
+from jobs.domain.slots import RenderSlots
+from jobs.infra.settings import ConfigError, load_settings
+from jobs.infra.store import RedisStore
+from tests.harness import BotEndpoint, make_settings, mention, wait_for
+from tests.standins.fal import FAL_KEY, FalStandin
+from tests.standins.slack import SlackStandIn
+from tests.test_serve import settings_env
+from tests.test_worker_kill import kill_group, start_worker
+
+
+def test_slots_are_granted_in_order_and_a_dead_holders_come_back(redis_url: str) -> None:
+    slots = RenderSlots(Redis.from_url(redis_url), "dailies-test", "fal", capacity=2, lease_s=1.0)
+    assert slots.acquire("t1").granted and slots.acquire("t2").granted
+    third, fourth = slots.acquire("t3"), slots.acquire("t4")
+    assert (third.granted, third.ahead) == (False, 0) and (fourth.granted, fourth.ahead) == (False, 1)
+    slots.release("t1")
+    assert not slots.acquire("t4").granted  # t3 asked first
+    assert slots.acquire("t3").granted and slots.in_use() == 2
+    slots.renew("t3")
+    time.sleep(1.2)  # t2 stopped checking (its worker died): its lease runs out; t3 renewed, but only for 1 s
+    assert slots.acquire("t4").granted
+
+
+def test_a_provider_cap_holds_across_worker_processes_and_the_round_says_who_waits(
+        redis_url: str, slack: SlackStandIn, tmp_path: Path) -> None:
+    fal = FalStandin().start()
+    bot = None
+    workers = []
+    try:
+        fal.finish_after_polls = 6
+        settings = make_settings(redis_url, slack.api_url, tmp_path / "media", FAL_KEY=FAL_KEY, FAL_QUEUE_URL=fal.url,
+                                 DAILIES_ALLOWED_MEDIA_URLS=fal.url + "/", DAILIES_POLL_INITIAL_S=0.2,
+                                 DAILIES_POLL_MAX_S=0.2, DAILIES_PROVIDER_CONCURRENCY={"fal": 2},
+                                 DAILIES_SLOT_LEASE_S=3, DAILIES_STEP_LEASE_S=3)
+        bot = BotEndpoint(settings)
+        log = tmp_path / "workers.log"
+        env = settings_env(settings)
+        workers = [start_worker(env, log, processes=2), start_worker(env, log)]
+        thread = "1700900000.000100"
+        bot.event(mention("Neon rain\nSound: rain on awnings\nx5 4s --model fal:fal-ai/veo3.1", ts=thread))
+        store = RedisStore.open(settings)
+        wait_for(lambda: len(store.channel_takes("C0ART")) == 5 and all(
+            t.state == TakeState.posted for t in store.channel_takes("C0ART")), timeout_s=120)
+        assert fal.most_in_flight == 2  # never more, across three worker processes
+        assert len(fal.calls("POST")) == 5
+        statuses = [json.dumps(c.args.get("blocks")) for c in slack.calls_to("chat.update")]
+        assert any("waiting for a render slot, next in line" in s for s in statuses)
+        assert any("waiting for a render slot, 1 ahead" in s for s in statuses)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                kill_group(worker, signal.SIGTERM)
+        if bot is not None:
+            bot.stop()
+        fal.stop()
+
+
+def test_a_worker_killed_holding_slots_gives_them_back_and_nothing_renders_twice(
+        redis_url: str, slack: SlackStandIn, tmp_path: Path) -> None:
+    fal = FalStandin().start()
+    bot = None
+    try:
+        fal.finish_after_polls = 30
+        settings = make_settings(redis_url, slack.api_url, tmp_path / "media", FAL_KEY=FAL_KEY, FAL_QUEUE_URL=fal.url,
+                                 DAILIES_ALLOWED_MEDIA_URLS=fal.url + "/", DAILIES_POLL_INITIAL_S=0.2,
+                                 DAILIES_POLL_MAX_S=0.2, DAILIES_PROVIDER_CONCURRENCY={"fal": 2},
+                                 DAILIES_SLOT_LEASE_S=2, DAILIES_STEP_LEASE_S=2)
+        bot = BotEndpoint(settings)
+        log = tmp_path / "worker.log"
+        env = settings_env(settings)
+        first = start_worker(env, log)
+        bot.event(mention("Fog horn at dusk\nSound: fog horn\nx3 4s --model fal:fal-ai/veo3.1", ts="1700900100.000100"))
+        store = RedisStore.open(settings)
+        slots = RenderSlots(store.redis, settings.key_prefix, "fal", 2, 2.0)
+        wait_for(lambda: len(fal.calls("POST")) == 2 and slots.in_use() == 2, timeout_s=60)
+        kill_group(first, signal.SIGKILL)  # dies holding both slots
+        wait_for(lambda: slots.in_use() == 0, timeout_s=10)  # the leases run out
+        fal.finish_after_polls = 3
+        second = start_worker(env, log)
+        try:
+            wait_for(lambda: all(t.state == TakeState.posted for t in store.channel_takes("C0ART")), timeout_s=90)
+        finally:
+            kill_group(second, signal.SIGTERM)
+        assert len(fal.calls("POST")) == 3, "a take was rendered twice"
+    finally:
+        if bot is not None:
+            bot.stop()
+        fal.stop()
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ('{"fal": 0}', "fal has 0 render slots; give 1 or more"),
+    ('{"kling": -3}', "kling has -3 render slots"),
+    ('{"midjourney": 2}', "'midjourney' is not a provider with render slots"),
+    ("fal=8", "DAILIES_PROVIDER_CONCURRENCY is not valid JSON"),
+])
+def test_bad_slot_settings_are_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch, value: str,
+                                                            said: str) -> None:
+    monkeypatch.setenv("DAILIES_PROVIDER_CONCURRENCY", value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert said in str(refused.value) and "DAILIES_PROVIDER_CONCURRENCY" in str(refused.value)
+    assert "\n" not in str(refused.value)
