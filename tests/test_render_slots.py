@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
+from rq import Queue
+from rq.job import Job
 
 from jobs.domain.models import TakeState
 from jobs.domain.slots import RenderSlots
 from jobs.infra.settings import ConfigError, load_settings
 from jobs.infra.store import RedisStore
+from jobs.pipeline.runtime import RqScheduler
 from tests.harness import BotEndpoint, make_settings, mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn
@@ -115,3 +118,73 @@ def test_bad_slot_settings_are_one_line_naming_the_variable(monkeypatch: pytest.
         load_settings()
     assert said in str(refused.value) and "DAILIES_PROVIDER_CONCURRENCY" in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+def test_a_flood_in_one_channel_waits_behind_anothers_first_take(redis_url: str) -> None:
+    slots = RenderSlots(Redis.from_url(redis_url), "dailies-test", "fal", capacity=2, lease_s=30)
+    assert slots.acquire("a1", "T1:C0FLOOD").granted and slots.acquire("a2", "T1:C0FLOOD").granted
+    for take in ("a3", "a4", "a5", "a6"):
+        assert not slots.acquire(take, "T1:C0FLOOD").granted
+    single = slots.acquire("b1", "T2:C0QUIET")  # another workspace asks after the flood
+    assert (single.granted, single.ahead) == (False, 0)  # next in line, ahead of the flood's four
+    assert slots.acquire("a6", "T1:C0FLOOD").ahead == 4
+    slots.release("a1")
+    assert not slots.acquire("a3", "T1:C0FLOOD").granted  # the flood's oldest waiter yields the turn …
+    assert slots.acquire("b1", "T2:C0QUIET").granted  # … to the group holding none
+    slots.release("a2")
+    assert slots.acquire("a3", "T1:C0FLOOD").granted  # then the flood goes on, oldest first
+
+
+def test_another_channels_take_is_submitted_before_a_flood_that_came_first(
+        redis_url: str, slack: SlackStandIn, tmp_path: Path) -> None:
+    fal = FalStandin().start()
+    bot = None
+    workers = []
+    try:
+        fal.finish_after_polls = 100_000  # the flood's first two renders run until the test finishes them
+        settings = make_settings(redis_url, slack.api_url, tmp_path / "media", FAL_KEY=FAL_KEY, FAL_QUEUE_URL=fal.url,
+                                 DAILIES_ALLOWED_MEDIA_URLS=fal.url + "/", DAILIES_POLL_INITIAL_S=0.2,
+                                 DAILIES_POLL_MAX_S=0.2, DAILIES_PROVIDER_CONCURRENCY={"fal": 2})
+        bot = BotEndpoint(settings)
+        workers = [start_worker(settings_env(settings), tmp_path / "workers.log", processes=2)]
+        store = RedisStore.open(settings)
+        bot.event(mention("Flood of lanterns\nSound: crowd\nx8 4s --model fal:fal-ai/veo3.1", channel="C0FLOOD",
+                          ts="1700900200.000100"))
+        wait_for(lambda: len(fal.calls("POST")) == 2, timeout_s=60)  # the flood holds both slots
+        bot.event(mention("One quiet heron\nSound: water\nx1 4s --model fal:fal-ai/veo3.1", channel="C0QUIET",
+                          ts="1700900300.000100"))
+        wait_for(lambda: store.channel_takes("C0QUIET") and all(
+            (t.provider_status or "").startswith("waiting for a render slot") for t in store.channel_takes("C0QUIET")),
+                 timeout_s=60)  # the quiet take and six of the flood's wait for a slot
+        fal.finish_after_polls = 4
+        first_two = list(fal.jobs)
+        fal.finish(first_two[0])  # one slot comes free
+        wait_for(lambda: len(fal.calls("POST")) == 3, timeout_s=60)
+        fal.finish(first_two[1])
+        wait_for(lambda: len(store.channel_takes("C0QUIET")) == 1 and all(
+            t.state == TakeState.posted for t in store.channel_takes("C0QUIET")), timeout_s=120)
+        prompts = [call.json.get("prompt", "") for call in fal.calls("POST")]
+        quiet_at = next(i for i, prompt in enumerate(prompts) if "heron" in prompt)
+        assert quiet_at == 2, prompts  # the first slot that came free went to the quiet channel
+        wait_for(lambda: all(t.state == TakeState.posted for t in store.channel_takes("C0FLOOD")), timeout_s=180)
+        assert len(fal.calls("POST")) == 9 and fal.most_in_flight == 2
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                kill_group(worker, signal.SIGTERM)
+        if bot is not None:
+            bot.stop()
+        fal.stop()
+
+
+def test_work_on_renders_in_flight_goes_before_new_renders(redis_url: str) -> None:
+    queue = Queue("dailies-test", connection=Redis.from_url(redis_url))
+    scheduler = RqScheduler(queue)
+    for take in ("new-1", "new-2", "new-3"):
+        scheduler.enqueue("submit_take", take)
+    scheduler.enqueue("fetch_take", "landed-1")  # a finished render: fetched and posted before the three start
+    scheduler.enqueue("poll_take", "rendering-1", "chain")
+    order = [Job.fetch(job_id, connection=queue.connection).args[0] for job_id in queue.job_ids]
+    assert order[:2] == ["rendering-1", "landed-1"] and order[2:] == ["new-1", "new-2", "new-3"]
+    scheduler.enqueue_in(0.2, "check_take", "called-back-1")
+    assert Job.fetch(queue.scheduled_job_registry.get_job_ids()[0], connection=queue.connection).enqueue_at_front

@@ -28,6 +28,9 @@ TASKS_MODULE = "jobs.pipeline.tasks"
 FAILED_JOB_TTL_S = 7 * 24 * 3600
 # Tasks no recovery sweep re-queues (a take's steps are resumed from its state), each safe to run twice: rq runs
 # these again when their worker died mid-job (an abandoned job) or they raised, this many times.
+# Work on renders already in flight goes to the front of the queue: a finished render is fetched and posted
+# before another queued render is submitted, and a flood of new takes never holds up takes about to land.
+FINISHING_TASKS = frozenset({"poll_take", "check_take", "fetch_take"})
 RQ_RETRIES = {"post_contact_sheet": 2, "post_ticket": 2, "sync_ticket": 2, "check_ticket_mix": 2, "note_added": 2}
 
 
@@ -138,7 +141,8 @@ class RqScheduler:
     def enqueue(self, task: str, *args: Any, at_front: bool = False) -> None:
         retries = RQ_RETRIES.get(task)
         self.queue.enqueue(f"{TASKS_MODULE}.{task}", *args, job_timeout=self.job_timeout_s,
-                           failure_ttl=FAILED_JOB_TTL_S, at_front=at_front, meta=self._meta(),
+                           failure_ttl=FAILED_JOB_TTL_S, at_front=at_front or task in FINISHING_TASKS,
+                           meta=self._meta(),
                            retry=Retry(max=retries, interval=5) if retries else None)
 
     def enqueue_in(self, delay_s: float, task: str, *args: Any) -> None:
@@ -148,4 +152,5 @@ class RqScheduler:
         self.queue.enqueue_in(
             timedelta(seconds=delay_s), f"{TASKS_MODULE}.{task}", *args,
             job_timeout=self.job_timeout_s, failure_ttl=FAILED_JOB_TTL_S, meta=self._meta(),
+            at_front=task in FINISHING_TASKS,
         )

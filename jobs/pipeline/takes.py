@@ -99,7 +99,7 @@ def submit_take(rt: Runtime, take_id: str) -> None:
             return
         slots = render_slots(rt, take)
         if slots is not None:
-            answer = slots.acquire(take_id)
+            answer = slots.acquire(take_id, group=f"{rt.team or '-'}:{take.channel}")
             if not answer.granted:
                 wait_for_slot(rt, take, answer.ahead)
                 return
