@@ -18,7 +18,7 @@ from jobs.domain.slots import RenderSlots
 from jobs.infra.settings import ConfigError, load_settings
 from jobs.infra.store import RedisStore
 from jobs.pipeline.runtime import RqScheduler
-from tests.harness import BotEndpoint, make_settings, mention, wait_for
+from tests.harness import BotEndpoint, Worker, make_settings, mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn
 from tests.test_serve import settings_env
@@ -188,3 +188,26 @@ def test_work_on_renders_in_flight_goes_before_new_renders(redis_url: str) -> No
     assert order[:2] == ["rendering-1", "landed-1"] and order[2:] == ["new-1", "new-2", "new-3"]
     scheduler.enqueue_in(0.2, "check_take", "called-back-1")
     assert Job.fetch(queue.scheduled_job_registry.get_job_ids()[0], connection=queue.connection).enqueue_at_front
+
+
+def test_a_workspace_over_its_takes_in_flight_has_its_next_takes_queued_not_refused(
+        redis_url: str, slack: SlackStandIn, tmp_path: Path) -> None:
+    fal = FalStandin().start()
+    try:
+        fal.finish_after_polls = 3
+        settings = make_settings(redis_url, slack.api_url, tmp_path / "media", FAL_KEY=FAL_KEY, FAL_QUEUE_URL=fal.url,
+                                 DAILIES_ALLOWED_MEDIA_URLS=fal.url + "/", DAILIES_POLL_INITIAL_S=0.1,
+                                 DAILIES_POLL_MAX_S=0.1, DAILIES_WORKSPACE_MAX_IN_FLIGHT=2)
+        bot, worker = BotEndpoint(settings), Worker(settings)
+        thread = "1700900400.000100"
+        bot.event(mention("Paper boats\nSound: stream\nx4 4s --model fal:fal-ai/veo3.1", ts=thread))
+        wait_for(lambda: worker.pending() >= 1)
+        worker.drain(timeout_s=120)
+        bot.stop()
+    finally:
+        fal.stop()
+    assert [t.state for t in worker.store.channel_takes("C0ART")] == [TakeState.posted] * 4
+    assert fal.most_in_flight == 2 and len(fal.calls("POST")) == 4
+    said = [json.dumps(c.args.get("blocks")) for c in slack.calls_to("chat.update")]
+    assert any("this workspace already has 2 takes rendering" in s for s in said)
+    assert not [m for m in slack.posted(thread_ts=thread) if "can't run that brief" in m.get("text", "")]

@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     fal_endpoints: CommaList = Field(default_factory=list, alias="DAILIES_FAL_ENDPOINTS")
     # Renders in flight per provider key across the deployment: {"fal": 8, "kling": 4}; the rest keep their default.
     provider_concurrency: dict[str, int] = Field(default_factory=dict, alias="DAILIES_PROVIDER_CONCURRENCY")
+    # Takes one workspace may have rendering at once; past it, its next takes wait their turn (never refused).
+    workspace_max_in_flight: int = Field(default=200, ge=1, alias="DAILIES_WORKSPACE_MAX_IN_FLIGHT")
     # A render slot whose holder stopped checking (a dead worker) comes back after this long.
     slot_lease_s: float = Field(default=60.0, gt=0, le=3600, alias="DAILIES_SLOT_LEASE_S")
     provider_timeout_s: float = Field(default=30.0, gt=0, alias="DAILIES_PROVIDER_TIMEOUT_S")

@@ -12,6 +12,8 @@ import time
 import uuid
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict
+
 from adapters.base import FailureKind, JobPhase, PollResult, ProviderError, RenderSpec, SpokenLine
 from adapters.media import MediaError, MediaInfo, NotMedia, probe_media
 from jobs.audio.check import check_file
@@ -97,20 +99,15 @@ def submit_take(rt: Runtime, take_id: str) -> None:
         except ReferenceUnusable as problem:
             fail_take(rt, take_id, FailureKind.bad_request, str(problem), sentence=str(problem))
             return
-        slots = render_slots(rt, take)
-        if slots is not None:
-            answer = slots.acquire(take_id, group=f"{rt.team or '-'}:{take.channel}")
-            if not answer.granted:
-                wait_for_slot(rt, take, answer.ahead)
-                return
+        if not take_slots(rt, take):
+            return
         spec = render_spec(request, take).model_copy(update={"first_frame": first, "last_frame": last})
         sent = without_frame_bytes({k: v for k, v in provider.request_body(spec).items() if k not in CALLBACK_FIELDS},
                                    spec)
         try:
             job_id = provider.submit(spec.model_copy(update={"callback_url": callback_url(rt, take_id, take.model)}))
         except ProviderError as error:
-            if slots is not None:
-                slots.release(take_id)  # not rendering: the slot goes to the next take (a retry asks again)
+            release_slot(rt, take)  # not rendering: the slots go to the next take (a retry asks again)
             _provider_error(rt, take, error, retry_task="submit_take")
             return
 
@@ -136,18 +133,54 @@ def submit_take(rt: Runtime, take_id: str) -> None:
 SLOT_RETRY_S = 2.0  # how soon a take waiting for a render slot asks again
 
 
-def render_slots(rt: Runtime, take: Take) -> RenderSlots | None:
-    """The provider key's render slots, shared by the deployment (none for a render made on this machine)."""
+class SlotPool(BaseModel):
+    """One kind of limit a render waits for: its `slots`, the `group` it takes turns in, what waiting is called."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    slots: RenderSlots
+    group: str
+    waiting_for: str
+
+
+def slot_pools(rt: Runtime, take: Take) -> list[SlotPool]:
+    """The limits a render is counted against, shared by the deployment: its workspace's takes in flight, then its
+    provider key's render slots. None for a render made on this machine."""
     if not isinstance(rt.store, RedisStore) or rt.provider(take.model).renders_locally:
-        return None
-    family = provider_family(take.model)
-    lease_s = max(rt.settings.slot_lease_s, 2 * rt.settings.poll_max_s)  # each status check renews it
-    return RenderSlots(rt.store.redis, rt.settings.key_prefix, family, rt.settings.render_slots(family), lease_s)
+        return []
+    family, team = provider_family(take.model), rt.team or "-"
+    lease_s = max(rt.settings.slot_lease_s, 2 * rt.settings.poll_max_s)  # each status check renews them
+    workspace_cap = rt.settings.workspace_max_in_flight
+    return [
+        SlotPool(slots=RenderSlots(rt.store.redis, rt.settings.key_prefix, f"workspace-{team}", workspace_cap,
+                                   lease_s), group=take.channel,
+                 waiting_for=f"this workspace already has {workspace_cap} takes rendering"),
+        SlotPool(slots=RenderSlots(rt.store.redis, rt.settings.key_prefix, family, rt.settings.render_slots(family),
+                                   lease_s), group=f"{team}:{take.channel}", waiting_for="waiting for a render slot"),
+    ]
 
 
-def wait_for_slot(rt: Runtime, take: Take, ahead: int) -> None:
-    """Every slot of the provider is in use: say where the take stands and ask again shortly."""
-    status = f"waiting for a render slot, {ahead} ahead" if ahead else "waiting for a render slot, next in line"
+def take_slots(rt: Runtime, take: Take) -> bool:
+    """Hold every limit's slot for the render, or none of them and say what the take waits for."""
+    held: list[SlotPool] = []
+    for pool in slot_pools(rt, take):
+        answer = pool.slots.acquire(take.id, pool.group)
+        if not answer.granted:
+            for granted in held:
+                granted.slots.release(take.id)
+            wait_for_slot(rt, take, pool.waiting_for, answer.ahead)
+            return False
+        held.append(pool)
+    return True
+
+
+def renew_slots(rt: Runtime, take: Take) -> None:
+    for pool in slot_pools(rt, take):
+        pool.slots.renew(take.id)
+
+
+def wait_for_slot(rt: Runtime, take: Take, waiting_for: str, ahead: int) -> None:
+    """A limit is reached: say where the take stands and ask again shortly."""
+    status = f"{waiting_for}, {ahead} ahead" if ahead else f"{waiting_for}, next in line"
 
     def waiting(t: Take) -> None:
         if t.state == TakeState.queued:
@@ -161,9 +194,8 @@ def wait_for_slot(rt: Runtime, take: Take, ahead: int) -> None:
 
 
 def release_slot(rt: Runtime, take: Take) -> None:
-    slots = render_slots(rt, take)
-    if slots is not None:
-        slots.release(take.id)
+    for pool in slot_pools(rt, take):
+        pool.slots.release(take.id)
 
 
 def new_poll_chain() -> str:
@@ -186,8 +218,7 @@ def poll_take(rt: Runtime, take_id: str, chain: str | None = None) -> None:
         return
     if _finished(rt, take, result):
         return
-    if (slots := render_slots(rt, take)) is not None:
-        slots.renew(take_id)
+    renew_slots(rt, take)
     elapsed = time.time() - (take.submitted_at or time.time())
     if elapsed > (provider.render_deadline_s or rt.settings.render_deadline_s):
         try:
