@@ -115,11 +115,7 @@ def _post_package(rt: Runtime, ticket: Ticket, take: Take, clip: Path | None, re
     report_path.write_text(json.dumps(full, indent=2))
     uploads.append(Upload(path=report_path, filename=report_path.name,
                           title=f"{ticket.id} · full sound report (JSON)"))
-    request = _store(rt).get_request(take.request_id)
-    origin = provenance_of(take, provider=rt.provider(take.model).display_name,
-                           permalink=rt.notifier.permalink(take.channel, take.thread_ts),
-                           terms_urls=rt.settings.terms_urls,
-                           references=request.resolved.references if request else [])
+    origin = take_provenance(rt, take)
     provenance_path = folder / "provenance.json"
     provenance_path.write_text(origin.model_dump_json(indent=2))
     uploads.append(Upload(path=provenance_path, filename=provenance_path.name,
@@ -135,6 +131,13 @@ def _post_package(rt: Runtime, ticket: Ticket, take: Take, clip: Path | None, re
         comment += " " + " ".join(notes)
     ids = rt.notifier.ticket_package(ticket, uploads, comment)
     tickets.update_ticket(_store(rt), ticket.id, lambda t: setattr(t, "package_file_ids", t.package_file_ids or ids))
+
+
+def take_provenance(rt: Runtime, take: Take) -> Provenance:
+    request = _store(rt).get_request(take.request_id)
+    return provenance_of(take, provider=rt.provider(take.model).display_name,
+                         permalink=rt.notifier.permalink(take.channel, take.thread_ts),
+                         terms_urls=rt.settings.terms_urls, references=request.resolved.references if request else [])
 
 
 # the turnover -------------------------------------------------------------------------------------------
@@ -186,11 +189,7 @@ def turnover_after_note(rt: Runtime, ticket_id: str, take_id: str) -> None:
     if ticket is None or take is None or clip is None:
         return
     version = 1 + sum(1 for n in take.notes if n.added_at > ticket.created_at)  # one more for each later note
-    request_record = store.get_request(take.request_id)
-    origin = provenance_of(take, provider=rt.provider(take.model).display_name,
-                           permalink=rt.notifier.permalink(take.channel, take.thread_ts),
-                           terms_urls=rt.settings.terms_urls,
-                           references=request_record.resolved.references if request_record else [])
+    origin = take_provenance(rt, take)
     folder = tickets.ticket_dir(rt.settings.media_dir, ticket.id)
     upload, said = make_turnover(rt, ticket, take, clip, origin, folder, version=version)
     rt.notifier.ticket_package(ticket, [upload] if upload else [], said)
