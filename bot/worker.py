@@ -87,8 +87,9 @@ class ResilientScheduler(RQScheduler):
         registered = False
         while True:
             if self._stop_requested:
-                with contextlib.suppress(*REDIS_DOWN_ERRORS):
-                    self.stop()
+                if lost_since is None:  # with Redis gone, releasing the lock would only wait out the retries
+                    with contextlib.suppress(*REDIS_DOWN_ERRORS):
+                        self.stop()
                 break
             try:
                 if not registered:
@@ -385,7 +386,9 @@ def release_dead_scheduler_lock(queue: Queue) -> bool:
     hostname = (info.get(b"hostname") or b"").decode()
     pid = int(info.get(b"pid") or 0)
     # No record behind the lock: its scheduler is still starting (a dead one's record lasts as long as its lock).
-    if not info or hostname != socket.gethostname() or pid <= 0 or _alive(pid):
+    # A record naming this very process is a scheduler it started before and has stopped (a worker starting again
+    # after losing Redis: its scheduler had not yet registered its own pid when Redis went).
+    if not info or hostname != socket.gethostname() or pid <= 0 or (pid != os.getpid() and _alive(pid)):
         return False
     # Compare-and-delete so a lock a live scheduler just took is never removed.
     script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"

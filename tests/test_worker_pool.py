@@ -90,9 +90,12 @@ def test_a_dead_schedulers_lock_is_freed_even_while_its_process_is_a_zombie(redi
     queue = Queue("dailies-lock-test", connection=connection)
     lock_key = RQScheduler.get_locking_key(queue.name)
     zombie = subprocess.Popen(["true"])
+    alive = subprocess.Popen(["sleep", "60"])
     wait_for(lambda: Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
     try:
-        for name, pid, freed in (("dead", zombie.pid, True), ("alive", os.getpid(), False)):
+        # A record naming this very process: a scheduler it started before and stopped (its worker lost Redis
+        # before the scheduler registered its own pid) — freed when this process starts its scheduler again.
+        for name, pid, freed in (("dead", zombie.pid, True), ("alive", alive.pid, False), ("mine", os.getpid(), True)):
             connection.set(lock_key, name)
             connection.hset(f"rq:scheduler:{name}", mapping={"name": name, "hostname": socket.gethostname(),
                                                               "pid": str(pid)})
@@ -100,6 +103,8 @@ def test_a_dead_schedulers_lock_is_freed_even_while_its_process_is_a_zombie(redi
             assert (connection.get(lock_key) is None) is freed
     finally:
         zombie.wait()
+        alive.kill()
+        alive.wait()
 
 
 def test_sigterm_stops_a_pool_within_its_grace_while_a_step_hangs_and_the_step_is_taken_up_again(
