@@ -20,7 +20,7 @@ from redis import Redis
 from bot.blocks.approval import APPROVE_ACTION
 from bot.cli import main as cli_main
 from bot.doctor import run_doctor
-from bot.listeners.messages.brief import BUSY_REPLY
+from bot.flows.brief import BUSY_REPLY
 from bot.slack.client import make_web_client
 from jobs.domain import budget
 from jobs.domain.models import TakeState

@@ -139,3 +139,18 @@ def test_the_audio_code_loads_without_redis_or_slack() -> None:
              "if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
+
+
+def test_listeners_call_flows_and_never_each_other() -> None:
+    """Each file under bot/listeners/ is the handler it registers; what handlers share lives in bot/flows/."""
+    crossing = []
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        in_listeners = relative.parts[:2] == ("bot", "listeners") and path.name != "__init__.py"
+        in_flows = relative.parts[:2] == ("bot", "flows")
+        if not (in_listeners or in_flows):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot.listeners"):
+                crossing.append(f"{relative} imports {node.module}")
+    assert not crossing, crossing

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.listeners.actions.reroll import new_round_from_button
+from bot.flows.rounds import new_round_from_button
 
 
 def register(app: App) -> None:

@@ -1,4 +1,4 @@
-"""*Send to sound* on a take's card: a lead flags the take for the sound team (see `bot.listeners.reactions.hero`)."""
+"""*Send to sound* on a take's card: a lead flags the take for the sound team (see `bot.flows.hero`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.listeners.reactions.hero import flag_take
+from bot.flows.hero import flag_take
 from bot.slack.access import load_take_for_action
 from bot.slack.payloads import parse_block_action
 

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.listeners.actions.ticket_press import ticket_press
+from bot.flows.ticket_press import ticket_press
 
 
 def register(app: App) -> None:

@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.blocks.tickets import target_text
-from bot.listeners.actions.ticket_press import ticket_press
+from bot.flows.ticket_press import ticket_press
 from bot.slack.reply import reply
 from jobs.domain.tickets import TicketState
 

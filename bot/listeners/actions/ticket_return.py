@@ -10,8 +10,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.tickets import return_modal
-from bot.listeners.actions.ticket_press import ticket_press
-from bot.listeners.views.ticket_return_modal import grant_return_form
+from bot.flows.ticket_press import ticket_press
+from bot.flows.ticket_return import grant_return_form
 from bot.slack.errors import explain_slack_error
 
 log = logging.getLogger(__name__)

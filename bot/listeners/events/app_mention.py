@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.listeners.messages.brief import handle_brief_message
+from bot.flows.brief import handle_brief_message
 from bot.slack.payloads import parse_message
 
 

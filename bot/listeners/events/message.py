@@ -10,8 +10,8 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.listeners.messages.brief import handle_brief_message, is_human_message
-from bot.listeners.messages.mix_upload import handle_thread_upload
+from bot.flows.brief import handle_brief_message, is_human_message
+from bot.flows.mix_upload import handle_thread_upload
 from bot.slack.payloads import parse_message
 
 

@@ -1,4 +1,4 @@
-"""`reaction_added` / `reaction_removed`: votes, the hero emoji, the cancel emoji (`bot.listeners.reactions`)."""
+"""`reaction_added` / `reaction_removed`: votes, the hero emoji, the cancel emoji (`bot.flows.reactions`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.listeners.reactions.route import handle_reaction
+from bot.flows.reactions import handle_reaction
 
 
 def register(app: App) -> None:

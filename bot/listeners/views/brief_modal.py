@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.brief_modal import CALLBACK_ID, error_blocks, form_from_state, form_of, place_of
 from bot.deps import Deps
-from bot.listeners.messages.brief import reply_brief_error
+from bot.flows.brief import reply_brief_error
 from bot.slack.files import attached_references
 from bot.slack.payloads import SharedFile, ViewSubmission, parse_payload
 from bot.slack.people import may_post_in

@@ -9,6 +9,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from bot.flows.ticket_return import return_form_key
 from bot.slack.access import ONLY_SOUND_TEAM
 from jobs.domain import tickets
 from jobs.domain.tickets import TicketError
@@ -49,15 +50,3 @@ def on_return_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], co
     ack()
     deps.store.redis.delete(return_form_key(deps, ticket_id, user))
     deps.enqueue("sync_ticket", ticket_id)
-
-
-RETURN_FORM_TTL_S = 3600
-
-
-def return_form_key(deps: Deps, ticket_id: str, user: str) -> str:
-    return deps.store.key("ticket", "return-form", ticket_id, user)
-
-
-def grant_return_form(deps: Deps, ticket_id: str, user: str) -> None:
-    """Remember that `user` passed the Return press's checks for `ticket_id`, for the form's submission."""
-    deps.store.redis.set(return_form_key(deps, ticket_id, user), "1", ex=RETURN_FORM_TTL_S)

@@ -8,9 +8,9 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.listeners.reactions.cancel import handle_cancel_reaction
-from bot.listeners.reactions.hero import handle_hero_reaction
-from bot.listeners.reactions.vote import handle_vote_reaction
+from bot.flows.cancel import handle_cancel_reaction
+from bot.flows.hero import handle_hero_reaction
+from bot.flows.vote import handle_vote_reaction
 from bot.slack.payloads import parse_reaction
 from jobs.domain.channels import load_channel_settings
 

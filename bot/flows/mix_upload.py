@@ -9,7 +9,7 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.listeners.actions.ticket_press import claimant_or_lead, offer_take_over
+from bot.flows.ticket_press import claimant_or_lead, offer_take_over
 from bot.slack.access import ONLY_SOUND_TEAM, on_sound_team
 from bot.slack.payloads import MessageEvent, SharedFile
 from bot.slack.reply import reply

@@ -16,8 +16,8 @@ from slack_sdk import WebClient
 from bot.blocks.approval import approval_blocks
 from bot.blocks.takes import brief_error_reply
 from bot.deps import Deps
-from bot.listeners.messages import channel_settings, results, take_notes
-from bot.listeners.messages.mix_upload import handle_thread_upload
+from bot.flows import channel_settings, results, take_notes
+from bot.flows.mix_upload import handle_thread_upload
 from bot.slack.files import attached_references
 from bot.slack.payloads import MessageEvent
 from bot.slack.people import SLACKBOT
