@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.blocks.approval import APPROVE_ACTION
 from bot.cli import main as cli_main
+from bot.ids import SlackId
 from jobs.domain import budget
 from jobs.domain.channels import ChannelSettings, save_channel_settings
 from jobs.domain.models import TakeState
@@ -56,7 +56,7 @@ def make_env(redis_url: str, slack: SlackStandIn, tmp_path: Path):
 def refusals(slack: SlackStandIn, channel: str = CHANNEL) -> list[tuple[str, dict]]:
     """(ts, message) of every refusal carrying an Approve button."""
     return [(ts, m) for (ch, ts), m in list(slack.messages.items())
-            if ch == channel and APPROVE_ACTION in json.dumps(m.get("blocks") or [])]
+            if ch == channel and SlackId.APPROVE in json.dumps(m.get("blocks") or [])]
 
 
 def statuses(slack: SlackStandIn) -> list[dict]:
@@ -153,7 +153,7 @@ def test_over_budget_is_held_and_only_a_lead_can_approve_it(redis_url, slack, tm
                                    for k in worker.store.redis.keys(f"{settings.key_prefix}:pending:*")))
 
             def press(user: str, *, value: str = pending_id, channel: str = CHANNEL) -> None:
-                payload = block_action(APPROVE_ACTION, value, user=user, channel=channel,
+                payload = block_action(SlackId.APPROVE, value, user=user, channel=channel,
                                        message_ts=refusal_ts, thread_ts=thread)
                 assert bot.action(payload).status_code == 200
 

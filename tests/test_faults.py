@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 from redis import Redis
 
-from bot.blocks.approval import APPROVE_ACTION
 from bot.cli import main as cli_main
 from bot.doctor import run_doctor
 from bot.flows.brief import BUSY_REPLY
+from bot.ids import SlackId
 from bot.slack.client import make_web_client
 from jobs.domain import budget
 from jobs.domain.models import TakeState
@@ -231,7 +231,7 @@ def test_redis_lost_while_running_the_bot_still_answers_and_recovers(bot, worker
         bot.event(mention("Fireflies over a meadow", ts="1700730001.000100"))
         busy = wait_for(lambda: slack.posted(thread_ts="1700730001.000100"), timeout_s=30)
         assert busy[0]["text"] == BUSY_REPLY
-        bot.action(block_action(APPROVE_ACTION, "0123456789abcdef", user=CREATIVE, channel=CHANNEL,
+        bot.action(block_action(SlackId.APPROVE, "0123456789abcdef", user=CREATIVE, channel=CHANNEL,
                                 message_ts="1700730001.000200"))
         ephemeral = wait_for(lambda: slack.calls_to("chat.postEphemeral"), timeout_s=30)
         assert ephemeral[0].args["text"] == BUSY_REPLY

@@ -154,3 +154,15 @@ def test_listeners_call_flows_and_never_each_other() -> None:
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot.listeners"):
                 crossing.append(f"{relative} imports {node.module}")
     assert not crossing, crossing
+
+
+def test_listeners_register_for_ids_from_the_one_enum() -> None:
+    """`app.action("…")` with a literal drifts from the builder that sets the id: both use `bot.ids.SlackId`."""
+    literal = []
+    for path in sorted((ROOT / "bot" / "listeners").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("action", "view", "shortcut") and node.args
+                    and isinstance(node.args[0], ast.Constant)):
+                literal.append(f"{path.relative_to(ROOT)}: {node.func.attr}({node.args[0].value!r})")
+    assert not literal, literal

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from bot.blocks.common import Block
-
-APPROVE_ACTION = "approve_request"
+from bot.ids import SlackId
 
 
 def approval_blocks(pending_id: str) -> list[Block]:
@@ -12,7 +11,7 @@ def approval_blocks(pending_id: str) -> list[Block]:
         "type": "actions",
         "block_id": f"approve:{pending_id}"[:255],
         "elements": [{
-            "type": "button", "action_id": APPROVE_ACTION, "style": "primary",
+            "type": "button", "action_id": SlackId.APPROVE, "style": "primary",
             "text": {"type": "plain_text", "text": "Approve"}, "value": pending_id,
         }],
     }]

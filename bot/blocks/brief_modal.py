@@ -12,15 +12,16 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.blocks.common import Block, context
+from bot.ids import SlackId
 from jobs.audio.targets import TARGETS
 from jobs.domain.brief import MAX_TAKES
 from jobs.domain.brief_form import BriefForm
 from jobs.domain.providers import build_provider, known_models, missing_keys
 from jobs.infra.settings import Settings
 
-CALLBACK_ID = "brief_modal"
-MODEL_ACTION = "brief_model"
-DURATION_ACTION = "brief_duration"  # the prices in the model menu are per take of this length
+CALLBACK_ID = SlackId.BRIEF_MODAL
+MODEL_ACTION = SlackId.BRIEF_MODEL
+DURATION_ACTION = SlackId.BRIEF_DURATION  # the prices in the model menu are per take of this length
 PER_MODEL = ("duration_s", "aspect", "resolution")  # blocks whose choices depend on the model
 TEXT_FIELDS = ("picture", "sound", "music", "dialogue", "negative")
 FRAME_FILETYPES = ("png", "jpg", "jpeg", "webp")

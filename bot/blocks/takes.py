@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from bot.blocks.common import Block, context, section
+from bot.ids import SlackId
 from bot.slack.text import code, cut, escaped
 from jobs.audio.targets import TARGETS
 from jobs.domain.models import Request, RequestState, Take, TakeState
@@ -136,12 +137,12 @@ def take_card(take: Take, *, with_waveform: bool = True) -> tuple[str, list[Bloc
         "type": "actions",
         "block_id": f"take_actions:{take.id}",
         "elements": [
-            {"type": "button", "action_id": "reroll", "text": {"type": "plain_text", "text": "Reroll"}, "value": take.id},
-            {"type": "button", "action_id": "more_like_this", "text": {"type": "plain_text", "text": "More like this"},
+            {"type": "button", "action_id": SlackId.REROLL, "text": {"type": "plain_text", "text": "Reroll"}, "value": take.id},
+            {"type": "button", "action_id": SlackId.MORE_LIKE_THIS, "text": {"type": "plain_text", "text": "More like this"},
              "value": take.id},
-            {"type": "button", "action_id": "send_to_sound", "text": {"type": "plain_text", "text": "Send to sound"},
+            {"type": "button", "action_id": SlackId.SEND_TO_SOUND, "text": {"type": "plain_text", "text": "Send to sound"},
              "value": take.id},
-            {"type": "static_select", "action_id": "master_for",
+            {"type": "static_select", "action_id": SlackId.MASTER_FOR,
              "placeholder": {"type": "plain_text", "text": "Master for…"},
              "options": [
                  {"text": {"type": "plain_text", "text": t.key}, "value": f"{take.id}|{t.key}"} for t in TARGETS.values()

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.blocks.common import Block, context, section
 from bot.blocks.takes import tally_text
+from bot.ids import SlackId
 from bot.slack.text import cut, escape, escaped
 from jobs.audio.targets import get_target
 from jobs.domain.models import Take, TakeNote
@@ -84,12 +85,12 @@ def ticket_buttons(ticket: Ticket, *, block_id: str | None = None) -> Block | No
     """Claim / Deliver / Return for the sound team, Cancel for leads; none once the ticket is closed."""
     elements: list[Block] = []
     if ticket.state == TicketState.queued:
-        elements.append(_button("ticket_claim", "Claim", ticket.id, style="primary"))
+        elements.append(_button(SlackId.TICKET_CLAIM, "Claim", ticket.id, style="primary"))
     if ticket.state == TicketState.claimed:
-        elements.append(_button("ticket_deliver", "Deliver", ticket.id, style="primary"))
+        elements.append(_button(SlackId.TICKET_DELIVER, "Deliver", ticket.id, style="primary"))
     if ticket.state.open:
-        elements.append(_button("ticket_return", "Return", ticket.id))
-        elements.append(_button("ticket_cancel", "Cancel (leads)", ticket.id, style="danger",
+        elements.append(_button(SlackId.TICKET_RETURN, "Return", ticket.id))
+        elements.append(_button(SlackId.TICKET_CANCEL, "Cancel (leads)", ticket.id, style="danger",
                                 confirm=("Cancel this ticket?", f"{ticket.id} leaves the sound queue.")))
     if not elements:
         return None
@@ -226,7 +227,7 @@ def mix_verdict(ticket: Ticket, mix: MixCheck) -> tuple[str, list[Block]]:
         section(text),
         context(f"Measured: {numbers}" + (f" · {escaped(mix.summary, 1200)}" if mix.summary else "")),
         {"type": "actions", "block_id": f"ticket_accept:{ticket.id}:{mix.file_id}", "elements": [
-            _button("ticket_accept", "Accept anyway (leads)", f"{ticket.id}|{mix.file_id}",
+            _button(SlackId.TICKET_ACCEPT, "Accept anyway (leads)", f"{ticket.id}|{mix.file_id}",
                     confirm=("Accept a failing mix?", f"{ticket.id} will be marked delivered with this mix."))]},
     ]
     return text, blocks
@@ -235,7 +236,7 @@ def mix_verdict(ticket: Ticket, mix: MixCheck) -> tuple[str, list[Block]]:
 def return_modal(ticket: Ticket) -> dict[str, Any]:
     return {
         "type": "modal",
-        "callback_id": "ticket_return_modal",
+        "callback_id": SlackId.TICKET_RETURN_MODAL,
         "private_metadata": ticket.id,
         "title": {"type": "plain_text", "text": f"Return {ticket.id}"[:24]},
         "submit": {"type": "plain_text", "text": "Return"},
@@ -255,6 +256,6 @@ def take_over_offer(ticket: Ticket) -> tuple[str, list[Block]]:
     text = (f"{ticket.id} is claimed by <@{ticket.claimed_by}>: only they (or a lead) can deliver or return it. "
             "Take it over if they have handed it to you; the thread will say so.")
     return text, [section(text), {"type": "actions", "block_id": f"ticket_take_over:{ticket.id}", "elements": [
-        _button("ticket_take_over", "Take over", ticket.id,
+        _button(SlackId.TICKET_TAKE_OVER, "Take over", ticket.id,
                 confirm=("Take over this ticket?", f"{ticket.id} becomes yours; <@{ticket.claimed_by}> is told in "
                                                    "its thread."))]}]

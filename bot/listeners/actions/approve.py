@@ -16,8 +16,8 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.approval import APPROVE_ACTION
 from bot.deps import Deps
+from bot.ids import SlackId
 from bot.slack.access import lead_in, refuse
 from bot.slack.errors import explain_slack_error
 from bot.slack.payloads import parse_block_action
@@ -30,7 +30,7 @@ NOT_WAITING = "That request is no longer waiting for approval (it was approved a
 
 
 def register(app: App) -> None:
-    app.action(APPROVE_ACTION)(on_approve)
+    app.action(SlackId.APPROVE)(on_approve)
 
 
 def on_approve(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -10,6 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from bot.ids import SlackId
 from bot.slack.access import load_take_for_action, refuse
 from bot.slack.payloads import parse_block_action
 from jobs.audio.targets import TARGETS
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
-    app.action("master_for")(on_master_for)
+    app.action(SlackId.MASTER_FOR)(on_master_for)
 
 
 def on_master_for(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -8,10 +8,11 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.flows.rounds import new_round_from_button
+from bot.ids import SlackId
 
 
 def register(app: App) -> None:
-    app.action("more_like_this")(on_more_like_this)
+    app.action(SlackId.MORE_LIKE_THIS)(on_more_like_this)
 
 
 def on_more_like_this(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

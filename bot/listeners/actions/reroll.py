@@ -8,10 +8,11 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.flows.rounds import new_round_from_button
+from bot.ids import SlackId
 
 
 def register(app: App) -> None:
-    app.action("reroll")(on_reroll)
+    app.action(SlackId.REROLL)(on_reroll)
 
 
 def on_reroll(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.flows.hero import flag_take
+from bot.ids import SlackId
 from bot.slack.access import load_take_for_action
 from bot.slack.payloads import parse_block_action
 
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
-    app.action("send_to_sound")(on_send_to_sound)
+    app.action(SlackId.SEND_TO_SOUND)(on_send_to_sound)
 
 
 def on_send_to_sound(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

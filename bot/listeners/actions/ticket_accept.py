@@ -8,6 +8,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps
+from bot.ids import SlackId
 from bot.slack.access import action_place, action_ticket, lead_in
 from bot.slack.payloads import parse_block_action
 from bot.slack.reply import reply
@@ -17,7 +18,7 @@ from jobs.domain.tickets import Ticket, TicketError
 
 
 def register(app: App) -> None:
-    app.action("ticket_accept")(on_accept)
+    app.action(SlackId.TICKET_ACCEPT)(on_accept)
 
 
 def on_accept(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

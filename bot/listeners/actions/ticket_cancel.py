@@ -8,10 +8,11 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.flows.ticket_press import ticket_press
+from bot.ids import SlackId
 
 
 def register(app: App) -> None:
-    app.action("ticket_cancel")(on_cancel)
+    app.action(SlackId.TICKET_CANCEL)(on_cancel)
 
 
 def on_cancel(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

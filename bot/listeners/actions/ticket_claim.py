@@ -8,13 +8,14 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.flows.ticket_press import ticket_press
+from bot.ids import SlackId
 from bot.slack.access import ONLY_SOUND_TEAM
 
 __all__ = ["ONLY_SOUND_TEAM", "register"]
 
 
 def register(app: App) -> None:
-    app.action("ticket_claim")(on_claim)
+    app.action(SlackId.TICKET_CLAIM)(on_claim)
 
 
 def on_claim(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -9,12 +9,13 @@ from slack_sdk import WebClient
 
 from bot.blocks.tickets import target_text
 from bot.flows.ticket_press import ticket_press
+from bot.ids import SlackId
 from bot.slack.reply import reply
 from jobs.domain.tickets import TicketState
 
 
 def register(app: App) -> None:
-    app.action("ticket_deliver")(on_deliver)
+    app.action(SlackId.TICKET_DELIVER)(on_deliver)
 
 
 def on_deliver(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

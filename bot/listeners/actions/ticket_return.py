@@ -12,13 +12,14 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.tickets import return_modal
 from bot.flows.ticket_press import ticket_press
 from bot.flows.ticket_return import grant_return_form
+from bot.ids import SlackId
 from bot.slack.errors import explain_slack_error
 
 log = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
-    app.action("ticket_return")(on_return)
+    app.action(SlackId.TICKET_RETURN)(on_return)
 
 
 def on_return(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

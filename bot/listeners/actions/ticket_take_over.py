@@ -9,11 +9,12 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.flows.ticket_press import ticket_press
+from bot.ids import SlackId
 from bot.slack.reply import reply
 
 
 def register(app: App) -> None:
-    app.action("ticket_take_over")(on_take_over)
+    app.action(SlackId.TICKET_TAKE_OVER)(on_take_over)
 
 
 def on_take_over(ack: Ack, body: dict[str, Any], context: BoltContext,

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.brief_modal import ModalPlace, brief_modal
 from bot.deps import Deps
+from bot.ids import SlackId
 from bot.slack.errors import explain_slack_error
 from bot.slack.payloads import MessageShortcut, parse_payload
 from bot.slack.text import decode_event_text
@@ -18,7 +19,7 @@ from jobs.domain.brief_form import defaults_form, from_text
 from jobs.domain.channels import load_channel_settings
 
 log = logging.getLogger(__name__)
-CALLBACK_ID = "make_takes"
+CALLBACK_ID = SlackId.MAKE_TAKES
 
 
 def register(app: App) -> None:

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps
 from bot.flows.ticket_return import return_form_key
+from bot.ids import SlackId
 from bot.slack.access import ONLY_SOUND_TEAM
 from jobs.domain import tickets
 from jobs.domain.tickets import TicketError
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App) -> None:
-    app.view("ticket_return_modal")(on_return_submitted)
+    app.view(SlackId.TICKET_RETURN_MODAL)(on_return_submitted)
 
 
 def on_return_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext,
