@@ -10,6 +10,8 @@ import jsonschema
 import yaml
 
 from bot.app import BOT_SCOPES, REDIRECT_PATH
+from bot.ids import SlackId
+from bot.listeners.shortcuts import make_takes
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT.parent / "shared" / "reference" / "slack-manifest.schema.json"
@@ -73,7 +75,7 @@ def test_manifest_declares_the_command_and_shortcut_the_code_registers():
     commands = {c["command"] for c in manifest()["features"]["slash_commands"]}
     assert set(re.findall(r'app\.command\("([^"]+)"\)', source)) == commands == {"/dailies"}
     shortcuts = {s["callback_id"] for s in manifest()["features"]["shortcuts"] if s["type"] == "message"}
-    assert "make_takes" in shortcuts and 'CALLBACK_ID = "make_takes"' in source
+    assert shortcuts == {SlackId.MAKE_TAKES.value} and make_takes.CALLBACK_ID == SlackId.MAKE_TAKES
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
     assert "commands" in scopes
     assert ("conversations_open" in source) == ("im:write" in scopes)
