@@ -120,9 +120,14 @@ class DailiesWorkerMixin:
     retries — and the worker exits."""
 
     runtime: Runtime
+    pid: int | None
     _stop_timer: threading.Timer | None = None
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        if self.pid is not None and os.getpid() != self.pid:
+            # A work horse just forked, before rq gave it its own handlers: the worker that forked it got the
+            # same signal and decides for both (it stops, or kills the horse at the grace).
+            return
         if self._stop_timer is None:
             grace_s = self.runtime.settings.stop_grace_s
             self._stop_timer = threading.Timer(grace_s, os.kill, (os.getpid(), signal.SIGTERM))
@@ -133,7 +138,7 @@ class DailiesWorkerMixin:
     def stop_scheduler(self) -> None:
         """rq joins its scheduler without a limit: a scheduler stuck on a dead Redis would hold the stop."""
         process = self.scheduler._process if self.scheduler else None
-        if process is None or not process.pid:
+        if process is None or not process.pid or (self.pid is not None and os.getpid() != self.pid):
             return
         with contextlib.suppress(OSError):
             os.kill(process.pid, signal.SIGTERM)
