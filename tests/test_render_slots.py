@@ -48,7 +48,7 @@ def test_a_provider_cap_holds_across_worker_processes_and_the_round_says_who_wai
         settings = make_settings(redis_url, slack.api_url, tmp_path / "media", FAL_KEY=FAL_KEY, FAL_QUEUE_URL=fal.url,
                                  DAILIES_ALLOWED_MEDIA_URLS=fal.url + "/", DAILIES_POLL_INITIAL_S=0.2,
                                  DAILIES_POLL_MAX_S=0.2, DAILIES_PROVIDER_CONCURRENCY={"fal": 2},
-                                 DAILIES_SLOT_LEASE_S=3, DAILIES_STEP_LEASE_S=3)
+                                 DAILIES_STEP_LEASE_S=3)  # the default lease: a busy machine may delay a check
         bot = BotEndpoint(settings)
         log = tmp_path / "workers.log"
         env = settings_env(settings)
