@@ -21,6 +21,7 @@ from jobs.audio.measure import UndecodableMedia
 from jobs.domain import budget
 from jobs.domain.models import Request, RequestState, Take, TakeState
 from jobs.domain.provenance import without_frame_bytes
+from jobs.domain.providers import family_of
 from jobs.domain.slots import RenderSlots
 from jobs.infra.faults import DeliveryError, decode_problem
 from jobs.infra.logs import scrub_text
@@ -147,7 +148,7 @@ def slot_pools(rt: Runtime, take: Take) -> list[SlotPool]:
     provider key's render slots. None for a render made on this machine."""
     if not isinstance(rt.store, RedisStore) or rt.provider(take.model).renders_locally:
         return []
-    family, team = provider_family(take.model), rt.team or "-"
+    family, team = family_of(take.model), rt.team or "-"
     lease_s = max(rt.settings.slot_lease_s, 2 * rt.settings.poll_max_s)  # each status check renews them
     workspace_cap = rt.settings.workspace_max_in_flight
     return [
@@ -374,12 +375,7 @@ def record_spend(rt: Runtime, take: Take) -> None:
 
 
 def count_provider_error(rt: Runtime, take: Take, kind: FailureKind) -> None:
-    rt.metrics.count("provider_errors_total", {"provider": provider_family(take.model), "kind": kind.value})
-
-
-def provider_family(model_key: str) -> str:
-    """The provider behind a model key (`fal:fal-ai/veo3.1` → `fal`): one key, one set of limits."""
-    return model_key.split(":", 1)[0]
+    rt.metrics.count("provider_errors_total", {"provider": family_of(take.model), "kind": kind.value})
 
 
 def _delivery_error(rt: Runtime, take: Take, error: DeliveryError) -> None:
