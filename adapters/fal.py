@@ -335,8 +335,8 @@ class FalProvider(Provider):
                     FailureKind.bad_request,
                     f"fal answered a link on {urlsplit(url).hostname}, not on the queue's host; Dailies will not send the key there",
                 )
-        return FalJob(e=endpoint, id=queued.request_id, s=queued.status_url, r=queued.response_url,
-                      c=queued.cancel_url).encode()
+        return FalJob(endpoint=endpoint, request_id=queued.request_id, status_url=queued.status_url,
+                      response_url=queued.response_url, cancel_url=queued.cancel_url).encode()
 
     def _job(self, job_id: str) -> FalJob:
         job = FalJob.decode(job_id)

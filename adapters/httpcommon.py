@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -23,6 +23,8 @@ from adapters.base import FailureKind, ProviderError
 
 DEFAULT_TIMEOUT_S = 30.0
 MAX_RETRY_AFTER_S = 3600.0
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def timeout(seconds: float) -> httpx.Timeout:
@@ -94,15 +96,16 @@ def json_body(response: httpx.Response) -> Any:
         return None
 
 
-def parse(model: type[BaseModel], response: httpx.Response, *, name: str) -> Any:
+def parse(model: type[ModelT], response: httpx.Response, *, name: str) -> ModelT:
     """Validate a 2xx body against its pydantic model; a malformed answer is a provider fault worth retrying."""
     try:
         return model.model_validate_json(response.content)
     except ValidationError as error:
-        first = error.errors()[0] if error.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
+        problems = error.errors()
+        where = ".".join(str(p) for p in problems[0]["loc"]) if problems else ""
+        what = problems[0]["msg"] if problems else "invalid"
         raise ProviderError(
-            FailureKind.retry, f"{name} sent an answer Dailies could not read ({where or 'body'}: {first.get('msg', 'invalid')})"
+            FailureKind.retry, f"{name} sent an answer Dailies could not read ({where or 'body'}: {what})"
         ) from None
 
 

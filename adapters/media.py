@@ -15,10 +15,13 @@ import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import ffmpeg
 from pydantic import BaseModel
+
+# ffmpeg-python ships no type information: its streams and nodes are typed as this.
+FfmpegStream: TypeAlias = Any
 
 
 @lru_cache(maxsize=1)
@@ -28,7 +31,7 @@ def ffmpeg_exe() -> str:
         return explicit
     import imageio_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
 FONT_CANDIDATES = (
@@ -161,7 +164,7 @@ def input_args(path: Path) -> list[str]:
     return [*pinned, "-i", str(path)]
 
 
-def open_input(path: Path, **options: Any) -> Any:
+def open_input(path: Path, **options: Any) -> FfmpegStream:
     """`path` as an ffmpeg-python input node, opened as `input_args` opens it (`options` are more input options,
     such as `ss` to seek)."""
     return ffmpeg.input(str(path), **_pinned_options(path), **options)
@@ -261,9 +264,10 @@ def prepare_frame(source: Path, dest: Path, width_px: int, height_px: int, *, ti
     return dest
 
 
-def command_line(graph: Any) -> list[str]:
+def command_line(graph: FfmpegStream) -> list[str]:
     """The whole command line (the bundled binary first) of an ffmpeg-python graph, non-interactive."""
-    return ffmpeg.compile(graph.global_args("-hide_banner", "-nostdin"), cmd=ffmpeg_exe(), overwrite_output=True)
+    args = ffmpeg.compile(graph.global_args("-hide_banner", "-nostdin"), cmd=ffmpeg_exe(), overwrite_output=True)
+    return [str(arg) for arg in args]
 
 
 _DURATION_RE = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")

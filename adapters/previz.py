@@ -28,7 +28,7 @@ from adapters.base import (
     ProviderError,
     RenderSpec,
 )
-from adapters.media import find_font, run_ffmpeg
+from adapters.media import FfmpegStream, find_font, run_ffmpeg
 
 FPS = 24
 
@@ -168,7 +168,7 @@ def render_previz(spec: RenderSpec, out: Path) -> Path:
     return out
 
 
-def still(frame: FrameImage, width: int, height: int, duration: float):  # noqa: ANN201 - an ffmpeg-python stream
+def still(frame: FrameImage, width: int, height: int, duration: float) -> FfmpegStream:
     """A prepared reference frame held for `duration`, darkened a little so the card's words stay readable."""
     return (ffmpeg.input(str(frame.path), f="image2", loop=1, framerate=FPS, t=duration, pattern_type="none",
                          protocol_whitelist="file").video
@@ -176,7 +176,7 @@ def still(frame: FrameImage, width: int, height: int, duration: float):  # noqa:
             .filter("format", "yuv420p"))
 
 
-def background(spec: RenderSpec, width: int, height: int):  # noqa: ANN201 - an ffmpeg-python stream
+def background(spec: RenderSpec, width: int, height: int) -> FfmpegStream:
     """The card's background: the brief's mood colour, or its reference frame (cross-fading into the last
     frame when there is one)."""
     duration = spec.duration_s

@@ -161,7 +161,7 @@ class SeedanceProvider(Provider):
         self.capabilities = Capabilities(
             durations_s=durations,
             aspects=["16:9", "9:16", "1:1"],
-            resolutions=resolutions,  # type: ignore[arg-type]
+            resolutions=resolutions,
             audio_switch=True,
             seed=True,
             negative_prompt=False,

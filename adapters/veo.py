@@ -26,7 +26,7 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,7 +93,7 @@ class VeoImage(BaseModel):
 
 
 def veo_image(frame: FrameImage | None) -> VeoImage | None:
-    return VeoImage(bytesBase64Encoded=frame.base64(), mimeType=frame.mimetype) if frame else None
+    return VeoImage(bytes_base64_encoded=frame.base64(), mime_type=frame.mimetype) if frame else None
 
 
 class VeoInstance(BaseModel):
@@ -275,7 +275,8 @@ class VeoProvider(Provider):
             raise ProviderError(FailureKind.retry, f"could not refresh the Google token ({short(error, 120)})") from None
         except google.auth.exceptions.RefreshError as error:
             raise ProviderError(FailureKind.auth, f"Google refused to refresh the token ({short(error, 120)})") from None
-        return self._credentials.token
+        token = self._credentials.token
+        return str(token) if token else None
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token()}", "Content-Type": "application/json"}
@@ -294,17 +295,17 @@ class VeoProvider(Provider):
     def build_request(self, spec: RenderSpec) -> VeoPredictRequest:
         return VeoPredictRequest(
             instances=[VeoInstance(prompt=self.compose_prompt(spec), image=veo_image(spec.first_frame),
-                                   lastFrame=veo_image(spec.last_frame))],
+                                   last_frame=veo_image(spec.last_frame))],
             parameters=VeoParameters(
-                sampleCount=1,
-                durationSeconds=spec.duration_s,
-                aspectRatio=spec.aspect,  # type: ignore[arg-type]
+                sample_count=1,
+                duration_seconds=spec.duration_s,
+                aspect_ratio=cast(Literal["16:9", "9:16"], spec.aspect),  # capabilities() admits only these two
                 resolution=spec.resolution,
-                generateAudio=spec.audio,
-                negativePrompt=spec.negative.strip() if spec.negative and spec.negative.strip() else None,
+                generate_audio=spec.audio,
+                negative_prompt=spec.negative.strip() if spec.negative and spec.negative.strip() else None,
                 seed=(spec.seed % 2**32) if spec.seed is not None else None,
-                personGeneration=self.config.person_generation or None,
-                storageUri=self.config.storage_uri or None,
+                person_generation=self.config.person_generation or None,
+                storage_uri=self.config.storage_uri or None,
             ),
         )
 
@@ -337,7 +338,7 @@ class VeoProvider(Provider):
             raise ProviderError(FailureKind.bad_request, f"{job_id[:80]!r} is not a Veo operation name")
         headers = self._headers()
         url = self.model_url(match["model"], match["project"], match["location"]) + ":fetchPredictOperation"
-        body = VeoFetchRequest(operationName=job_id).model_dump(by_alias=True)
+        body = VeoFetchRequest(operation_name=job_id).model_dump(by_alias=True)
         with client(timeout or self.config.http_timeout_s) as c:
             try:
                 with c.stream("POST", url, headers=headers, json=body) as response:

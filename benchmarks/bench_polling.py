@@ -32,8 +32,8 @@ from jobs.domain.brief import parse_brief  # noqa: E402
 from jobs.domain.channels import ChannelSettings  # noqa: E402
 from jobs.domain.models import Request, Take, TakeState  # noqa: E402
 from jobs.domain.requests import build_request, resolve_brief  # noqa: E402
+from jobs.domain.store import RedisStore  # noqa: E402
 from jobs.infra.settings import Settings  # noqa: E402
-from jobs.infra.store import RedisStore  # noqa: E402
 from jobs.pipeline.runtime import RqScheduler, Runtime  # noqa: E402
 from jobs.pipeline.tasks import TaskJob  # noqa: E402
 from tests.harness import RedisServer  # noqa: E402

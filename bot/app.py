@@ -25,6 +25,7 @@ from bot.slack.installations import (
 )
 from bot.slack.payloads import PayloadGuard
 from jobs.infra.logs import install_secret_scrubber
+from jobs.infra.redis_client import RedisClient
 from jobs.infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def oauth_authorize(settings: Settings, oauth: OAuthSettings, client: WebClient)
     )
 
 
-def oauth_settings(settings: Settings, connection: redis.Redis) -> OAuthSettings:
+def oauth_settings(settings: Settings, connection: RedisClient) -> OAuthSettings:
     """Bolt's OAuth v2 flow with its installations (tokens sealed) and `state` values in Redis. Where Slack's
     token rotation is on, Bolt refreshes a workspace's token before it expires and saves the new one."""
     assert settings.slack_client_id and settings.slack_client_secret
@@ -83,7 +84,9 @@ def build_app(settings: Settings, *, client: WebClient | None = None, deps: Deps
         token_verification_enabled=not settings.oauth_enabled,
         oauth_settings=oauth,
         listener_executor=ContextCarryingExecutor(max_workers=LISTENER_THREADS),
-        authorize=oauth_authorize(settings, oauth, client) if oauth is not None else None,
+        # Bolt takes an `Authorize` object as well as a function (its own OAuth path builds one); its hint says only
+        # the function.
+        authorize=oauth_authorize(settings, oauth, client) if oauth is not None else None,  # type: ignore[arg-type]
     )
     if settings.oauth_enabled:
         # `app_uninstalled` and `tokens_revoked` delete that workspace's installation (Bolt's own listeners).
@@ -92,7 +95,7 @@ def build_app(settings: Settings, *, client: WebClient | None = None, deps: Deps
     app.use(PayloadGuard())
 
     @app.middleware
-    def inject_deps(context: BoltContext, next) -> None:  # noqa: ANN001 - Bolt's signature
+    def inject_deps(context: BoltContext, next: Callable[[], None]) -> None:  # noqa: A002 - Bolt's argument name
         # One workspace's records, jobs and token (an OAuth install), or the single deployment's.
         tenant = tenant_of(context.enterprise_id, context.team_id, context.is_enterprise_install)
         context["deps"] = deps.for_team(tenant or None, context.bot_token)
@@ -113,11 +116,12 @@ class ContextCarryingExecutor(ThreadPoolExecutor):
         return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
-def channel_allowlist(settings: Settings):  # noqa: ANN201 - a Bolt middleware
+def channel_allowlist(settings: Settings) -> Callable[..., BoltResponse | None]:
     """With DAILIES_CHANNELS set, events, buttons and reactions from any other channel are acknowledged
     quietly and dropped. DMs, App Home and the sound-queue channel always pass (`Settings.listens_in`)."""
 
-    def allowlist(body: dict, context: BoltContext, next) -> BoltResponse | None:  # noqa: ANN001
+    def allowlist(body: dict[str, Any], context: BoltContext,
+                  next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002 - Bolt's argument name
         container = body.get("container")
         channel = context.channel_id or (container.get("channel_id") if isinstance(container, dict) else None)
         channel = channel if isinstance(channel, str) else None

@@ -172,9 +172,9 @@ def worker(burst: bool, processes: int | None) -> None:
 @click.option("--team", default=None, help="The workspace (T…), when Dailies is installed in several by OAuth.")
 def export(channel: str, thread_ts: str | None, as_json: bool, spend: bool, team: str | None) -> None:
     """Print the takes recorded in Redis for a channel (or one thread), or with --spend what it cost."""
-    from jobs.domain.budget import spend_summary, summary_json
     from jobs.domain.export import export_takes
-    from jobs.infra.store import RedisStore
+    from jobs.domain.spend_report import spend_summary, summary_json
+    from jobs.domain.store import RedisStore
 
     settings = _settings()
     _require_redis(settings)
@@ -183,7 +183,7 @@ def export(channel: str, thread_ts: str | None, as_json: bool, spend: bool, team
                                 channel, settings=settings)
         click.echo(summary_json(summary) if as_json else "\n".join([f"Spend in {channel}:", *summary.lines()]))
         return
-    rows = export_takes(settings, channel, thread_ts, team)
+    rows = export_takes(RedisStore.open(settings, team), channel, thread_ts)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -11,9 +11,9 @@ from slack_sdk import WebClient
 from bot.slack.client import make_web_client
 from bot.slack.notifier import SlackNotifier
 from jobs.domain.models import Request, Take
+from jobs.domain.store import RedisStore
 from jobs.infra.redis_client import connect
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
 from jobs.pipeline.runtime import RqScheduler
 
 

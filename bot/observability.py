@@ -16,11 +16,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from pydantic import BaseModel
 
+from jobs.domain.store import RedisStore, installed_workspaces
 from jobs.domain.tickets import TicketState, state_key
 from jobs.infra.metrics import HISTOGRAM_BUCKETS, RedisMetrics
 from jobs.infra.queue_stats import HEARTBEAT_WINDOW_S, queue_stats, workers_alive
+from jobs.infra.redis_client import RedisClient
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore, installed_workspaces
 
 COUNTERS: dict[str, tuple[str, list[str]]] = {
     "takes_total": ("Takes that ended, by model and outcome (posted, failed, cancelled, refused by the provider).",
@@ -39,7 +40,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class DeploymentCollector(Collector):
-    def __init__(self, settings: Settings, connection: redis.Redis) -> None:
+    def __init__(self, settings: Settings, connection: RedisClient) -> None:
         self.settings = settings
         self.connection = connection
         self.numbers = RedisMetrics(connection, settings.key_prefix)
@@ -53,10 +54,10 @@ class DeploymentCollector(Collector):
             yield family
         for name, text in HISTOGRAMS.items():
             histogram = HistogramMetricFamily(f"dailies_{name}", text, labels=["model"])
-            for series, value in sorted(self.numbers.histograms(name).items()):
+            for series, observed in sorted(self.numbers.histograms(name).items()):
                 edges = [f"{edge:g}" for edge in HISTOGRAM_BUCKETS[name]] + ["+Inf"]
-                histogram.add_metric([dict(series).get("model", "")], [(edge, value.buckets[edge]) for edge in edges],
-                                     sum_value=value.sum)
+                histogram.add_metric([dict(series).get("model", "")],
+                                     [(edge, observed.buckets[edge]) for edge in edges], sum_value=observed.sum)
             yield histogram
         stats = queue_stats(self.connection, [self.settings.queue_name])
         depth = GaugeMetricFamily("dailies_queue_depth", "Jobs waiting in each rq queue.", labels=["queue"])
@@ -89,7 +90,7 @@ class DeploymentCollector(Collector):
         return totals
 
 
-def metrics_text(settings: Settings, connection: redis.Redis) -> bytes:
+def metrics_text(settings: Settings, connection: RedisClient) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DeploymentCollector(settings, connection))
     return generate_latest(registry)
@@ -105,7 +106,7 @@ class Readiness(BaseModel):
         return json.dumps(self.model_dump(exclude_none=True)).encode()
 
 
-def readiness(connection: redis.Redis) -> Readiness:
+def readiness(connection: RedisClient) -> Readiness:
     """Ready when Redis answers and at least one worker has sent a heartbeat within the last minute: a web
     process that can queue work nobody will run should not take traffic."""
     try:

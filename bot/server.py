@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -52,7 +52,7 @@ def _respond(start_response: StartResponse, status: str, text: str = "") -> list
     return [text.encode()]
 
 
-def request_headers(environ: dict[str, Any]) -> dict[str, str]:
+def request_headers(environ: dict[str, Any]) -> dict[str, str | Sequence[str]]:
     """The request's headers as Bolt reads them (lower-case, dashes)."""
     return {key[5:].lower().replace("_", "-"): value for key, value in environ.items() if key.startswith("HTTP_")}
 

@@ -15,7 +15,7 @@ from jobs.infra.logs import bound
 
 
 class BoundSocketModeHandler(SocketModeHandler):
-    def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+    def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:
         start = time()
         request = BoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req))
         with bound(team=request.context.team_id, channel=request.context.channel_id):

@@ -19,21 +19,22 @@ from types import FrameType
 from typing import Any
 
 import redis
-from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 from rq import scheduler as rq_scheduler
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.scheduler import RQScheduler
+from rq.worker import BaseWorker
 from rq.worker_pool import WorkerPool
 
 from bot.slack.client import make_web_client
 from bot.slack.installations import TOKEN_REFRESH_BEFORE_MIN, fresh_bot, installation_store
 from bot.slack.notifier import SlackNotifier
+from bot.slack.ticket_notifier import SlackTicketNotifier
+from jobs.domain.store import RedisStore, Store, StoreUnavailable
 from jobs.infra.logs import configure_logging, install_secret_scrubber
 from jobs.infra.metrics import RedisMetrics
-from jobs.infra.redis_client import connect
+from jobs.infra.redis_client import RedisClient, connect
 from jobs.infra.settings import Settings, load_settings
-from jobs.infra.store import RedisStore, StoreUnavailable
 from jobs.pipeline import tasks
 from jobs.pipeline.runtime import RqScheduler, Runtime
 from jobs.pipeline.tasks import RuntimeWorkerMixin, TaskJob
@@ -62,21 +63,24 @@ class ResilientScheduler(RQScheduler):
 
     logging_level: str = "INFO"  # set by the worker; carried into the new process with the scheduler
 
+    _settings_connection: RedisClient | None = None
+
     @property
-    def connection(self) -> Redis:
+    def connection(self) -> RedisClient:
         # rq rebuilds a connection from its class and keyword arguments, which a Sentinel-managed one cannot be
         # rebuilt from: connect from the settings, as every other Dailies process does.
-        if self._connection is None:
-            self._connection = connect(load_settings())
-        return self._connection
+        if self._settings_connection is None:
+            self._settings_connection = connect(load_settings())
+        return self._settings_connection
 
     def start(self) -> BaseProcess:
         self._status = self.Status.STARTED
-        self._connection = None  # a Redis client cannot cross into the new process; it connects there
+        self._settings_connection = None  # a Redis client cannot cross into the new process; it connects there
         self._pool_kwargs = {}  # nor can a Sentinel pool's arguments (the new process connects from settings)
-        self._process = SPAWN.Process(target=rq_scheduler.run, args=(self,), name="Scheduler")
-        self._process.start()
-        return self._process
+        process = SPAWN.Process(target=rq_scheduler.run, args=(self,), name="Scheduler")
+        process.start()
+        self._process = process  # type: ignore[assignment]  # rq declares it as None until it starts one
+        return process
 
     def work(self) -> None:
         # A fresh interpreter: set up logging (secrets scrubbed) as `dailies worker` did for its own process.
@@ -110,7 +114,7 @@ class ResilientScheduler(RQScheduler):
             time.sleep(self.interval)
 
 
-class DailiesWorkerMixin:
+class DailiesWorkerMixin(BaseWorker):
     """What every `dailies worker` adds to rq's: a scheduler that survives Redis restarts, maintenance that
     keeps the recovery sweep scheduled, and a bounded stop.
 
@@ -133,7 +137,7 @@ class DailiesWorkerMixin:
             self._stop_timer = threading.Timer(grace_s, os.kill, (os.getpid(), signal.SIGTERM))
             self._stop_timer.daemon = True
             self._stop_timer.start()
-        super().request_stop(signum, frame)  # type: ignore[misc]
+        super().request_stop(signum, frame)
 
     def stop_scheduler(self) -> None:
         """rq joins its scheduler without a limit: a scheduler stuck on a dead Redis would hold the stop."""
@@ -153,31 +157,32 @@ class DailiesWorkerMixin:
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO",
                          date_format: str = DEFAULT_LOGGING_DATE_FORMAT,
                          log_format: str = DEFAULT_LOGGING_FORMAT) -> None:
-        self.scheduler = ResilientScheduler(
+        scheduler = ResilientScheduler(
             self.queues, connection=self.connection,
             logging_level=logging_level if logging_level is not None else self.log.level,
             date_format=date_format, log_format=log_format, serializer=self.serializer,
         )
+        self.scheduler = scheduler
         # A worker started again after losing Redis finds the lock of the scheduler it (or a sibling on this
         # host) ran before: free it when that process is gone, or no delayed job runs until the lock expires.
         for queue in self.queues:
             release_dead_scheduler_lock(queue)
-        self.scheduler.logging_level = logging.getLevelName(logging_level) if isinstance(logging_level, int) \
+        scheduler.logging_level = logging.getLevelName(logging_level) if isinstance(logging_level, int) \
             else str(logging_level or "INFO")
-        self.scheduler.acquire_locks()
-        if self.scheduler.acquired_locks:
+        scheduler.acquire_locks()
+        if scheduler.acquired_locks:
             if burst:
                 try:
-                    self.scheduler.register_birth()
-                    self.scheduler.enqueue_scheduled_jobs()
+                    scheduler.register_birth()
+                    scheduler.enqueue_scheduled_jobs()
                 finally:
-                    self.scheduler.release_locks()
-                    self.scheduler.register_death()
+                    scheduler.release_locks()
+                    scheduler.register_death()
             else:
                 # Until the new process registers itself, the lock's record names this worker: a worker that
                 # dies before then leaves a lock the next start can tell is dead (see release_dead_scheduler_lock).
-                self.scheduler.register_birth()
-                self.scheduler.start()
+                scheduler.register_birth()
+                scheduler.start()
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
@@ -205,7 +210,6 @@ class PoolWorker(DailiesWorkerMixin, RuntimeWorkerMixin, SimpleWorker):
     def work(self, *args: Any, **kwargs: Any) -> bool:
         # The pool starts a new worker for one that exits: a worker that finds Redis gone waits for it (one
         # log line), and one that loses it exits with one line, instead of a traceback a second.
-        assert isinstance(self.runtime.store, RedisStore)
         wait_for_redis(self.runtime.store)
         try:
             return super().work(*args, **kwargs)
@@ -218,7 +222,8 @@ class SimpleRuntimeWorker(RuntimeWorkerMixin, SimpleWorker):
     """rq's in-process worker (tests, benchmarks) with the same hand-over."""
 
 
-def make_worker(runtime: Runtime, queue: Queue, *, simple: bool = False, **options: object) -> Worker:
+def make_worker(runtime: Runtime, queue: Queue, *, simple: bool = False,
+                **options: Any) -> SimpleRuntimeWorker | RuntimeWorker:
     worker_class = SimpleRuntimeWorker if simple else RuntimeWorker
     worker = worker_class([queue], connection=queue.connection, job_class=TaskJob, **options)
     worker.runtime = runtime
@@ -247,24 +252,24 @@ def build_worker_runtime(settings: Settings, team: str | None = None) -> Runtime
         token = bot.bot_token if bot and bot.bot_token else ""  # never another workspace's token
         if bot is not None and bot.bot_token_expires_at:  # a rotating token: build again before it runs out
             valid_until = bot.bot_token_expires_at - TOKEN_REFRESH_BEFORE_MIN * 60 / 2
+    client = make_web_client(settings, shared=connection, token=token, team=team)
     return Runtime(
         settings=settings,
         store=store,
         scheduler=RqScheduler(Queue(settings.queue_name, connection=connection), team=team),
-        notifier=SlackNotifier(make_web_client(settings, shared=connection, token=token, team=team), store,
-                               settings),
+        notifier=SlackNotifier(client, store, settings),
+        ticket_notifier=SlackTicketNotifier(client),
         team=team,
         metrics=RedisMetrics(connection, settings.key_prefix),
         valid_until=valid_until,
     )
 
 
-def prepare(settings: Settings) -> tuple[Runtime, RedisStore, Queue]:
+def prepare(settings: Settings) -> tuple[Runtime, Store, Queue]:
     """What every start does first: wait for Redis, free a dead local scheduler's lock, resume stalled takes."""
     runtime = build_worker_runtime(settings)
     store = runtime.store
-    assert isinstance(store, RedisStore) and isinstance(runtime.scheduler, RqScheduler)
-    queue = runtime.scheduler.queue
+    queue = Queue(settings.queue_name, connection=store.redis)
     wait_for_redis(store)
     release_dead_scheduler_lock(queue)
     resumed = tasks.recover_stalled(runtime, at_start=True)
@@ -361,7 +366,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
         time.sleep(RESTART_DELAY_S)
 
 
-def wait_for_redis(store: RedisStore) -> None:
+def wait_for_redis(store: Store) -> None:
     """Return once Redis answers; while it does not (a restart, a failover), say so once and keep trying."""
     delay = 0.5
     while True:
@@ -382,7 +387,7 @@ def release_dead_scheduler_lock(queue: Queue) -> bool:
     delayed job (a provider poll) would run. A holder on another host is left
     alone: its lock expires by itself and another worker takes over.
     """
-    connection: Redis = queue.connection
+    connection: RedisClient = queue.connection
     lock_key = RQScheduler.get_locking_key(queue.name)
     holder = connection.get(lock_key)
     if holder is None:

@@ -32,10 +32,11 @@ from rq import Queue
 from bot.server import DailiesWSGI
 from bot.slack.client import make_web_client
 from bot.slack.notifier import SlackNotifier
+from bot.slack.ticket_notifier import SlackTicketNotifier
 from bot.worker import make_worker
+from jobs.domain.store import RedisStore
 from jobs.infra.metrics import RedisMetrics
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
 from jobs.pipeline.runtime import RqScheduler, Runtime
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -288,10 +289,11 @@ class Worker:
         self.connection = Redis.from_url(settings.redis_url)
         self.queue = Queue(settings.queue_name, connection=self.connection)
         self.store = RedisStore(self.connection, settings.key_prefix)
-        notifier = (notifier_factory(self.store) if notifier_factory
-                    else SlackNotifier(make_web_client(settings, shared=self.connection), self.store, settings))
+        client = make_web_client(settings, shared=self.connection)
+        notifier = notifier_factory(self.store) if notifier_factory else SlackNotifier(client, self.store, settings)
         self.runtime = Runtime(settings=settings, store=self.store, scheduler=RqScheduler(self.queue),
-                               notifier=notifier, metrics=RedisMetrics(self.connection, settings.key_prefix))
+                               notifier=notifier, ticket_notifier=SlackTicketNotifier(client),
+                               metrics=RedisMetrics(self.connection, settings.key_prefix))
 
     def pending(self) -> int:
         return self.queue.count + self.queue.scheduled_job_registry.count

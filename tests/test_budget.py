@@ -13,11 +13,11 @@ from click.testing import CliRunner
 
 from bot.cli import main as cli_main
 from bot.ids import SlackId
-from jobs.domain import budget
+from jobs.domain import approvals, budget, spend, spend_report
 from jobs.domain.channels import ChannelSettings, save_channel_settings
 from jobs.domain.models import TakeState
+from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
 from tests.harness import BotEndpoint, Worker, block_action, make_settings, mention, wait_for
 from tests.hostile import crafted_files, crafted_provider, priced
 from tests.standins.slack import SlackStandIn
@@ -64,7 +64,7 @@ def statuses(slack: SlackStandIn) -> list[dict]:
 
 
 def day_hash(store: RedisStore, channel: str = CHANNEL) -> dict[str, int]:
-    raw = store.redis.hgetall(budget.channel_day_key(store, channel, budget.today()))
+    raw = store.redis.hgetall(spend.channel_day_key(store, channel, spend.today()))
     return {k.decode(): int(v) for k, v in raw.items()}
 
 
@@ -103,7 +103,7 @@ def test_fifty_requests_at_once_against_a_budget_for_ten_run_exactly_ten(make_en
     store = worker.store
     assert len(store.redis.keys(f"{settings.key_prefix}:req:*")) == 10  # refused requests are not recorded
     assert len(store.redis.keys(f"{settings.key_prefix}:pending:*")) == 40  # held for a lead instead
-    assert day_hash(store) == {"reserved": 10 * budget.MICRO}
+    assert day_hash(store) == {"reserved": 10 * spend.MICRO}
 
 
 def test_a_persons_hourly_limit_holds_under_concurrency(make_env, slack):
@@ -149,7 +149,7 @@ def test_over_budget_is_held_and_only_a_lead_can_approve_it(redis_url, slack, tm
             words = json.dumps(message["blocks"])
             assert "est. $2.00" in words and "daily cap: $1.00" in words and "Spent today: $0.00" in words
             assert worker.pending() == 0 and not worker.store.redis.keys(f"{settings.key_prefix}:req:*")
-            pending_id = next(iter(budget.get_pending(worker.store, k.decode().rsplit(":", 1)[1]).request.id
+            pending_id = next(iter(approvals.get_pending(worker.store, k.decode().rsplit(":", 1)[1]).request.id
                                    for k in worker.store.redis.keys(f"{settings.key_prefix}:pending:*")))
 
             def press(user: str, *, value: str = pending_id, channel: str = CHANNEL) -> None:
@@ -166,15 +166,15 @@ def test_over_budget_is_held_and_only_a_lead_can_approve_it(redis_url, slack, tm
             press(LEAD, channel="C0ELSEWHERE")  # the right id pressed from another channel
             wait_for(lambda: len(ephemerals(LEAD)) == 2)
             assert all("no longer waiting" in text for text in ephemerals(LEAD))
-            assert worker.pending() == 0 and budget.get_pending(worker.store, pending_id)
+            assert worker.pending() == 0 and approvals.get_pending(worker.store, pending_id)
 
             press(LEAD)
             wait_for(lambda: statuses(slack))
             wait_for(lambda: worker.pending() == 1)
-            assert budget.get_pending(worker.store, pending_id) is None
+            assert approvals.get_pending(worker.store, pending_id) is None
             updated = wait_for(lambda: [c.args for c in slack.calls_to("chat.update") if c.args["ts"] == refusal_ts])
             assert f"Approved by <@{LEAD}>" in updated[0]["text"] and updated[0]["parse"] == "none"
-            assert day_hash(worker.store) == {"reserved": 2 * budget.MICRO}  # past the cap, on a lead's word
+            assert day_hash(worker.store) == {"reserved": 2 * spend.MICRO}  # past the cap, on a lead's word
 
             press(LEAD)  # a second press (or a second lead) approves nothing more
             wait_for(lambda: len(ephemerals(LEAD)) == 3)
@@ -184,7 +184,7 @@ def test_over_budget_is_held_and_only_a_lead_can_approve_it(redis_url, slack, tm
             take, = worker.store.channel_takes(CHANNEL)
             assert take.state == TakeState.posted and take.cost_usd == 2.0
             hashed = day_hash(worker.store)
-            assert hashed["spent"] == 2 * budget.MICRO and hashed["reserved"] == 0
+            assert hashed["spent"] == 2 * spend.MICRO and hashed["reserved"] == 0
     finally:
         bot.stop()
 
@@ -198,7 +198,7 @@ def test_only_posted_takes_are_charged(redis_url, slack, tmp_path, files):
             # 1A posts, 1B is an unusable file: only 1A is charged.
             bot.event(mention("Glass marbles on a drum x2 2s --model crafted", ts="1700500001.000100"))
             wait_for(lambda: worker.pending() == 1)
-            assert day_hash(store)["reserved"] == 1 * budget.MICRO  # 2 × 2 s × $0.25
+            assert day_hash(store)["reserved"] == 1 * spend.MICRO  # 2 × 2 s × $0.25
             worker.drain()
             # A round cancelled before it renders is never charged either.
             bot.event(mention("Glass marbles, again x2 2s --model crafted", ts="1700500002.000100"))
@@ -212,11 +212,11 @@ def test_only_posted_takes_are_charged(redis_url, slack, tmp_path, files):
                           ("1B", "failed", 0.0)]
         assert day_hash(store) == {"spent": 500_000, "reserved": 0, "model:crafted": 500_000, "takes:crafted": 1}
 
-        summary = budget.spend_summary(store, CHANNEL, settings=settings)
+        summary = spend_report.spend_summary(store, CHANNEL, settings=settings)
         assert (summary.today_usd, summary.reserved_usd, summary.cap_usd) == (0.5, 0.0, 50.0)
         assert summary.by_model == {"crafted": 0.5} and summary.takes_by_model == {"crafted": 1}
         assert summary.last_30_days_usd == 0.5
-        mine = budget.spend_summary(store, "U0CREATIVE")
+        mine = spend_report.spend_summary(store, "U0CREATIVE")
         assert mine.kind == "user" and mine.today_usd == 0.5
         assert "Today: $0.50 spent of a $50.00 daily budget" in summary.lines()
 
@@ -229,9 +229,9 @@ def test_only_posted_takes_are_charged(redis_url, slack, tmp_path, files):
                "DAILIES_DAILY_BUDGET_USD": "50"}
         runner = CliRunner()
         export = cli_main.commands["export"]
-        spend = runner.invoke(export, ["--channel", CHANNEL, "--spend", "--json"], env=env)
-        assert spend.exit_code == 0, spend.output
-        assert json.loads(spend.output)["today_usd"] == 0.5
+        spend_out = runner.invoke(export, ["--channel", CHANNEL, "--spend", "--json"], env=env)
+        assert spend_out.exit_code == 0, spend_out.output
+        assert json.loads(spend_out.output)["today_usd"] == 0.5
         rows = runner.invoke(export, ["--channel", CHANNEL, "--json"], env=env)
         assert rows.exit_code == 0, rows.output
         table = json.loads(rows.output)
@@ -266,8 +266,8 @@ def test_fifty_dms_share_one_dm_budget_even_with_a_channel_allowlist(make_env, s
                if "daily budget" in json.dumps(m.get("blocks") or [])]
     assert len(queued) == 10 and len(refused) == 40  # $10 shared by every DM, $1 a brief
     assert queued_jobs(worker) == ["jobs.pipeline.tasks.start_request"] * 10
-    shared = worker.store.redis.hgetall(budget.channel_day_key(worker.store, "D0DM000", budget.today()))
-    assert shared == worker.store.redis.hgetall(budget.channel_day_key(worker.store, "D0DM049", budget.today()))
+    shared = worker.store.redis.hgetall(spend.channel_day_key(worker.store, "D0DM000", spend.today()))
+    assert shared == worker.store.redis.hgetall(spend.channel_day_key(worker.store, "D0DM049", spend.today()))
 
 
 def test_dm_briefs_can_be_turned_off(make_env, slack):

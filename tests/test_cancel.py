@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from jobs.domain.models import RequestState, TakeState
+from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
 from tests.harness import Worker, make_settings, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn

@@ -22,10 +22,10 @@ from bot.doctor import run_doctor
 from bot.flows.brief import BUSY_REPLY
 from bot.ids import SlackId
 from bot.slack.client import make_web_client
-from jobs.domain import budget
+from jobs.domain import spend
 from jobs.domain.models import TakeState
+from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
 from tests.harness import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -72,7 +72,7 @@ def clips(slack: SlackStandIn) -> list[dict]:
 
 
 def day_hash(store: RedisStore) -> dict[str, int]:
-    raw = store.redis.hgetall(budget.channel_day_key(store, CHANNEL, budget.today()))
+    raw = store.redis.hgetall(spend.channel_day_key(store, CHANNEL, spend.today()))
     return {k.decode(): int(v) for k, v in raw.items()}
 
 

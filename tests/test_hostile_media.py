@@ -10,7 +10,7 @@ import pytest
 
 from adapters.media import NotMedia, input_args, probe_media, sniff_container
 from jobs.domain.models import TakeState
-from jobs.infra.store import RedisStore
+from jobs.domain.store import RedisStore
 from tests.harness import Worker, make_settings, mention, wait_for
 from tests.hostile_files import hostile_files, make_victim
 from tests.standins.fal import FAL_KEY, FalStandin

@@ -11,7 +11,7 @@ from redis import Redis
 from slack_sdk.oauth.installation_store import Installation
 
 from bot.slack.installations import RedisInstallationStore, RedisOAuthStateStore
-from jobs.infra.store import installed_workspaces
+from jobs.domain.store import installed_workspaces
 
 
 @pytest.fixture()

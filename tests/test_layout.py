@@ -113,7 +113,7 @@ def test_a_reader_can_find_things_from_the_tree(layer: str) -> None:
     """Where votes are counted, loudness measured and a take posted, named by the folder tree."""
     expected = {
         "adapters": ["base.py", "previz.py", "download.py", "media.py"],
-        "jobs": ["domain/votes.py", "audio/measure.py", "pipeline/takes.py", "pipeline/tasks.py", "infra/store.py"],
+        "jobs": ["domain/votes.py", "audio/measure.py", "pipeline/takes.py", "pipeline/tasks.py", "domain/store.py"],
         "bot": ["slack/notifier.py", "listeners/events", "listeners/actions", "listeners/views", "blocks"],
     }[layer]
     missing = [entry for entry in expected if not (ROOT / layer / entry).exists()]

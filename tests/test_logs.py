@@ -13,8 +13,8 @@ import pytest
 from redis import Redis
 from rq import Queue
 
+from jobs.domain.store import RedisStore
 from jobs.infra.logs import JsonFormatter, TextFormatter, bound, configure_logging
-from jobs.infra.store import RedisStore
 from jobs.pipeline.tasks import ID_KINDS, TASKS
 from tests.harness import free_port, mention, wait_for
 from tests.standins.slack import SlackStandIn

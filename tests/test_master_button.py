@@ -8,7 +8,7 @@ from redis import Redis
 
 from adapters.media import ffmpeg_exe
 from jobs.audio.check import check_file
-from jobs.infra.store import RedisStore
+from jobs.domain.store import RedisStore
 from tests.harness import Worker, block_action, mention, wait_for
 from tests.standins.slack import SlackStandIn
 

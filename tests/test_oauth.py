@@ -24,8 +24,8 @@ from redis import Redis
 from bot.cli import main as cli_main
 from bot.slack.installations import RedisInstallationStore
 from jobs.domain.models import TakeState
+from jobs.domain.store import RedisStore, installed_workspaces, workspace_prefix
 from jobs.infra.sealing import Sealer
-from jobs.infra.store import RedisStore, installed_workspaces, workspace_prefix
 from tests.harness import (
     SECRET_KEY,
     BotEndpoint,

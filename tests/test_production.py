@@ -20,7 +20,7 @@ from redis import Redis
 
 from adapters.media import run_ffmpeg
 from bot.cli import main as cli_main
-from jobs.infra.store import RedisStore
+from jobs.domain.store import RedisStore
 from tests.harness import free_port, mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn

@@ -18,7 +18,7 @@ from redis import Redis
 from rq import Worker
 
 from jobs.domain.models import TakeState
-from jobs.infra.store import RedisStore
+from jobs.domain.store import RedisStore
 from tests.harness import event_envelope, free_port, mention, wait_for
 from tests.standins.slack import SlackStandIn
 from tests.standins.socket_mode import SocketModeStandin

@@ -15,8 +15,8 @@ from jobs.domain.brief import parse_brief
 from jobs.domain.channels import ChannelSettings
 from jobs.domain.models import Request, Take, TakeState
 from jobs.domain.requests import build_request, resolve_brief
+from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
 from jobs.pipeline import takes as pipeline
 from jobs.pipeline.console import InlineScheduler
 from jobs.pipeline.runtime import Runtime

@@ -7,7 +7,7 @@ import time
 from redis import Redis
 
 from jobs.domain.models import TakeState
-from jobs.infra.store import RedisStore
+from jobs.domain.store import RedisStore
 from jobs.pipeline import recovery
 from jobs.pipeline import takes as pipeline
 from tests.harness import Worker, make_settings, mention, wait_for
@@ -59,12 +59,12 @@ def test_duplicate_poll_chain_merges_and_a_dead_chain_is_resumed(bot, slack, set
 def test_media_sweep_removes_old_take_folders_but_keeps_held_and_recent_ones(settings, tmp_path):
     import os
 
+    from jobs.domain.store import in_memory_store
     from jobs.domain.tickets import hold_media
-    from jobs.infra.store import MemoryStore
     from jobs.pipeline.console import InlineScheduler
     from jobs.pipeline.runtime import Runtime
 
-    runtime = Runtime(settings=settings, store=MemoryStore(), scheduler=InlineScheduler(), notifier=None)
+    runtime = Runtime(settings=settings, store=in_memory_store(), scheduler=InlineScheduler(), notifier=None)
     takes = settings.media_dir / "takes"
     old, held, fresh = takes / "old-0", takes / "held-0", takes / "fresh-0"
     for folder in (old, held, fresh):

@@ -11,7 +11,7 @@ from redis import Redis
 from rq import Worker
 
 from jobs.domain.models import TakeState
-from jobs.infra.store import RedisStore
+from jobs.domain.store import RedisStore
 from tests.harness import BotEndpoint, RedisServer, make_settings, mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from rq import Queue
 from rq.job import Job, JobStatus
 
+from jobs.domain.store import RedisStore
 from jobs.infra.faults import redis_problem
-from jobs.infra.store import RedisStore
 from tests.harness import TlsRedisServer, make_settings, write_test_certificates
 from tests.test_serve import ROOT, dailies, settings_env
 

@@ -21,6 +21,7 @@ from jobs.domain.brief_form import BriefForm, problems
 from jobs.domain.channels import ChannelSettings
 from jobs.domain.export import export_takes
 from jobs.domain.models import ReferenceImage, TakeState
+from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
 from tests.harness import BotEndpoint, Worker, make_settings, mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
@@ -152,7 +153,7 @@ def test_attached_images_reach_each_provider_as_its_api_documents(
     # Provenance keeps a line naming each frame, never its bytes.
     recorded = json.dumps(worker.store.get_take(take.id).sent)
     assert "sha256" in recorded and len(recorded) < 20_000
-    row = export_takes(settings, ART)[0]
+    row = export_takes(RedisStore.open(settings), ART)[0]
     assert [r["file_id"] for r in row["reference_frames"]] == [first["id"], last["id"]][:frames]
 
 

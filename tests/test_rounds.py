@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from adapters.previz import PrevizProvider
+from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
 from jobs.pipeline.takes import render_spec
 from tests.harness import Worker, block_action, make_settings, wait_for
 from tests.standins.slack import SlackStandIn

@@ -17,8 +17,8 @@ from slack_sdk.oauth.installation_store import Bot
 from bot.cli import main as cli_main
 from bot.slack.installations import RedisInstallationStore
 from jobs.domain.models import TakeState
+from jobs.domain.store import RedisStore, workspace_prefix
 from jobs.infra.sealing import SEALED_PREFIX, Sealer
-from jobs.infra.store import RedisStore, workspace_prefix
 from tests.harness import (
     OLD_SECRET_KEY,
     SECRET_KEY,

@@ -17,8 +17,8 @@ from bot.cli import main as cli_main
 from bot.doctor import run_doctor
 from bot.slack.text import escape
 from jobs.domain.models import TakeState
+from jobs.domain.store import RedisStore
 from jobs.infra.logs import stderr_handler
-from jobs.infra.store import RedisStore
 from tests.harness import (
     BOT_TOKEN,
     SIGNING_SECRET,

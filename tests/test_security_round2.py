@@ -17,8 +17,8 @@ from redis import Redis
 
 from bot.slack.installations import RedisInstallationStore
 from jobs.domain.models import TakeState
+from jobs.domain.store import RedisStore, workspace_prefix
 from jobs.infra.sealing import Sealer
-from jobs.infra.store import RedisStore, workspace_prefix
 from tests.harness import (
     SECRET_KEY,
     BotEndpoint,

@@ -8,7 +8,7 @@ import time
 import pytest
 from redis import Redis
 
-from jobs.infra.store import RedisStore
+from jobs.domain.store import RedisStore
 from tests.harness import Worker, mention, wait_for
 from tests.standins.slack import BOT_ID, BOT_USER_ID, SlackStandIn
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from jobs.domain.export import export_takes
+from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
 from tests.harness import BotEndpoint, Worker, make_settings, mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
@@ -70,9 +71,9 @@ def test_a_leads_sound_bible_reaches_the_provider_after_the_briefs_own_lines_onl
     status = slack.messages[(ART, worker.store.get_request(here.id).status_ts)]
     assert "sound bible was applied" in json.dumps(status.get("blocks"))
 
-    rows = export_takes(settings, ART)
+    rows = export_takes(RedisStore.open(settings), ART)
     assert {row["sound_bible"] for row in rows} == {BIBLE}
-    assert {row["sound_bible"] for row in export_takes(settings, OTHER)} == {None}
+    assert {row["sound_bible"] for row in export_takes(RedisStore.open(settings), OTHER)} == {None}
 
     take = worker.store.takes_for(worker.store.get_request(here.id))[0]
     flag_and_post(bot, worker, worker.store, take)

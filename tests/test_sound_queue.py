@@ -17,8 +17,8 @@ from adapters.media import probe_media, run_ffmpeg
 from jobs.domain import tickets
 from jobs.domain.export import take_row
 from jobs.domain.models import Take
+from jobs.domain.store import RedisStore
 from jobs.domain.tickets import TicketState
-from jobs.infra.store import RedisStore
 from jobs.pipeline import recovery
 from jobs.pipeline.media import take_dir
 from tests.audio_signals import decode, reference_lufs

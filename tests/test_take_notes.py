@@ -11,6 +11,7 @@ import pytest
 
 from jobs.domain.export import export_takes
 from jobs.domain.notes import parse_timecode, timecode
+from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
 from tests.harness import BotEndpoint, Worker, make_settings, mention, wait_for
 from tests.standins.slack import SlackStandIn
@@ -85,7 +86,7 @@ def test_notes_land_on_the_take_and_its_card_and_bad_ones_are_refused_with_what_
     worker.drain()
     assert len(worker.store.get_take(second.id).notes) == 2
 
-    rows = {row["label"]: row for row in export_takes(settings, ART)}
+    rows = {row["label"]: row for row in export_takes(RedisStore.open(settings), ART)}
     assert [(n["timecode"], n["text"]) for n in rows["1B"]["notes"]] == [
         ("0:01.5", "steam hiss could be softer"), ("0:03", "the whistle is <harsh> & too loud")]
     assert rows["1A"]["notes"] == []

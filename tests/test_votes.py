@@ -11,8 +11,8 @@ import pytest
 from jobs.domain import votes
 from jobs.domain.channels import ChannelSettings, get_channel_settings, save_channel_settings
 from jobs.domain.export import export_takes
+from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
 from tests.harness import Worker, make_settings, mention, wait_for
 from tests.standins.slack import SlackStandIn
 from tests.vote_helpers import CHANNEL, card_updates, event_id, posted_round
@@ -64,7 +64,7 @@ def test_one_person_three_up_emoji_counts_once_and_removal_subtracts_exactly(bot
     # The take record (and so `dailies export`) carries the tally.
     react(bot, slack, "fire", user="U0ANA", ts=take.message_ts)
     wait_for(lambda: store.get_take(take.id).score == 1)
-    row = export_takes(worker.settings, CHANNEL)[0]
+    row = export_takes(RedisStore.open(worker.settings), CHANNEL)[0]
     assert row["score"] == 1 and row["votes"] == {"fire": 1}
 
 

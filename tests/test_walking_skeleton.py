@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 from adapters.media import ffmpeg_exe, probe_media
-from jobs.infra.store import RedisStore
+from jobs.domain.store import RedisStore
 from tests.harness import Worker, mention, wait_for
 from tests.standins.slack import SlackStandIn
 

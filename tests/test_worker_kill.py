@@ -12,7 +12,7 @@ from pathlib import Path
 from redis import Redis
 
 from jobs.domain.models import TakeState
-from jobs.infra.store import RedisStore
+from jobs.domain.store import RedisStore
 from tests.harness import mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn

@@ -18,7 +18,7 @@ from rq.scheduler import RQScheduler
 
 from bot.worker import release_dead_scheduler_lock
 from jobs.domain.models import TakeState
-from jobs.infra.store import RedisStore
+from jobs.domain.store import RedisStore
 from tests.harness import BotEndpoint, make_settings, mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.server import Reply

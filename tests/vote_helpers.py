@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.worker import make_worker
 from jobs.domain.models import Request, Take
-from jobs.infra.store import RedisStore
+from jobs.domain.store import RedisStore
 from tests.harness import BotEndpoint, Worker, mention, wait_for
 from tests.standins.slack import SlackStandIn
 

@@ -42,7 +42,7 @@ def place_of(private_metadata: str) -> ModalPlace:
         return ModalPlace()
 
 
-def _text(text: str) -> dict[str, str]:
+def _text(text: str) -> dict[str, str | bool]:
     return {"type": "plain_text", "text": text[:75], "emoji": True}
 
 

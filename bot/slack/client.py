@@ -29,9 +29,10 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from jobs.domain.store import workspace_prefix
 from jobs.infra.metrics import Metrics, RedisMetrics
+from jobs.infra.redis_client import RedisClient
 from jobs.infra.settings import Settings
-from jobs.infra.store import workspace_prefix
 
 log = logging.getLogger(__name__)
 RETRIED_STATUSES = (500, 502, 503, 504)
@@ -42,7 +43,7 @@ MAX_SHARED_WAIT_S = 60.0  # one call never waits longer than this on another pro
 class SharedPause:
     """When Slack said to wait, per API method, kept in Redis for every process of this deployment."""
 
-    def __init__(self, connection: redis.Redis, prefix: str) -> None:
+    def __init__(self, connection: RedisClient, prefix: str) -> None:
         self.redis = connection
         self.prefix = prefix
 
@@ -155,7 +156,7 @@ def retry_handlers(pause: SharedPause | None = None, metrics: Metrics | None = N
     ]
 
 
-def make_web_client(settings: Settings, *, timeout_s: float = 30, shared: redis.Redis | None = None,
+def make_web_client(settings: Settings, *, timeout_s: int = 30, shared: RedisClient | None = None,
                     token: str | None = None, team: str | None = None, **kwargs: Any) -> WebClient:
     """The Web API client, with `SLACK_BOT_TOKEN` or a workspace's own `token` (`team`, an OAuth install); with
     `shared` (the deployment's Redis), Slack's 429s are honoured across processes, per workspace."""

@@ -54,7 +54,9 @@ NOT_YOURS = ("A reference frame is not a file you can use here: it must be one y
 def shared_in(record: dict[str, Any]) -> set[str]:
     """The conversations Slack says a file is shared in."""
     places = {*(record.get("channels") or []), *(record.get("groups") or []), *(record.get("ims") or [])}
-    shares = record.get("shares") if isinstance(record.get("shares"), dict) else {}
+    shares = record.get("shares")
+    if not isinstance(shares, dict):
+        shares = {}
     for kind in ("public", "private"):
         if isinstance(shares.get(kind), dict):
             places |= set(shares[kind])

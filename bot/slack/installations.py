@@ -4,7 +4,7 @@
 (tests/test_installations.py holds it to the same expectations): the latest bot per workspace (or org, for an
 org-wide install), the latest installation and each installing user's, with the latest bot token merged into
 an installation found by user. It also keeps the set of installed workspaces, which is how workers find every
-workspace's takes (`jobs.infra.store.WORKSPACES_KEY`). Tokens (bot, user, and their refresh tokens when
+workspace's takes (`jobs.domain.store.WORKSPACES_KEY`). Tokens (bot, user, and their refresh tokens when
 Slack's token rotation is on) are sealed at rest with `jobs.infra.sealing.Sealer`; a record written before
 sealing was turned on, or with a key that is no longer the first, is re-sealed when it is read.
 `RedisOAuthStateStore` issues single-use OAuth `state` values that expire.
@@ -18,15 +18,15 @@ import secrets
 import time
 from typing import Any
 
-import redis
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.state_store import OAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 
+from jobs.domain.store import WORKSPACES_KEY
+from jobs.infra.redis_client import RedisClient
 from jobs.infra.sealing import HOW_TO_MAKE_A_KEY, SealBroken, Sealer
 from jobs.infra.settings import ConfigError, Settings
-from jobs.infra.store import WORKSPACES_KEY
 
 log = logging.getLogger(__name__)
 NONE = "-"
@@ -44,7 +44,7 @@ def tenant_of(enterprise_id: str | None, team_id: str | None, is_enterprise_inst
     return (enterprise_id or "") if is_enterprise_install else (team_id or "")
 
 
-def installation_store(settings: Settings, connection: redis.Redis) -> RedisInstallationStore:
+def installation_store(settings: Settings, connection: RedisClient) -> RedisInstallationStore:
     """The store of a deployment installed by OAuth: never without a key to seal its tokens."""
     sealer = Sealer.from_settings(settings)
     if sealer is None:
@@ -68,8 +68,8 @@ def fresh_bot(store: RedisInstallationStore, settings: Settings, team: str) -> B
     """A workspace's bot, its token refreshed first when Slack's token rotation is on and it expires soon (one
     process refreshes at a time; the others read what it saved)."""
     org = team.startswith("E")
-    where = {"enterprise_id": team if org else None, "team_id": None if org else team, "is_enterprise_install": org}
-    bot = store.find_bot(**where)
+    enterprise_id, team_id = (team, None) if org else (None, team)
+    bot = store.find_bot(enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=org)
     if bot is None or not bot.bot_refresh_token or not bot.bot_token_expires_at:
         return bot
     if bot.bot_token_expires_at - time.time() > TOKEN_REFRESH_BEFORE_MIN * 60:
@@ -77,7 +77,7 @@ def fresh_bot(store: RedisInstallationStore, settings: Settings, team: str) -> B
     lock = f"{store.prefix}:refreshing:{team}"
     if not store.redis.set(lock, "1", nx=True, ex=30):
         time.sleep(1.0)  # another process is refreshing it: take what it saves
-        return store.find_bot(**where)
+        return store.find_bot(enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=org)
     try:
         assert settings.slack_client_id and settings.slack_client_secret
         rotator = TokenRotator(client_id=settings.slack_client_id,
@@ -94,7 +94,7 @@ def fresh_bot(store: RedisInstallationStore, settings: Settings, team: str) -> B
 
 
 class RedisInstallationStore(InstallationStore):
-    def __init__(self, connection: redis.Redis, prefix: str, sealer: Sealer | None = None) -> None:
+    def __init__(self, connection: RedisClient, prefix: str, sealer: Sealer | None = None) -> None:
         self.redis = connection
         self.prefix = f"{prefix}:slack-install"
         self.workspaces = f"{prefix}:{WORKSPACES_KEY}"
@@ -265,7 +265,7 @@ class RedisOAuthStateStore(OAuthStateStore):
     PER_ADDRESS_PER_MIN = 10
     MAX_LIVE = 500
 
-    def __init__(self, connection: redis.Redis, prefix: str, expiration_s: int = 600) -> None:
+    def __init__(self, connection: RedisClient, prefix: str, expiration_s: int = 600) -> None:
         self.redis = connection
         self.prefix = f"{prefix}:oauth-state"
         self.index = f"{prefix}:oauth-states"

@@ -1,5 +1,5 @@
-"""`SlackNotifier`: the pipeline's `Notifier` for Slack. Status messages, take uploads and cards, failures,
-sound tickets and their mirrors, and fetching Slack's own copy of a file for a worker that lacks it."""
+"""`SlackNotifier`: the pipeline's `TakeNotifier` for Slack. Status messages, take uploads and cards, failures,
+and fetching Slack's own copy of a file for a worker that lacks it. Tickets: `bot.slack.ticket_notifier`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from adapters.base import ProviderError
 from adapters.download import MediaPolicy, download
 from bot.blocks.takes import status_message, take_card, take_failed_message
-from bot.blocks.tickets import mirror_text, mix_verdict, note_mirror_text, ticket_message
 from bot.slack.errors import (
     CHANNEL_SLACK_ERRORS,
     OPERATOR_ERRORS,
@@ -26,11 +25,10 @@ from bot.slack.errors import (
 from bot.slack.people import is_bot_user
 from bot.slack.text import mention
 from jobs.audio.waveform import render_waveform_png
-from jobs.domain.models import Request, Take, TakeNote
-from jobs.domain.tickets import MixCheck, Ticket, TicketEvent
+from jobs.domain.models import Request, Take
+from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
-from jobs.pipeline.runtime import FileUnavailable, Upload
+from jobs.pipeline.runtime import FileUnavailable
 
 log = logging.getLogger(__name__)
 SLACK_FILE_HOSTS = ("files.slack.com",)
@@ -84,7 +82,7 @@ class SlackNotifier:
                 initial_comment=f"Take {take.label} · {take.model}",
             )
             files = response.get("files") or []
-            file_id = files[0]["id"] if files else response.get("file", {}).get("id")
+            file_id = files[0]["id"] if files else (response.get("file") or {}).get("id")
             waveform_id = files[1]["id"] if len(files) > 1 else None
 
             def uploaded(t: Take) -> None:
@@ -287,61 +285,3 @@ class SlackNotifier:
         except SlackApiError as error:
             log.warning("no permalink for %s/%s: %s", channel, ts, explain_slack_error(error))
             return None
-
-    def ticket_posted(self, ticket: Ticket, take: Take) -> str:
-        text, blocks = ticket_message(ticket, take)
-        response = self.client.chat_postMessage(
-            channel=ticket.queue_channel, text=text, blocks=blocks, parse="none", unfurl_links=False,
-            unfurl_media=False,
-            metadata={"event_type": "dailies_ticket", "event_payload": {"ticket_id": ticket.id, "take_id": take.id}},
-        )
-        return str(response["ts"])
-
-    def ticket_changed(self, ticket: Ticket, take: Take | None) -> None:
-        text, blocks = ticket_message(ticket, take)
-        try:
-            self.client.chat_update(channel=ticket.queue_channel, ts=ticket.queue_ts or "", text=text, blocks=blocks,
-                                    parse="none")
-        except SlackApiError as error:
-            log.error("ticket %s: queue message update: %s", ticket.id, explain_slack_error(error))
-
-    def ticket_package(self, ticket: Ticket, uploads: list[Upload], comment: str) -> list[str]:
-        response = self.client.files_upload_v2(
-            file_uploads=[{"file": str(u.path), "filename": u.filename, "title": u.title} for u in uploads],
-            channel=ticket.queue_channel, thread_ts=ticket.queue_ts, initial_comment=comment,
-        )
-        return [f["id"] for f in (response.get("files") or []) if f.get("id")]
-
-    def ticket_mirrored(self, ticket: Ticket, event: TicketEvent, final_mix: Upload | None) -> None:
-        text = mirror_text(ticket, event)
-        try:
-            if final_mix is not None:
-                self.client.files_upload_v2(
-                    file_uploads=[{"file": str(final_mix.path), "filename": final_mix.filename,
-                                   "title": final_mix.title}],
-                    channel=ticket.channel, thread_ts=ticket.thread_ts, initial_comment=text,
-                )
-                return
-            if event.action in ("deliver", "accept") and ticket.final_file_id and not ticket.final_posted:
-                text += (f"\n(The final mix could not be attached. It is in the sound-queue thread of "
-                         f"{ticket.id}.)")
-            self.client.chat_postMessage(channel=ticket.channel, thread_ts=ticket.thread_ts, text=text,
-                                         parse="none", unfurl_links=False, unfurl_media=False)
-        except SlackApiError as error:
-            log.error("ticket %s: mirror in the creative thread: %s", ticket.id, explain_slack_error(error))
-
-    def ticket_note(self, ticket: Ticket, take: Take, note: TakeNote) -> None:
-        try:
-            self.client.chat_postMessage(channel=ticket.queue_channel, thread_ts=ticket.queue_ts,
-                                         text=note_mirror_text(ticket, take, note), parse="none",
-                                         unfurl_links=False, unfurl_media=False)
-        except SlackApiError as error:
-            log.error("ticket %s: note mirror: %s", ticket.id, explain_slack_error(error))
-
-    def mix_checked(self, ticket: Ticket, mix: MixCheck) -> None:
-        text, blocks = mix_verdict(ticket, mix)
-        try:
-            self.client.chat_postMessage(channel=ticket.queue_channel, thread_ts=ticket.queue_ts, text=text,
-                                         blocks=blocks, parse="none", unfurl_links=False, unfurl_media=False)
-        except SlackApiError as error:
-            log.error("ticket %s: mix verdict: %s", ticket.id, explain_slack_error(error))

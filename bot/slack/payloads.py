@@ -269,9 +269,11 @@ def parse_reaction(event: Any) -> ReactionEvent | None:
 
 
 def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0] if error.errors() else {}
-    where = ".".join(str(part) for part in first.get("loc", ()))
-    return f"{where}: {first.get('msg', 'invalid')} ({error.error_count()} problem(s))"
+    problems = error.errors()
+    if not problems:
+        return "invalid"
+    where = ".".join(str(part) for part in problems[0]["loc"])
+    return f"{where}: {problems[0]['msg']} ({error.error_count()} problem(s))"
 
 
 class PayloadGuard(Middleware):

@@ -9,7 +9,7 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from jobs.infra.store import RedisStore
+from jobs.domain.store import RedisStore
 
 log = logging.getLogger(__name__)
 GROUP_CACHE_TTL_S = 300
@@ -23,7 +23,7 @@ def group_members(store: RedisStore, client: WebClient, group_id: str) -> set[st
     if cached is not None:
         return set(json.loads(cached))
     try:
-        users = client.usergroups_users_list(usergroup=group_id).get("users", [])
+        users: list[str] = client.usergroups_users_list(usergroup=group_id).get("users", [])
     except SlackApiError as error:
         log.warning("cannot read user group %s: %s", group_id, error.response.get("error"))
         return set()

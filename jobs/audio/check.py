@@ -13,7 +13,7 @@ from pathlib import Path
 
 from adapters.media import MediaInfo, probe_media
 from jobs.audio.measure import Measurements, channel_weights, decode_rate, measure_file
-from jobs.audio.report import SoundFinding, SoundReport
+from jobs.audio.report import Severity, SoundFinding, SoundReport, Verdict
 from jobs.audio.targets import DeliveryTarget, get_target
 from jobs.audio.waveform import draw_png, envelope_for
 
@@ -120,7 +120,7 @@ def _weights(measured: Measurements) -> list[float]:
     return list(channel_weights(measured.layout, measured.channels))
 
 
-def verdict(findings: list[SoundFinding]) -> str:
+def verdict(findings: list[SoundFinding]) -> Verdict:
     severities = {f.severity for f in findings}
     return "fail" if "fail" in severities else "warn" if "warn" in severities else "pass"
 
@@ -142,9 +142,9 @@ def findings_for(m: Measurements, delivery: DeliveryTarget, *, fps: float | None
     """Every problem in `m`, each a plain sentence against `delivery`; worst first."""
     found: list[SoundFinding] = []
 
-    def add(code: str, severity: str, message: str, short: str, value: float | None = None,
+    def add(code: str, severity: Severity, message: str, short: str, value: float | None = None,
             limit: float | None = None) -> None:
-        found.append(SoundFinding(code=code, severity=severity, message=message, short=short,  # type: ignore[arg-type]
+        found.append(SoundFinding(code=code, severity=severity, message=message, short=short,
                                   value=_round(value, 3), limit=limit))
 
     target = _target_text(delivery)

@@ -52,7 +52,7 @@ def biquad_power(section: Biquad, freqs_hz: np.ndarray, rate_hz: int) -> np.ndar
 
 def k_weighting_power(freqs_hz: np.ndarray, rate_hz: int) -> np.ndarray:
     shelf, highpass = k_weighting(rate_hz)
-    return biquad_power(shelf, freqs_hz, rate_hz) * biquad_power(highpass, freqs_hz, rate_hz)
+    return np.asarray(biquad_power(shelf, freqs_hz, rate_hz) * biquad_power(highpass, freqs_hz, rate_hz))
 
 
 def butterworth_highpass_power(freqs_hz: np.ndarray, cutoff_hz: float, order: int, rate_hz: int) -> np.ndarray:
@@ -68,4 +68,4 @@ def interpolator_taps(up: int, half_width: int, kaiser_beta: float) -> np.ndarra
     count = 2 * half_width + 1
     centre = (count - 1) / 2
     taps = np.sinc((np.arange(count) - centre) / up) / up * np.kaiser(count, kaiser_beta)
-    return taps / taps.sum() * up
+    return np.asarray(taps / taps.sum() * up)

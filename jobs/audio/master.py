@@ -84,7 +84,8 @@ def _loudnorm_json(stderr: str) -> dict[str, str]:
     blocks = re.findall(r"\{[^{}]*\"input_i\"[^{}]*\}", stderr)
     if not blocks:
         raise MediaError("loudnorm printed no measurement")
-    return json.loads(blocks[-1])
+    measured: dict[str, str] = json.loads(blocks[-1])
+    return measured
 
 
 def loudnorm_measure(src: Path, integrated: float, ceiling: float, lra: float = 11.0) -> dict[str, str]:

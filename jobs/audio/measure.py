@@ -28,6 +28,7 @@ from typing import IO
 
 import ffmpeg
 import numpy as np
+import numpy.typing as npt
 
 from adapters.media import MediaError, MediaInfo, command_line, not_clean, open_input, probe_media
 from jobs.audio.filters import butterworth_highpass_power, k_weighting, k_weighting_power
@@ -84,9 +85,9 @@ def channel_names(layout: str, channels: int) -> tuple[str, ...]:
     return names if names and len(names) == channels else tuple(f"ch{i + 1}" for i in range(channels))
 
 
-def lufs(mean_square: float | np.ndarray) -> float | np.ndarray:
+def lufs(mean_square: npt.ArrayLike) -> np.ndarray:
     with np.errstate(divide="ignore"):
-        return -0.691 + 10 * np.log10(mean_square)
+        return np.asarray(-0.691 + 10 * np.log10(mean_square))
 
 
 def db(value: float) -> float:
@@ -107,8 +108,8 @@ class _Runs:
         if not mask.size:
             return
         edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-        starts = list(np.flatnonzero(edges == 1) + offset)
-        ends = list(np.flatnonzero(edges == -1) + offset)
+        starts = [int(i) for i in np.flatnonzero(edges == 1) + offset]
+        ends = [int(i) for i in np.flatnonzero(edges == -1) + offset]
         if self.open_start is not None:
             if mask[0]:
                 starts[0] = self.open_start
@@ -351,17 +352,17 @@ def _sliding(values: np.ndarray, width: int) -> np.ndarray:
     if values.shape[0] < width:
         return np.zeros((0, *values.shape[1:]))
     cum = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
-    return cum[width:] - cum[:-width]
+    return np.asarray(cum[width:] - cum[:-width])
 
 
 def _gated_loudness(blocks: np.ndarray) -> tuple[float, np.ndarray]:
     """BS.1770 two-stage gating over block mean squares (already channel-weighted)."""
     loud = lufs(blocks)
-    above = loud > ABSOLUTE_GATE_LUFS
+    above = np.asarray(loud > ABSOLUTE_GATE_LUFS)
     if not above.any():
         return float("-inf"), above
     relative = float(lufs(blocks[above].mean())) - 10.0
-    gated = above & (loud > relative)
+    gated = np.asarray(above & (loud > relative))
     return float(lufs(blocks[gated].mean())), gated
 
 

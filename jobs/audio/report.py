@@ -6,10 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+Severity = Literal["info", "warn", "fail"]
+Verdict = Literal["pass", "warn", "fail"]
+
 
 class SoundFinding(BaseModel):
     code: str
-    severity: Literal["info", "warn", "fail"]
+    severity: Severity
     message: str
     short: str = ""  # a few words for the one-line verdict on the take card
     value: float | None = None  # the measured number the finding is about
@@ -47,5 +50,5 @@ class SoundReport(BaseModel):
     target_integrated_lufs: float | None = None
     target_true_peak_dbtp: float | None = None
     findings: list[SoundFinding] = Field(default_factory=list)
-    verdict: Literal["pass", "warn", "fail"] = "pass"
+    verdict: Verdict = "pass"
     summary: str = ""

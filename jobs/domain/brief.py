@@ -9,6 +9,7 @@ Every problem raises `BriefError` with a message that says how to write it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import get_args
 
 from adapters.base import Aspect, Resolution
@@ -211,7 +212,7 @@ def _apply_value_flag(brief: Brief, flag: str, value: str) -> None:
         brief.target = value.lower()
 
 
-def _apply_short_flag(brief: Brief, token: str, once) -> None:  # noqa: ANN001 - local callable
+def _apply_short_flag(brief: Brief, token: str, once: Callable[[str, str], None]) -> None:
     if match := _TAKES_RE.match(token):
         count = int(match.group(1))
         if not 1 <= count <= MAX_TAKES:

@@ -63,10 +63,8 @@ def _one_line(text: str) -> str:
 
 def defaults_form(settings: Settings, channel: ChannelSettings) -> BriefForm:
     defaults = effective_defaults(settings, channel)
-    return BriefForm(model=str(defaults["model"]), takes=int(defaults["takes"]),  # type: ignore[call-overload]
-                     duration_s=int(defaults["duration_s"]),  # type: ignore[call-overload]
-                     aspect=str(defaults["aspect"]), resolution=str(defaults["resolution"]),
-                     target=str(defaults["target"]))
+    return BriefForm(model=defaults.model, takes=defaults.takes, duration_s=defaults.duration_s,
+                     aspect=defaults.aspect, resolution=defaults.resolution, target=defaults.target)
 
 
 def from_text(text: str, base: BriefForm) -> BriefForm:

@@ -12,35 +12,41 @@ UTC day, a hash holds `spent` (posted takes, at their actual cost), `reserved`
   its actual cost recorded per channel, person and model).
 - `release_take` gives back the reservation of a take that failed or was
   cancelled: those are never charged.
-- A refused request is held in Redis (`hold_for_approval`), not queued; a lead
-  presses *Approve* (`bot.listeners.actions.approve`) and `approve_pending` records it
-  and reserves its estimate past the cap.
+- A refused request is held (`approvals.hold_for_approval`), not queued; a lead
+  presses *Approve* and `approve_pending` records it and reserves its estimate past the cap.
+
+Units and keys are in `spend`, the report in `spend_report`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
-from typing import Any
 
 import redis
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
+from jobs.domain.approvals import PendingRequest, hold_for_approval, pending_key
 from jobs.domain.brief import BriefError
-from jobs.domain.channels import load_channel_settings
 from jobs.domain.models import Request, Take
+from jobs.domain.spend import (
+    DAY_TTL_S,
+    channel_day_key,
+    daily_cap_usd,
+    money,
+    to_micro,
+    to_usd,
+    today,
+    user_day_key,
+)
+from jobs.domain.store import Store
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
 
 log = logging.getLogger(__name__)
 
-MICRO = 1_000_000
 HOUR_S = 3600
-DAY_TTL_S = 400 * 24 * 3600  # spend history kept a bit over a year
 RESERVATION_TTL_S = 3 * 24 * 3600
-PENDING_TTL_S = 24 * 3600
 
 _RESERVE = """
 local estimate = tonumber(ARGV[1])
@@ -121,22 +127,6 @@ return 1
 """
 
 
-def to_micro(usd: float) -> int:
-    return int(round(float(usd) * MICRO))
-
-
-def to_usd(micro: int | float | str | bytes | None) -> float:
-    return round(int(micro or 0) / MICRO, 4) if micro is not None else 0.0
-
-
-def today(now: float | None = None) -> str:
-    """Budgets run per UTC day."""
-    return time.strftime("%Y-%m-%d", time.gmtime(time.time() if now is None else now))
-
-
-def money(usd: float) -> str:
-    return f"${usd:,.2f}"
-
 
 # -- errors -----------------------------------------------------------------------------------
 
@@ -174,50 +164,6 @@ class OverLimit(LimitError):
         super().__init__(problem, hint, pending_id=pending_id)
 
 
-# -- keys -------------------------------------------------------------------------------------
-
-
-def _is_redis(store: object) -> bool:
-    """Spend is kept in Redis only: `dailies try` (a MemoryStore) renders for free."""
-    return isinstance(store, RedisStore)
-
-
-def _key(store: Any, *parts: str) -> str:
-    return store.key(*parts)
-
-
-DM_SCOPE = "dm"
-
-
-def budget_scope(channel: str) -> str:
-    """Whose budget a request in `channel` draws on: the channel's own, or the one all DMs share (so N people
-    in N DMs cannot spend N budgets)."""
-    return DM_SCOPE if channel.startswith("D") else channel
-
-
-def channel_day_key(store: Any, channel: str, day: str) -> str:
-    return _key(store, "spend", "channel", budget_scope(channel), day)
-
-
-def user_day_key(store: Any, user: str, day: str) -> str:
-    return _key(store, "spend", "user", user, day)
-
-
-def _script(store: Any, name: str, source: str) -> Any:
-    cache = store.__dict__.setdefault("_budget_scripts", {})
-    if name not in cache:
-        cache[name] = store.redis.register_script(source)
-    return cache[name]
-
-
-def daily_cap_usd(store: Any, settings: Settings, channel: str) -> float:
-    if budget_scope(channel) == DM_SCOPE:
-        dm_cap = settings.dm_daily_budget_usd
-        return float(dm_cap if dm_cap is not None else settings.daily_budget_usd)
-    override = load_channel_settings(store, channel).daily_budget_usd
-    return float(override if override is not None else settings.daily_budget_usd)
-
-
 # -- reserve at intake --------------------------------------------------------------------------
 
 
@@ -238,27 +184,25 @@ def _take_estimates(request: Request, takes: list[Take] | None) -> list[tuple[st
     return [(take_id, each) for take_id in ids]
 
 
-def check_and_reserve(store: Any, settings: Settings, request: Request, takes: list[Take] | None = None, *,
+def check_and_reserve(store: Store, settings: Settings, request: Request, takes: list[Take] | None = None, *,
                       force: bool = False, hold: bool = True, now: float | None = None) -> Reservation | None:
     """Reserve `request`'s estimate against its channel's budget and count its takes against the requester's
     hourly limit, atomically. Raises OverBudget / OverLimit (after holding the request for a lead's approval,
-    when `hold` and `takes` are given) and reserves nothing when it goes over. No-op without Redis."""
-    if not _is_redis(store):
-        return None
+    when `hold` and `takes` are given) and reserves nothing when it goes over."""
     now = time.time() if now is None else now
     day = today(now)
     cap = daily_cap_usd(store, settings, request.channel)
     estimates = _take_estimates(request, takes)
     estimate = sum(micro for _, micro in estimates)
-    args: list[Any] = [estimate, to_micro(cap), int(now * 1000), HOUR_S * 1000, settings.hourly_job_limit,
+    args: list[int | str] = [estimate, to_micro(cap), int(now * 1000), HOUR_S * 1000, settings.hourly_job_limit,
                        "1" if force else "0", day, request.channel, request.requester, RESERVATION_TTL_S,
                        len(estimates)]
     for take_id, micro in estimates:
         args += [take_id, micro]
     args.append(DAY_TTL_S)
-    keys = [channel_day_key(store, request.channel, day), _key(store, "jobs", request.requester),
-            _key(store, "resv", request.id), user_day_key(store, request.requester, day)]
-    status, spent, reserved, jobs, oldest_ms = _script(store, "reserve", _RESERVE)(keys=keys, args=args)
+    keys = [channel_day_key(store, request.channel, day), store.key("jobs", request.requester),
+            store.key("resv", request.id), user_day_key(store, request.requester, day)]
+    status, spent, reserved, jobs, oldest_ms = store.script(_RESERVE)(keys=keys, args=args)
     result = Reservation(spent_usd=to_usd(spent), reserved_usd=to_usd(reserved), estimate_usd=to_usd(estimate),
                          cap_usd=cap, jobs_last_hour=int(jobs), job_limit=settings.hourly_job_limit)
     if status in (0, 3):
@@ -277,7 +221,7 @@ def check_and_reserve(store: Any, settings: Settings, request: Request, takes: l
                     retry_in_s=retry_in, pending_id=pending_id)
 
 
-def admit(store: Any, settings: Settings, request: Request, takes: list[Take], *, force: bool = False) -> None:
+def admit(store: Store, settings: Settings, request: Request, takes: list[Take], *, force: bool = False) -> None:
     """Reserve, then record the request and its takes; a failed record gives the reservation back."""
     check_and_reserve(store, settings, request, takes, force=force)
     try:
@@ -291,81 +235,48 @@ def admit(store: Any, settings: Settings, request: Request, takes: list[Take], *
 # -- settle when posted, release when failed ----------------------------------------------------
 
 
-def _reservation_day(store: Any, request_id: str) -> str | None:
-    day = store.redis.hget(_key(store, "resv", request_id), "day")
+def _reservation_day(store: Store, request_id: str) -> str | None:
+    day = store.redis.hget(store.key("resv", request_id), "day")
     return day.decode() if day else None
 
 
-def settle_take(store: Any, take: Take) -> bool:
+def settle_take(store: Store, take: Take) -> bool:
     """Charge a posted take at its actual cost, exactly once. True when this call charged it."""
-    if not _is_redis(store):
-        return False
     day = _reservation_day(store, take.request_id) or today()
-    keys = [_key(store, "resv", take.request_id), channel_day_key(store, take.channel, day),
-            user_day_key(store, take.requester, day), _key(store, "charged", take.id)]
+    keys = [store.key("resv", take.request_id), channel_day_key(store, take.channel, day),
+            user_day_key(store, take.requester, day), store.key("charged", take.id)]
     args = [take.id, to_micro(take.cost_usd), take.model, DAY_TTL_S, RESERVATION_TTL_S * 10]
-    charged = bool(_script(store, "settle", _SETTLE)(keys=keys, args=args))
+    charged = bool(store.script(_SETTLE)(keys=keys, args=args))
     if charged:
         log.info("charged take %s in %s: %s on %s", take.id, take.channel, money(take.cost_usd), take.model)
     return charged
 
 
-def release_take(store: Any, take: Take) -> bool:
+def release_take(store: Store, take: Take) -> bool:
     """Give back a failed or cancelled take's reservation; it is never charged. True when released now."""
-    if not _is_redis(store):
-        return False
     day = _reservation_day(store, take.request_id)
     if day is None:
         return False
-    keys = [_key(store, "resv", take.request_id), channel_day_key(store, take.channel, day),
-            _key(store, "charged", take.id)]
-    return bool(_script(store, "release", _RELEASE)(keys=keys, args=[take.id]))
+    keys = [store.key("resv", take.request_id), channel_day_key(store, take.channel, day),
+            store.key("charged", take.id)]
+    return bool(store.script(_RELEASE)(keys=keys, args=[take.id]))
 
 
-def release_request(store: Any, request: Request) -> None:
+def release_request(store: Store, request: Request) -> None:
     """Give back every reservation of a request that was never recorded."""
-    if not _is_redis(store):
-        return
     day = _reservation_day(store, request.id)
     if day is None:
         return
     for take_id in request.take_ids:
-        keys = [_key(store, "resv", request.id), channel_day_key(store, request.channel, day),
-                _key(store, "charged", take_id)]
-        _script(store, "release", _RELEASE)(keys=keys, args=[take_id])
+        keys = [store.key("resv", request.id), channel_day_key(store, request.channel, day),
+                store.key("charged", take_id)]
+        store.script(_RELEASE)(keys=keys, args=[take_id])
 
 
-# -- requests waiting for a lead ----------------------------------------------------------------
+# -- a lead's approval ---------------------------------------------------------------------------
 
 
-class PendingRequest(BaseModel):
-    request: Request
-    takes: list[Take]
-    reason: str
-    held_at: float = Field(default_factory=time.time)
-
-
-def pending_key(store: Any, pending_id: str) -> str:
-    return _key(store, "pending", pending_id)
-
-
-def hold_for_approval(store: Any, request: Request, takes: list[Take] | None, *, reason: str) -> str | None:
-    """Keep a refused request in Redis (not queued) so a lead can approve it; returns its id."""
-    if not takes or not _is_redis(store):
-        return None
-    pending = PendingRequest(request=request, takes=takes, reason=reason)
-    store.redis.set(pending_key(store, request.id), pending.model_dump_json(), ex=PENDING_TTL_S)
-    return request.id
-
-
-def get_pending(store: Any, pending_id: str) -> PendingRequest | None:
-    if not _is_redis(store) or not pending_id or len(pending_id) > 64:
-        return None
-    raw = store.redis.get(pending_key(store, pending_id))
-    return PendingRequest.model_validate_json(raw) if raw else None
-
-
-def approve_pending(store: Any, settings: Settings, pending_id: str, lead: str) -> PendingRequest | None:
+def approve_pending(store: Store, settings: Settings, pending_id: str, lead: str) -> PendingRequest | None:
     """Claim a held request (once, however many leads press at once), reserve past the cap and record it.
     Returns None when it was already approved or has expired. The caller enqueues `start_request`."""
     raw = store.redis.getdel(pending_key(store, pending_id))
@@ -376,97 +287,3 @@ def approve_pending(store: Any, settings: Settings, pending_id: str, lead: str) 
     log.info("request %s in %s approved by %s (%s, est. %s)", pending.request.id, pending.request.channel, lead,
              pending.reason, money(pending.request.estimate_usd))
     return pending
-
-
-# -- reporting ---------------------------------------------------------------------------------
-
-
-class DaySpend(BaseModel):
-    day: str
-    spent_usd: float = 0.0
-    reserved_usd: float = 0.0
-    by_model: dict[str, float] = Field(default_factory=dict)
-    takes_by_model: dict[str, int] = Field(default_factory=dict)
-
-
-class SpendSummary(BaseModel):
-    """What a channel or a person spent: today, the last 7 and 30 days, and by model."""
-
-    subject: str
-    kind: str  # "channel" or "user"
-    today_usd: float = 0.0
-    reserved_usd: float = 0.0
-    cap_usd: float | None = None
-    last_7_days_usd: float = 0.0
-    last_30_days_usd: float = 0.0
-    by_model: dict[str, float] = Field(default_factory=dict)
-    takes_by_model: dict[str, int] = Field(default_factory=dict)
-    days: list[DaySpend] = Field(default_factory=list)
-
-    def lines(self) -> list[str]:
-        """Plain mrkdwn lines (no user text) for App Home or a terminal."""
-        today_line = f"Today: {money(self.today_usd)} spent"
-        if self.reserved_usd:
-            today_line += f" + {money(self.reserved_usd)} rendering"
-        if self.cap_usd is not None:
-            today_line += f" of a {money(self.cap_usd)} daily budget"
-        out = [today_line, f"Last 7 days: {money(self.last_7_days_usd)} · last 30 days: "
-                           f"{money(self.last_30_days_usd)}"]
-        if self.by_model:
-            out.append("By model (30 days): " + ", ".join(
-                f"{model} {money(usd)} ({self.takes_by_model.get(model, 0)} takes)"
-                for model, usd in sorted(self.by_model.items(), key=lambda kv: -kv[1])))
-        return out
-
-
-def _day_spend(day: str, raw: dict[bytes, bytes]) -> DaySpend:
-    found = DaySpend(day=day)
-    for field, value in raw.items():
-        name, number = field.decode(), int(value)
-        if name == "spent":
-            found.spent_usd = to_usd(number)
-        elif name == "reserved":
-            found.reserved_usd = to_usd(max(0, number))
-        elif name.startswith("model:"):
-            found.by_model[name[6:]] = to_usd(number)
-        elif name.startswith("takes:"):
-            found.takes_by_model[name[6:]] = number
-    return found
-
-
-def spend_summary(store: Any, channel_or_user: str, *, settings: Settings | None = None, days: int = 30,
-                  now: float | None = None) -> SpendSummary:
-    """Spend of a channel (`C…`/`G…`/`D…`) or a person (`U…`/`W…`) from Redis. App Home and `dailies export
-    --spend` show it. With `settings`, a channel's summary includes its daily cap."""
-    is_user = channel_or_user[:1] in ("U", "W")
-    summary = SpendSummary(subject=channel_or_user, kind="user" if is_user else "channel")
-    if not _is_redis(store):
-        return summary
-    now = time.time() if now is None else now
-    names = [today(now - offset * 86400) for offset in range(days)]
-    pipe = store.redis.pipeline(transaction=False)
-    for day in names:
-        pipe.hgetall(user_day_key(store, channel_or_user, day) if is_user
-                     else channel_day_key(store, channel_or_user, day))
-    for index, (day, raw) in enumerate(zip(names, pipe.execute(), strict=True)):
-        found = _day_spend(day, raw or {})
-        if index == 0:
-            summary.today_usd, summary.reserved_usd = found.spent_usd, found.reserved_usd
-        if index < 7:
-            summary.last_7_days_usd += found.spent_usd
-        summary.last_30_days_usd += found.spent_usd
-        for model, usd in found.by_model.items():
-            summary.by_model[model] = round(summary.by_model.get(model, 0.0) + usd, 4)
-        for model, count in found.takes_by_model.items():
-            summary.takes_by_model[model] = summary.takes_by_model.get(model, 0) + count
-        if raw:
-            summary.days.append(found)
-    summary.last_7_days_usd = round(summary.last_7_days_usd, 4)
-    summary.last_30_days_usd = round(summary.last_30_days_usd, 4)
-    if settings is not None and not is_user:
-        summary.cap_usd = daily_cap_usd(store, settings, channel_or_user)
-    return summary
-
-
-def summary_json(summary: SpendSummary) -> str:
-    return json.dumps(summary.model_dump(mode="json"), indent=2)

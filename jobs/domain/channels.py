@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from jobs.domain.store import Store
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore, Store
 
 DEFAULT_UP_EMOJI = ["+1", "fire", "heart"]
 DEFAULT_DOWN_EMOJI = ["-1"]
@@ -54,14 +54,14 @@ def _bible_index(store: Store) -> str:
 
 def save_channel_settings(store: Store, channel: str, settings: ChannelSettings) -> None:
     store.write_record(_key(store, channel), settings, ttl_s=None)
-    if isinstance(store, RedisStore):  # App Home lists the bibles of a person's channels from this index
-        if settings.sound_bible:
-            store.redis.sadd(_bible_index(store), channel)
-        else:
-            store.redis.srem(_bible_index(store), channel)
+    # App Home lists the bibles of a person's channels from this index
+    if settings.sound_bible:
+        store.redis.sadd(_bible_index(store), channel)
+    else:
+        store.redis.srem(_bible_index(store), channel)
 
 
-def sound_bibles(store: RedisStore) -> dict[str, str]:
+def sound_bibles(store: Store) -> dict[str, str]:
     """Every channel's sound bible in this workspace, by channel id."""
     found = {}
     for raw in store.redis.smembers(_bible_index(store)):
@@ -72,12 +72,23 @@ def sound_bibles(store: RedisStore) -> dict[str, str]:
     return found
 
 
-def effective_defaults(settings: Settings, channel: ChannelSettings) -> dict[str, object]:
-    return {
-        "model": channel.model or settings.model,
-        "duration_s": channel.duration_s or settings.default_duration_s,
-        "aspect": channel.aspect or settings.default_aspect,
-        "resolution": channel.resolution or settings.default_resolution,
-        "target": channel.target or settings.default_target,
-        "takes": channel.takes or settings.default_takes,
-    }
+class Defaults(BaseModel):
+    """What a brief gets for each flag it leaves out: the channel's setting, else the deployment's."""
+
+    model: str
+    duration_s: int
+    aspect: str
+    resolution: str
+    target: str
+    takes: int
+
+
+def effective_defaults(settings: Settings, channel: ChannelSettings) -> Defaults:
+    return Defaults(
+        model=channel.model or settings.model,
+        duration_s=channel.duration_s or settings.default_duration_s,
+        aspect=channel.aspect or settings.default_aspect,
+        resolution=channel.resolution or settings.default_resolution,
+        target=channel.target or settings.default_target,
+        takes=channel.takes or settings.default_takes,
+    )

@@ -7,8 +7,7 @@ from typing import Any
 from jobs.domain.models import Request, Take
 from jobs.domain.notes import timecode
 from jobs.domain.provenance import sent_prompt
-from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
+from jobs.domain.store import Store
 
 
 def take_row(take: Take, request: Request | None = None) -> dict[str, Any]:
@@ -46,10 +45,8 @@ def take_row(take: Take, request: Request | None = None) -> dict[str, Any]:
     }
 
 
-def export_takes(settings: Settings, channel: str, thread_ts: str | None = None,
-                 team: str | None = None) -> list[dict[str, Any]]:
-    """Every take recorded in `channel` (of workspace `team`, for a deployment installed by OAuth)."""
-    store = RedisStore.open(settings, team)
+def export_takes(store: Store, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
+    """Every take recorded in `channel` (of the workspace whose records `store` holds)."""
     takes = store.channel_takes(channel)
     if thread_ts:
         takes = [t for t in takes if t.thread_ts == thread_ts]

@@ -9,8 +9,8 @@ from jobs.domain.budget import admit
 from jobs.domain.channels import load_channel_settings
 from jobs.domain.models import Brief, ReferenceImage, Request, Take
 from jobs.domain.requests import build_request, refine, resolve_brief
+from jobs.domain.store import Store
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
 from jobs.infra.text import count_invisible, removed_note, strip_invisible
 
 
@@ -21,7 +21,7 @@ class Accepted:
 
 
 def accept_brief(
-    store: RedisStore,
+    store: Store,
     settings: Settings,
     *,
     channel: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from jobs.domain.models import Take, TakeNote
-from jobs.infra.store import RedisStore
+from jobs.domain.store import Store
 
 MAX_NOTES_PER_TAKE = 100
 MAX_NOTE_CHARS = 1000
@@ -76,7 +76,7 @@ def take_length_s(take: Take) -> float:
     return float(take.duration_s)
 
 
-def find_take(store: RedisStore, channel: str, thread_ts: str, label: str) -> Take:
+def find_take(store: Store, channel: str, thread_ts: str, label: str) -> Take:
     takes = store.thread_takes(channel, thread_ts)
     for take in takes:
         if take.label.upper() == label:
@@ -87,7 +87,7 @@ def find_take(store: RedisStore, channel: str, thread_ts: str, label: str) -> Ta
     raise NoteError(f"There is no take {label} in this thread (its takes are {labels}). {HOW}")
 
 
-def add_note(store: RedisStore, take: Take, note: TakeNote) -> Take:
+def add_note(store: Store, take: Take, note: TakeNote) -> Take:
     """Keep `note` on `take`; refused past the take's end, before it is posted, or when it already has enough."""
     if not take.message_ts:
         raise NoteError(f"Take {take.label} has not been posted yet. Note it once its card is in the thread.")

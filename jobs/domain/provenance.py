@@ -39,14 +39,14 @@ def sent_prompt(sent: dict[str, Any] | None) -> str | None:
     """The prompt inside a provider's request, in any of their shapes (Veo `instances`, Seedance `content`)."""
     if not sent:
         return None
-    if isinstance(sent.get("prompt"), str):
-        return sent["prompt"]
+    if isinstance(prompt := sent.get("prompt"), str):
+        return prompt
     for instance in sent.get("instances") or []:
-        if isinstance(instance, dict) and isinstance(instance.get("prompt"), str):
-            return instance["prompt"]
+        if isinstance(instance, dict) and isinstance(prompt := instance.get("prompt"), str):
+            return prompt
     for item in sent.get("content") or []:
-        if isinstance(item, dict) and item.get("type") == "text" and isinstance(item.get("text"), str):
-            return item["text"]
+        if isinstance(item, dict) and item.get("type") == "text" and isinstance(text := item.get("text"), str):
+            return text
     return None
 
 

@@ -29,11 +29,11 @@ def resolve_brief(brief: Brief, settings: Settings, channel: ChannelSettings,
     references = references or []
     defaults = effective_defaults(settings, channel)
     try:
-        model = normalise_model_key(brief.model or str(defaults["model"]), settings)
+        model = normalise_model_key(brief.model or defaults.model, settings)
     except UnknownModel as error:
         raise BriefError(str(error), hint="Pick one with `--model previz` (or leave it out for the channel default).") from None
     try:
-        target = target_key(brief.target or str(defaults["target"]))
+        target = target_key(brief.target or defaults.target)
     except UnknownTarget as error:
         raise BriefError(str(error), hint="Example: `--target social`.") from None
     provider = build_provider(model, settings)
@@ -46,10 +46,10 @@ def resolve_brief(brief: Brief, settings: Settings, channel: ChannelSettings,
     framed = nearest_aspect(references[0], provider.capabilities.aspects) if references else None
     resolved = ResolvedBrief(
         brief=brief,
-        takes=brief.takes or int(defaults["takes"]),  # type: ignore[arg-type]
-        duration_s=brief.duration_s or int(defaults["duration_s"]),  # type: ignore[arg-type]
-        aspect=brief.aspect or framed or defaults["aspect"],  # type: ignore[arg-type]
-        resolution=brief.resolution or defaults["resolution"],  # type: ignore[arg-type]
+        takes=brief.takes or defaults.takes,
+        duration_s=brief.duration_s or defaults.duration_s,
+        aspect=brief.aspect or framed or defaults.aspect,
+        resolution=brief.resolution or defaults.resolution,
         model=model,
         seed=brief.seed if brief.seed is not None else secrets.randbelow(2**31 - 1000),
         target=target,

@@ -17,15 +17,15 @@ from jobs.domain.intake import Accepted
 from jobs.domain.models import Take
 from jobs.domain.providers import build_provider
 from jobs.domain.requests import build_request
+from jobs.domain.store import Store
 from jobs.infra.settings import Settings
-from jobs.infra.store import RedisStore
 
 REROLL_TAKES = 1
 MORE_LIKE_THIS_TAKES = 3
 SEED_LIMIT = 2**31 - 1
 
 
-def _used_seeds(store: RedisStore, take: Take) -> set[int]:
+def _used_seeds(store: Store, take: Take) -> set[int]:
     return {t.seed for t in store.thread_takes(take.channel, take.thread_ts) if t.model == take.model}
 
 
@@ -38,7 +38,7 @@ def nearest_free_seeds(seed: int, count: int, used: set[int]) -> int:
 
 
 def reroll_request(
-    store: RedisStore,
+    store: Store,
     settings: Settings,
     take: Take,
     user: str,

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import time
 
-import redis
 from pydantic import BaseModel
+
+from jobs.infra.redis_client import RedisClient
 
 WAITER_TTL_S = 120
 
@@ -79,7 +80,7 @@ class SlotAnswer(BaseModel):
 class RenderSlots:
     """The slots of one provider key (a provider family: `fal`, `kling`, …) for the whole deployment."""
 
-    def __init__(self, client: redis.Redis, base_prefix: str, provider: str, capacity: int, lease_s: float) -> None:
+    def __init__(self, client: RedisClient, base_prefix: str, provider: str, capacity: int, lease_s: float) -> None:
         self.client = client
         self.held = f"{base_prefix}:slots:{provider}"
         self.wait = f"{base_prefix}:slot-wait:{provider}"
@@ -87,11 +88,13 @@ class RenderSlots:
         self.groups = f"{base_prefix}:slot-group:{provider}"
         self.capacity = capacity
         self.lease_s = lease_s
+        self._acquire = client.register_script(_ACQUIRE)
 
     def acquire(self, take_id: str, group: str = "") -> SlotAnswer:
         """A slot for `take_id` of `group` (its workspace and channel), or how many are served before it."""
-        granted, ahead = self.client.eval(_ACQUIRE, 3, self.held, self.wait, self.groups, self.alive, take_id, group,
-                                          time.time(), self.lease_s, self.capacity, WAITER_TTL_S)
+        granted, ahead = self._acquire(
+            keys=[self.held, self.wait, self.groups],
+            args=[self.alive, take_id, group, time.time(), self.lease_s, self.capacity, WAITER_TTL_S])
         return SlotAnswer(granted=bool(int(granted)), ahead=int(ahead))
 
     def renew(self, take_id: str) -> None:

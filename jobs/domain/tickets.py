@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 from jobs.audio.report import SoundReport
 from jobs.audio.targets import get_target
 from jobs.domain.models import Brief, Request, Take, TicketRef, now_s
-from jobs.infra.store import RECORD_TTL_S, RedisStore
+from jobs.domain.store import RECORD_TTL_S, Store
 
 TICKET_ID_RE = re.compile(r"^SND-\d{4,9}$")
 TRUE_PEAK_ALLOWANCE_DB = 0.1
@@ -156,20 +156,20 @@ class Ticket(BaseModel):
 
 
 # keys -----------------------------------------------------------------------------------------------
-def ticket_key(store: RedisStore, ticket_id: str) -> str:
+def ticket_key(store: Store, ticket_id: str) -> str:
     return store.key("ticket", ticket_id)
 
 
-def _take_key(store: RedisStore, take_id: str) -> str:
+def _take_key(store: Store, take_id: str) -> str:
     return store.key("ticket", "take", take_id)
 
 
-def state_key(store: RedisStore, state: TicketState) -> str:
+def state_key(store: Store, state: TicketState) -> str:
     """The tickets in one state (score: created), which `/metrics` counts."""
     return store.key("ticket", "state", state.value)
 
 
-def index_state(store: RedisStore, ticket: Ticket) -> None:
+def index_state(store: Store, ticket: Ticket) -> None:
     with store.redis.pipeline(transaction=True) as pipe:
         for state in TicketState:
             if state == ticket.state:
@@ -179,11 +179,11 @@ def index_state(store: RedisStore, ticket: Ticket) -> None:
         pipe.execute()
 
 
-def _open_key(store: RedisStore) -> str:
+def _open_key(store: Store) -> str:
     return store.key("tickets", "open")
 
 
-def _message_key(store: RedisStore, channel: str, ts: str) -> str:
+def _message_key(store: Store, channel: str, ts: str) -> str:
     return store.key("ticket", "msg", channel, ts)
 
 
@@ -192,29 +192,29 @@ def valid_ticket_id(value: object) -> bool:
     return isinstance(value, str) and bool(TICKET_ID_RE.match(value))
 
 
-def get_ticket(store: RedisStore, ticket_id: str) -> Ticket | None:
+def get_ticket(store: Store, ticket_id: str) -> Ticket | None:
     if not valid_ticket_id(ticket_id):
         return None
     raw = store.redis.get(ticket_key(store, ticket_id))
     return Ticket.model_validate_json(raw) if raw else None
 
 
-def index_message(store: RedisStore, channel: str, ts: str, ticket_id: str) -> None:
+def index_message(store: Store, channel: str, ts: str, ticket_id: str) -> None:
     store.redis.set(_message_key(store, channel, ts), ticket_id, ex=RECORD_TTL_S)
 
 
-def ticket_for_message(store: RedisStore, channel: str, ts: str) -> Ticket | None:
+def ticket_for_message(store: Store, channel: str, ts: str) -> Ticket | None:
     ticket_id = store.redis.get(_message_key(store, channel, ts))
     return get_ticket(store, ticket_id.decode()) if ticket_id else None
 
 
-def ticket_for_take(store: RedisStore, take_id: str) -> Ticket | None:
+def ticket_for_take(store: Store, take_id: str) -> Ticket | None:
     """The take's ticket, read from its index (set the moment the ticket is created, before it is posted)."""
     ticket_id = store.redis.get(_take_key(store, take_id))
     return get_ticket(store, ticket_id.decode() if isinstance(ticket_id, bytes) else ticket_id) if ticket_id else None
 
 
-def open_tickets(store: RedisStore) -> list[Ticket]:
+def open_tickets(store: Store) -> list[Ticket]:
     """Open tickets, oldest first."""
     ids = store.redis.zrange(_open_key(store), 0, -1)
     found = [get_ticket(store, i.decode()) for i in ids]
@@ -235,7 +235,7 @@ return {1, id}
 """
 
 
-def create_ticket(store: RedisStore, take: Take, request: Request, *, lead: str, queue_channel: str,
+def create_ticket(store: Store, take: Take, request: Request, *, lead: str, queue_channel: str,
                   sla_hours: float) -> tuple[Ticket, bool]:
     """The take's ticket and whether this call created it. Atomic: two flags at once make one ticket."""
     placeholder = "SNDPENDING" + uuid.uuid4().hex
@@ -248,9 +248,9 @@ def create_ticket(store: RedisStore, take: Take, request: Request, *, lead: str,
         report=take.sound, sound_bible=request.resolved.sound_bible,
         history=[TicketEvent(at=now, by=lead, action="created", from_state=None, to_state=TicketState.queued)],
     )
-    created, ticket_id = store.redis.eval(
-        _CREATE_LUA, 3, _take_key(store, take.id), store.key("ticket", "counter"), _open_key(store),
-        draft.model_dump_json(), placeholder, store.key("ticket", ""), RECORD_TTL_S, now,
+    created, ticket_id = store.script(_CREATE_LUA)(
+        keys=[_take_key(store, take.id), store.key("ticket", "counter"), _open_key(store)],
+        args=[draft.model_dump_json(), placeholder, store.key("ticket", ""), RECORD_TTL_S, now],
     )
     ticket_id = ticket_id.decode() if isinstance(ticket_id, bytes) else str(ticket_id)
     ticket = get_ticket(store, ticket_id)
@@ -265,7 +265,7 @@ def create_ticket(store: RedisStore, take: Take, request: Request, *, lead: str,
     return ticket, bool(int(created))
 
 
-def update_ticket(store: RedisStore, ticket_id: str, mutate: Callable[[Ticket], None]) -> Ticket | None:
+def update_ticket(store: Store, ticket_id: str, mutate: Callable[[Ticket], None]) -> Ticket | None:
     """Read-modify-write under WATCH; an exception raised by `mutate` leaves the record untouched."""
     if not valid_ticket_id(ticket_id):
         return None
@@ -331,7 +331,7 @@ def apply(ticket: Ticket, action: str, by: str, *, note: str | None = None, at: 
         ticket.due_at = max(ticket.due_at, when + (ticket.due_at - ticket.created_at))
 
 
-def transition(store: RedisStore, ticket_id: str, action: str, by: str, *, note: str | None = None,
+def transition(store: Store, ticket_id: str, action: str, by: str, *, note: str | None = None,
                extra: Callable[[Ticket], None] | None = None) -> Ticket:
     """Apply `action` to the stored ticket atomically; raises TicketError (unknown ticket or refused change)."""
 
@@ -346,7 +346,7 @@ def transition(store: RedisStore, ticket_id: str, action: str, by: str, *, note:
     return ticket
 
 
-def note_event(store: RedisStore, ticket_id: str, action: str, by: str, note: str | None = None) -> Ticket | None:
+def note_event(store: Store, ticket_id: str, action: str, by: str, note: str | None = None) -> Ticket | None:
     """Record something that happened to a ticket without changing its state (e.g. a mix failing its check)."""
 
     def add(ticket: Ticket) -> None:

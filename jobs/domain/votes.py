@@ -28,7 +28,7 @@ import time
 from typing import Any
 
 from jobs.domain.models import Take
-from jobs.infra.store import RECORD_TTL_S, SEEN_TTL_S, RedisStore
+from jobs.domain.store import RECORD_TTL_S, SEEN_TTL_S, Store
 
 log = logging.getLogger(__name__)
 REFRESH_INTERVAL_S = 1.0  # a channel's cards are edited at most once per interval
@@ -113,22 +113,22 @@ def direction_of(emoji: str, up: list[str], down: list[str]) -> str | None:
     return None
 
 
-def take_id_for_card(store: RedisStore, channel: str, message_ts: str) -> str | None:
+def take_id_for_card(store: Store, channel: str, message_ts: str) -> str | None:
     """The take whose card is this message, with one GET (reactions on anything else stop here)."""
     found = store.redis.get(store.key("card", channel, message_ts))
     return found.decode() if isinstance(found, bytes) else found
 
 
-def _tally_key(store: RedisStore, take_id: str) -> str:
+def _tally_key(store: Store, take_id: str) -> str:
     return store.key("votes", take_id)
 
 
-def _set_key(store: RedisStore, take_id: str, direction: str, user: str) -> str:
+def _set_key(store: Store, take_id: str, direction: str, user: str) -> str:
     return store.key("votes", take_id, direction, user)
 
 
 def record_reaction(
-    store: RedisStore,
+    store: Store,
     take_id: str,
     user: str,
     reaction: str,
@@ -145,7 +145,7 @@ def record_reaction(
     """
     if added and direction not in DIRECTIONS:
         return False
-    script = store.redis.register_script(_RECORD_LUA)
+    script = store.script(_RECORD_LUA)
     seen_key = store.key("seen", "event", event_id) if event_id else store.key("seen", "event", "-")
     keys = [seen_key, _tally_key(store, take_id), _set_key(store, take_id, "up", user),
             _set_key(store, take_id, "down", user), _voters_key(store, take_id)]
@@ -154,7 +154,7 @@ def record_reaction(
     return bool(script(keys=keys, args=args))
 
 
-def _voters_key(store: RedisStore, take_id: str) -> str:
+def _voters_key(store: Store, take_id: str) -> str:
     return store.key("votes", take_id, "voters")
 
 
@@ -192,24 +192,24 @@ return score
 """
 
 
-def reconcile(store: RedisStore, take_id: str, reactions: dict[str, list[str]], up: list[str],
+def reconcile(store: Store, take_id: str, reactions: dict[str, list[str]], up: list[str],
               down: list[str]) -> int:
     """Make a take's votes exactly what Slack shows: `reactions` is its record (reaction name → the people
     who have it, bots already left out). Events can arrive and run in any order; Slack's record is the truth.
     Returns the score."""
-    entries = []
+    entries: list[list[str]] = []
     for name, users in sorted(reactions.items()):
         direction = direction_of(name, up, down)
         if direction is None:
             continue
         entries.extend([user, direction, name] for user in sorted(set(users)))
-    script = store.redis.register_script(_RECONCILE_LUA)
+    script = store.script(_RECONCILE_LUA)
     prefix = store.key("votes", take_id, "")
     return int(script(keys=[_tally_key(store, take_id), _voters_key(store, take_id)],
                       args=[prefix, RECORD_TTL_S, json.dumps(entries)]))
 
 
-def tally(store: RedisStore, take_id: str) -> tuple[int, dict[str, int]]:
+def tally(store: Store, take_id: str) -> tuple[int, dict[str, int]]:
     """(score, emoji → number of people) for a take, straight from the tally hash."""
     return _parse_tally(store.redis.hgetall(_tally_key(store, take_id)))
 
@@ -227,14 +227,14 @@ def _parse_tally(raw: dict[Any, Any]) -> tuple[int, dict[str, int]]:
     return score, votes
 
 
-def tallies(store: RedisStore, take_ids: list[str]) -> dict[str, tuple[int, dict[str, int]]]:
+def tallies(store: Store, take_ids: list[str]) -> dict[str, tuple[int, dict[str, int]]]:
     pipe = store.redis.pipeline(transaction=False)
     for take_id in take_ids:
         pipe.hgetall(_tally_key(store, take_id))
     return {take_id: _parse_tally(raw) for take_id, raw in zip(take_ids, pipe.execute(), strict=True)}
 
 
-def sync_take(store: RedisStore, take_id: str) -> Take | None:
+def sync_take(store: Store, take_id: str) -> Take | None:
     """Copy the tally onto the Take record (so export and the card show it).
 
     The tally is read inside the record's WATCHed update, so whichever writer
@@ -247,7 +247,7 @@ def sync_take(store: RedisStore, take_id: str) -> Take | None:
     return store.update_take(take_id, apply)
 
 
-def mark_dirty(store: RedisStore, channel: str, take_id: str) -> bool:
+def mark_dirty(store: Store, channel: str, take_id: str) -> bool:
     """Note a card needs re-rendering; True when the caller must schedule the refresh (none is pending)."""
     pipe = store.redis.pipeline(transaction=True)
     pipe.sadd(store.key("votes", "dirty", channel), take_id)
@@ -256,7 +256,7 @@ def mark_dirty(store: RedisStore, channel: str, take_id: str) -> bool:
     return bool(pipe.execute()[-1])
 
 
-def refresh_delay_s(store: RedisStore, channel: str, now: float | None = None) -> float:
+def refresh_delay_s(store: Store, channel: str, now: float | None = None) -> float:
     """How long the next card refresh of `channel` must wait so edits stay a second apart (0: now)."""
     now = time.time() if now is None else now
     raw = store.redis.get(store.key("votes", "edited", channel))
@@ -267,13 +267,13 @@ def refresh_delay_s(store: RedisStore, channel: str, now: float | None = None) -
     return math.ceil(due) - now + 0.001
 
 
-def pop_dirty(store: RedisStore, channel: str) -> list[str]:
-    script = store.redis.register_script(_POP_DIRTY_LUA)
+def pop_dirty(store: Store, channel: str) -> list[str]:
+    script = store.script(_POP_DIRTY_LUA)
     ids = script(keys=[store.key("votes", "dirty", channel), store.key("votes", "refresh", channel)])
     return sorted(i.decode() if isinstance(i, bytes) else i for i in ids)
 
 
-def ranking(store: RedisStore, channel: str, thread_ts: str) -> list[Take]:
+def ranking(store: Store, channel: str, thread_ts: str) -> list[Take]:
     """The thread's posted takes, best first: score (descending), then earliest (round, then letter)."""
     takes = [t for t in store.thread_takes(channel, thread_ts) if t.message_ts]
     counted = tallies(store, [t.id for t in takes])

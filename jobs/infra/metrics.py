@@ -22,6 +22,8 @@ from typing import Protocol
 
 import redis
 
+from jobs.infra.redis_client import RedisClient
+
 log = logging.getLogger(__name__)
 
 TAKE_SECONDS_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -51,7 +53,7 @@ class Metrics(Protocol):
 class RedisMetrics:
     """Counters and histograms under `<prefix>:metrics:` (the deployment's base prefix, every workspace's)."""
 
-    client: redis.Redis
+    client: RedisClient
     prefix: str
 
     def counter_key(self, name: str) -> str:

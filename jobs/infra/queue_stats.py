@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import redis
 from pydantic import BaseModel
 from rq import Queue, Worker
 from rq.job import Job
+
+from jobs.infra.redis_client import RedisClient
 
 HEARTBEAT_WINDOW_S = 60.0  # a worker that has not been heard from in this long does not count as alive
 
@@ -22,7 +23,7 @@ class QueueStat(BaseModel):
     oldest_s: float  # how long the job at the head has waited (0 when the queue is empty)
 
 
-def queue_stats(connection: redis.Redis, names: list[str]) -> list[QueueStat]:
+def queue_stats(connection: RedisClient, names: list[str]) -> list[QueueStat]:
     now = datetime.now(UTC)
     stats: list[QueueStat] = []
     for name in names:
@@ -39,7 +40,7 @@ def queue_stats(connection: redis.Redis, names: list[str]) -> list[QueueStat]:
     return stats
 
 
-def workers_alive(connection: redis.Redis, within_s: float = HEARTBEAT_WINDOW_S) -> int:
+def workers_alive(connection: RedisClient, within_s: float = HEARTBEAT_WINDOW_S) -> int:
     """rq workers (on any machine) whose last heartbeat is at most `within_s` old."""
     now = datetime.now(UTC)
     alive = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 from redis import Redis
@@ -27,6 +27,10 @@ CONNECT_TIMEOUT_S = 3.0
 SOCKET_TIMEOUT_S = 10.0
 HEALTH_CHECK_INTERVAL_S = 30
 REPLICA_COUNT_TTL_S = 5.0
+
+# Dailies reads bytes (no decode_responses) everywhere.
+RedisClient: TypeAlias = "Redis[bytes]"
+RedisPipeline: TypeAlias = "Pipeline[bytes]"
 
 
 def _options(settings: Settings, timeout_s: float | None) -> dict[str, Any]:
@@ -55,15 +59,16 @@ class ClosingSentinelConnection(SentinelManagedConnection):
 
     def read_response(self, disable_decoding: bool = False, *, disconnect_on_error: bool | None = True,
                       push_request: bool | None = False) -> Any:
-        return super().read_response(disable_decoding=disable_decoding, disconnect_on_error=disconnect_on_error,
-                                     push_request=push_request)
+        # types-redis describes redis 4, before `push_request`
+        return super().read_response(disable_decoding=disable_decoding,  # type: ignore[call-arg]
+                                     disconnect_on_error=bool(disconnect_on_error), push_request=push_request)
 
 
 class ClosingSentinelSSLConnection(ClosingSentinelConnection, SSLConnection):
     pass
 
 
-def connect(settings: Settings, *, timeout_s: float | None = None) -> Redis:
+def connect(settings: Settings, *, timeout_s: float | None = None) -> RedisClient:
     """A client for the configured Redis that retries a dropped connection with back-off (a Redis restart or
     failover). `timeout_s` shortens both timeouts, for a quick reachability check."""
     options = _options(settings, timeout_s)
@@ -128,7 +133,7 @@ class ReplicaAck:
         wanted = settings.replicas_to_wait_for
         return cls(wanted, settings.redis_wait_timeout_ms) if wanted else None
 
-    def connected_replicas(self, client: Redis) -> int:
+    def connected_replicas(self, client: RedisClient) -> int:
         now = time.monotonic()
         if now - self._asked_at > REPLICA_COUNT_TTL_S:
             self._asked_at = now
@@ -138,22 +143,23 @@ class ReplicaAck:
                 self._connected = 0
         return self._connected
 
-    def pipeline(self, client: Redis) -> Pipeline:
+    def pipeline(self, client: RedisClient) -> RedisPipeline:
         """A transaction whose EXEC is followed, on the same connection, by WAIT: WAIT covers only the writes of
         the connection that sends it, so it cannot be sent separately through the pool."""
         return DurablePipeline(client.connection_pool, client.response_callbacks, True, None, ack=self,
                                client=client)
 
 
-class DurablePipeline(Pipeline):
-    def __init__(self, *args: Any, ack: ReplicaAck, client: Redis) -> None:
+class DurablePipeline(Pipeline):  # type: ignore[type-arg]  # redis-py's Pipeline is generic only in the stubs
+    def __init__(self, *args: Any, ack: ReplicaAck, client: RedisClient) -> None:
         super().__init__(*args)
         self.ack = ack
-        self.client = client
+        self.primary = client
 
     def _execute_transaction(self, connection: Connection, commands: Any, raise_on_error: bool) -> list[Any]:
-        results = super()._execute_transaction(connection, commands, raise_on_error)
-        replicas = min(self.ack.wanted, self.ack.connected_replicas(self.client))
+        # A private method of redis-py's Pipeline that types-redis does not describe.
+        results: list[Any] = super()._execute_transaction(connection, commands, raise_on_error)  # type: ignore[misc]
+        replicas = min(self.ack.wanted, self.ack.connected_replicas(self.primary))
         if replicas > 0:
             connection.send_command("WAIT", replicas, self.ack.timeout_ms)
             self.ack.last_acked = int(connection.read_response())

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from jobs.domain.models import TakeState
 from jobs.domain.providers import family_of
-from jobs.infra.store import Store
+from jobs.domain.store import Store
 from jobs.pipeline.runtime import Runtime
 
 # `<workspace>.<secret>` for a workspace installed by OAuth (its records live under its own prefix), else the secret.

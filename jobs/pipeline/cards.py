@@ -8,11 +8,11 @@ import time
 from jobs.domain import votes
 from jobs.domain.channels import ChannelSettings, load_channel_settings
 from jobs.domain.models import Take
-from jobs.infra.store import RedisStore
-from jobs.pipeline.runtime import Notifier, Runtime
+from jobs.domain.store import Store
+from jobs.pipeline.runtime import Runtime, TakeNotifier
 
 
-def reconcile_take(store: RedisStore, notifier: Notifier, take: Take, channel: ChannelSettings) -> Take | None:
+def reconcile_take(store: Store, notifier: TakeNotifier, take: Take, channel: ChannelSettings) -> Take | None:
     """Set the take's votes from the reactions Slack shows on its card (when Slack can be asked), and copy the
     tally onto the take. Reaction events can be processed in any order; this makes the order irrelevant."""
     if take.message_ts:
@@ -25,8 +25,6 @@ def reconcile_take(store: RedisStore, notifier: Notifier, take: Take, channel: C
 def refresh_channel_cards(rt: Runtime, channel: str) -> list[str]:
     """Reconcile and re-render the channel's cards whose votes moved; returns their take ids."""
     store = rt.store
-    if not isinstance(store, RedisStore):
-        return []
     delay = votes.refresh_delay_s(store, channel)
     if delay > 0:  # an earlier refresh edited this channel less than a second ago
         rt.scheduler.enqueue_in(delay, "refresh_cards", channel)

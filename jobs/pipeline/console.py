@@ -18,8 +18,8 @@ from jobs.domain.channels import ChannelSettings
 from jobs.domain.models import ReferenceImage, Request, Take, TakeState
 from jobs.domain.references import HOW, references_from_files
 from jobs.domain.requests import build_request, resolve_brief
+from jobs.domain.store import in_memory_store
 from jobs.infra.settings import Settings
-from jobs.infra.store import MemoryStore
 from jobs.pipeline.runtime import FileUnavailable, Runtime
 from jobs.pipeline.tasks import TASKS
 
@@ -89,6 +89,20 @@ class ConsoleNotifier:
     def card_changed(self, take: Take) -> None:
         """The terminal has no cards to edit."""
 
+    def reactions_on(self, channel: str, ts: str) -> dict[str, list[str]] | None:
+        return None  # nobody votes in a terminal
+
+    def post_text(self, take: Take, text: str) -> None:
+        print(f"  take {take.label}: {text}", file=self.stream, flush=True)
+
+    def post_file(self, take: Take, path: Path, filename: str, comment: str, *, asked_by: str | None = None) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, self.out_dir / filename)
+        print(f"  {comment} → {self.out_dir / filename}", file=self.stream, flush=True)
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        return None
+
     def fetch_file(self, file_id: str, dest_dir: Path) -> tuple[Path, str]:
         if file_id not in self.files:
             raise FileUnavailable(f"no file {file_id} was given")
@@ -128,7 +142,7 @@ def run_try(brief_text: str, out_dir: Path, settings: Settings, stream: TextIO =
     brief = parse_brief(brief_text)
     references, files = local_references(frames or [])
     resolved = resolve_brief(brief, settings, ChannelSettings(), references)
-    store = MemoryStore()
+    store = in_memory_store()
     scheduler = InlineScheduler()
     notifier = ConsoleNotifier(out_dir, stream, files)
     runtime = Runtime(settings=settings, store=store, scheduler=scheduler, notifier=notifier)

@@ -18,7 +18,7 @@ import ffmpeg
 from pydantic import BaseModel
 
 from adapters.base import Aspect
-from adapters.media import MediaError, find_font, open_input, run_ffmpeg
+from adapters.media import FfmpegStream, MediaError, find_font, open_input, run_ffmpeg
 from jobs.domain.models import Request, Take, TakeState
 from jobs.pipeline.media import take_file
 from jobs.pipeline.runtime import Runtime
@@ -88,7 +88,7 @@ def sheet_grid(count: int, aspect: Aspect) -> SheetLayout:
     return min(candidates, key=misfit)
 
 
-def _picture(tile: SheetTile, layout: SheetLayout, font: str | None, work: Path, index: int):  # noqa: ANN202
+def _picture(tile: SheetTile, layout: SheetLayout, font: str | None, work: Path, index: int) -> FfmpegStream:
     """The tile's picture as an ffmpeg-python stream: the take's poster frame, else a plain card."""
     w, h = layout.tile_width_px, layout.tile_height_px
     if tile.clip is not None:

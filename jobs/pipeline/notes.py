@@ -5,15 +5,12 @@ the note mirrored into its ticket's thread (once), listed on its ticket, and a n
 from __future__ import annotations
 
 from jobs.domain import tickets
-from jobs.infra.store import RedisStore
 from jobs.pipeline.runtime import Runtime
 from jobs.pipeline.tickets import turnover_after_note
 
 
 def note_added(rt: Runtime, take_id: str, note_ts: str) -> None:
     store = rt.store
-    if not isinstance(store, RedisStore):
-        return
     take = store.get_take(take_id)
     if take is None:
         return
@@ -23,7 +20,7 @@ def note_added(rt: Runtime, take_id: str, note_ts: str) -> None:
     if note is None or ticket is None or not ticket.queue_ts:
         return  # a ticket not yet posted lists every note when it is
     if store.first_time("note_mirror", f"{take_id}:{note_ts}"):
-        rt.notifier.ticket_note(ticket, take, note)
+        rt.sound_desk().ticket_note(ticket, take, note)
     if ticket.package_file_ids and store.first_time("turnover", f"{take_id}:{note_ts}"):
         turnover_after_note(rt, ticket.id, take_id)  # the next version of the archive, with this marker
-    rt.notifier.ticket_changed(ticket, take)
+    rt.sound_desk().ticket_changed(ticket, take)

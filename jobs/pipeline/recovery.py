@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 
 from jobs.domain.models import Take, TakeState
 from jobs.domain.tickets import is_held
 from jobs.pipeline.runtime import Runtime
 from jobs.pipeline.takes import QUEUED_LEASE_S, new_poll_chain
+
+
+def _set_poll_chain(take: Take, chain: str) -> None:
+    take.poll_chain = chain
 
 
 def sweep_media(rt: Runtime, *, now: float | None = None) -> int:
@@ -63,7 +68,7 @@ def recover(rt: Runtime, take_ids: list[str], *, at_start: bool = False) -> int:
         if take.state in (TakeState.submitted, TakeState.generating):
             # Start a new poll chain; the dead one, should its job turn up after all, stops at its next run.
             chain = new_poll_chain()
-            rt.store.update_take(take_id, lambda t, chain=chain: setattr(t, "poll_chain", chain))
+            rt.store.update_take(take_id, partial(_set_poll_chain, chain=chain))
             rt.scheduler.enqueue("poll_take", take_id, chain)
         else:
             rt.scheduler.enqueue("submit_take" if take.state == TakeState.queued else "fetch_take", take_id)

@@ -1,6 +1,6 @@
 """What a pipeline step runs with: settings, a store, a scheduler for the next step, a notifier.
 
-`jobs/` reaches Slack only through `Notifier`, which `bot/` implements (and `dailies try` implements for the
+`jobs/` reaches Slack only through `TakeNotifier` and `TicketNotifier`, which `bot/` implements (and `dailies try` implements for the
 terminal); `jobs/` never imports `bot/`.
 """
 
@@ -19,10 +19,10 @@ from rq import Queue, Retry
 from adapters.base import Provider
 from jobs.domain.models import Request, Take, TakeNote
 from jobs.domain.providers import build_provider
+from jobs.domain.store import Store
 from jobs.domain.tickets import MixCheck, Ticket, TicketEvent
 from jobs.infra.metrics import MemoryMetrics, Metrics
 from jobs.infra.settings import Settings
-from jobs.infra.store import Store
 
 TASKS_MODULE = "jobs.pipeline.tasks"
 FAILED_JOB_TTL_S = 7 * 24 * 3600
@@ -53,10 +53,10 @@ class FileUnavailable(Exception):
     """A chat file could not be fetched; the message is a sentence for the thread."""
 
 
-class Notifier(Protocol):
-    """Where the pipeline reports: the Slack thread (`bot.slack.notifier`), or the terminal for `dailies try`."""
+class TakeNotifier(Protocol):
+    """Where the pipeline reports a round and its takes: the Slack thread (`bot.slack.notifier`), or the terminal
+    for `dailies try`."""
 
-    # takes
     def request_status(self, request: Request, takes: list[Take]) -> str | None: ...
     def take_ready(self, request: Request, take: Take) -> Take: ...
     def take_failed(self, request: Request, take: Take) -> None: ...
@@ -75,9 +75,12 @@ class Notifier(Protocol):
     def fetch_file(self, file_id: str, dest_dir: Path) -> tuple[Path, str]:
         """The chat's own copy of a posted file, saved under `dest_dir`: (path, its name). Raises FileUnavailable."""
         ...
-
-    # sound tickets
     def permalink(self, channel: str, ts: str) -> str | None: ...
+
+
+class TicketNotifier(Protocol):
+    """Where sound tickets are posted and mirrored: the sound team's queue channel (`bot.slack.ticket_notifier`)."""
+
     def ticket_posted(self, ticket: Ticket, take: Take) -> str: ...
     def ticket_changed(self, ticket: Ticket, take: Take | None) -> None: ...
     def ticket_package(self, ticket: Ticket, uploads: list[Upload], comment: str) -> list[str]: ...
@@ -93,7 +96,8 @@ class Runtime:
     settings: Settings
     store: Store
     scheduler: Scheduler
-    notifier: Notifier
+    notifier: TakeNotifier
+    ticket_notifier: TicketNotifier | None = None  # None where there is no sound team to hand off to (`dailies try`)
     team: str | None = None  # the workspace whose records `store` holds (None: the single-token deployment)
     metrics: Metrics = field(default_factory=MemoryMetrics)  # the deployment's counters (RedisMetrics in a worker)
     valid_until: float | None = None  # when its credentials need renewing (a workspace's rotating token)
@@ -113,6 +117,11 @@ class Runtime:
             yield True
         finally:
             self.store.unlock(name)
+
+    def sound_desk(self) -> TicketNotifier:
+        if self.ticket_notifier is None:
+            raise RuntimeError("this runtime has no sound queue to post tickets to")
+        return self.ticket_notifier
 
     def provider(self, model_key: str) -> Provider:
         if model_key not in self._providers:

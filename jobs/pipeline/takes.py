@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -25,7 +26,6 @@ from jobs.domain.providers import family_of
 from jobs.domain.slots import RenderSlots
 from jobs.infra.faults import DeliveryError, decode_problem
 from jobs.infra.logs import scrub_text
-from jobs.infra.store import RedisStore
 from jobs.pipeline import contact_sheet
 from jobs.pipeline.callbacks import callback_url
 from jobs.pipeline.media import take_dir
@@ -146,7 +146,7 @@ class SlotPool(BaseModel):
 def slot_pools(rt: Runtime, take: Take) -> list[SlotPool]:
     """The limits a render is counted against, shared by the deployment: its workspace's takes in flight, then its
     provider key's render slots. None for a render made on this machine."""
-    if not isinstance(rt.store, RedisStore) or rt.provider(take.model).renders_locally:
+    if rt.provider(take.model).renders_locally:
         return []
     family, team = family_of(take.model), rt.team or "-"
     lease_s = max(rt.settings.slot_lease_s, 2 * rt.settings.poll_max_s)  # each status check renews them
@@ -229,7 +229,7 @@ def poll_take(rt: Runtime, take_id: str, chain: str | None = None) -> None:
         fail_take(rt, take_id, FailureKind.expired, f"no result after {elapsed / 60:.0f} minutes")
         return
 
-    def running_until(delay_s: float):  # noqa: ANN202 - a mutation for update_take
+    def running_until(delay_s: float) -> Callable[[Take], None]:
         def running(t: Take) -> None:
             if t.state in (TakeState.submitted, TakeState.generating):
                 t.state = TakeState.generating if result.phase == JobPhase.running else t.state

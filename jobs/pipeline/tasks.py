@@ -18,8 +18,8 @@ from rq import Queue
 from rq.job import Job
 
 from adapters.base import FailureKind
+from jobs.domain.store import installed_workspaces
 from jobs.infra.logs import bound
-from jobs.infra.store import RedisStore, installed_workspaces
 from jobs.pipeline import cards, contact_sheet, master, notes, recovery, takes, tickets
 from jobs.pipeline.runtime import RqScheduler, Runtime
 
@@ -67,7 +67,7 @@ def recover_stalled(rt: Runtime, at_start: bool = False) -> int:
     """Resume takes a dead worker left mid-step, then look again in a minute (one schedule across workers).
     Each workspace installed by OAuth gets its own sweep, run with its own runtime."""
     resumed = recovery.recover(rt, rt.store.active_take_ids(), at_start=at_start)
-    if rt.team is None and isinstance(rt.scheduler, RqScheduler) and isinstance(rt.store, RedisStore):
+    if rt.team is None and isinstance(rt.scheduler, RqScheduler):
         for team in installed_workspaces(rt.store.redis, rt.settings.key_prefix):
             rt.scheduler.for_team(team).enqueue("recover_workspace")
     if isinstance(rt.scheduler, RqScheduler) and rt.store.try_lock("recovery-scheduled", RECOVERY_INTERVAL_S - 5):
@@ -125,7 +125,8 @@ class RuntimeWorkerMixin:
         if not team or self.team_runtime is None:
             return self.runtime
         built: dict[str, Runtime] = self.__dict__.setdefault("_team_runtimes", {})
-        stale = team in built and built[team].valid_until is not None and time.time() > built[team].valid_until
+        valid_until = built[team].valid_until if team in built else None
+        stale = valid_until is not None and time.time() > valid_until
         if team not in built or stale:
             built[team] = self.team_runtime(team)
         return built[team]
@@ -134,7 +135,7 @@ class RuntimeWorkerMixin:
         team = (job.meta or {}).get("team")
         job.runtime = self.runtime_for(team)  # type: ignore[attr-defined]
         with bound(team=team, **job_ids(job)):
-            return super().perform_job(job, queue)  # type: ignore[misc]
+            return bool(super().perform_job(job, queue))  # type: ignore[misc]
 
 
 # Each task's first id, by what it names, for the log context (tests/test_logs.py holds it to the signatures).
@@ -146,7 +147,7 @@ ID_KINDS = {
 
 
 def job_ids(job: Job) -> dict[str, str]:
-    name = job.func_name.rsplit(".", 1)[-1]
+    name = (job.func_name or "").rsplit(".", 1)[-1]
     ids = {"task": name}
     kind = ID_KINDS.get(name)
     if kind and job.args and isinstance(job.args[0], str):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from functools import partial
 from pathlib import Path
 
 from adapters.media import MediaError, NotMedia, open_input, probe_media, run_ffmpeg
@@ -24,7 +25,6 @@ from jobs.domain import tickets
 from jobs.domain.models import Take
 from jobs.domain.provenance import Provenance, provenance_of
 from jobs.domain.tickets import MixCheck, Ticket, TicketError, TicketState
-from jobs.infra.store import RedisStore
 from jobs.pipeline.media import take_dir, take_file
 from jobs.pipeline.runtime import FileUnavailable, Runtime, Upload
 from jobs.turnover.package import TurnoverNote, TurnoverRequest, build_turnover
@@ -33,10 +33,8 @@ log = logging.getLogger(__name__)
 LOCK_S = 300.0
 
 
-def _store(rt: Runtime) -> RedisStore:
-    if not isinstance(rt.store, RedisStore):
-        raise TypeError("sound tickets live in Redis")
-    return rt.store
+def _mark_mirrored(ticket: tickets.Ticket, upto: int) -> None:
+    ticket.mirrored = max(ticket.mirrored, upto)
 
 
 def extract_wav(clip: Path, out: Path) -> Path:
@@ -56,7 +54,7 @@ def post_ticket(rt: Runtime, ticket_id: str) -> None:
 
 
 def _post_ticket(rt: Runtime, ticket_id: str) -> None:
-    store = _store(rt)
+    store = rt.store
     ticket = tickets.get_ticket(store, ticket_id)
     take = store.get_take(ticket.take_id) if ticket else None
     if ticket is None or take is None:
@@ -80,7 +78,7 @@ def _post_ticket(rt: Runtime, ticket_id: str) -> None:
             fresh = report
             ticket = tickets.update_ticket(store, ticket_id, lambda t: setattr(t, "report", fresh)) or ticket
     if not ticket.queue_ts:
-        ts = rt.notifier.ticket_posted(ticket, take)
+        ts = rt.sound_desk().ticket_posted(ticket, take)
         ticket = tickets.update_ticket(store, ticket_id, lambda t: setattr(t, "queue_ts", t.queue_ts or ts)) or ticket
         tickets.index_message(store, ticket.queue_channel, ticket.queue_ts or ts, ticket.id)
     if not ticket.package_file_ids:
@@ -129,12 +127,12 @@ def _post_package(rt: Runtime, ticket: Ticket, take: Take, clip: Path | None, re
         notes.append(said)
     if notes:
         comment += " " + " ".join(notes)
-    ids = rt.notifier.ticket_package(ticket, uploads, comment)
-    tickets.update_ticket(_store(rt), ticket.id, lambda t: setattr(t, "package_file_ids", t.package_file_ids or ids))
+    ids = rt.sound_desk().ticket_package(ticket, uploads, comment)
+    tickets.update_ticket(rt.store, ticket.id, lambda t: setattr(t, "package_file_ids", t.package_file_ids or ids))
 
 
 def take_provenance(rt: Runtime, take: Take) -> Provenance:
-    request = _store(rt).get_request(take.request_id)
+    request = rt.store.get_request(take.request_id)
     return provenance_of(take, provider=rt.provider(take.model).display_name,
                          permalink=rt.notifier.permalink(take.channel, take.thread_ts),
                          terms_urls=rt.settings.terms_urls, references=request.resolved.references if request else [])
@@ -183,7 +181,7 @@ def first_line(text: str) -> str:
 
 def turnover_after_note(rt: Runtime, ticket_id: str, take_id: str) -> None:
     """A note added after the handoff: the package again, as the next version, posted once in the ticket thread."""
-    store = _store(rt)
+    store = rt.store
     ticket, take = tickets.get_ticket(store, ticket_id), store.get_take(take_id)
     clip = take_file(rt, take) if take else None
     if ticket is None or take is None or clip is None:
@@ -192,7 +190,7 @@ def turnover_after_note(rt: Runtime, ticket_id: str, take_id: str) -> None:
     origin = take_provenance(rt, take)
     folder = tickets.ticket_dir(rt.settings.media_dir, ticket.id)
     upload, said = make_turnover(rt, ticket, take, clip, origin, folder, version=version)
-    rt.notifier.ticket_package(ticket, [upload] if upload else [], said)
+    rt.sound_desk().ticket_package(ticket, [upload] if upload else [], said)
 
 
 # mirroring ----------------------------------------------------------------------------------------------
@@ -205,7 +203,7 @@ def sync_ticket(rt: Runtime, ticket_id: str) -> None:
 
 
 def _sync(rt: Runtime, ticket_id: str) -> None:
-    store = _store(rt)
+    store = rt.store
     ticket = tickets.get_ticket(store, ticket_id)
     if ticket is None:
         return
@@ -214,11 +212,10 @@ def _sync(rt: Runtime, ticket_id: str) -> None:
         if event.changes_state:
             _mirror(rt, ticket, index)
         done = index + 1
-        ticket = tickets.update_ticket(store, ticket_id,
-                                       lambda t, n=done: setattr(t, "mirrored", max(t.mirrored, n))) or ticket
+        ticket = tickets.update_ticket(store, ticket_id, partial(_mark_mirrored, upto=done)) or ticket
     take = store.get_take(ticket.take_id)
     if ticket.queue_ts:
-        rt.notifier.ticket_changed(ticket, take)
+        rt.sound_desk().ticket_changed(ticket, take)
     if take is not None:
         ref = ticket.ref()
         take = store.update_take(take.id, lambda t: setattr(t, "ticket", ref)) or take
@@ -237,9 +234,9 @@ def _mirror(rt: Runtime, ticket: Ticket, index: int) -> None:
                            title=f"{ticket.id} · final mix for take {ticket.take_label}")
         except FileUnavailable as problem:
             log.error("ticket %s: final mix could not be fetched: %s", ticket.id, problem)
-    rt.notifier.ticket_mirrored(ticket, event, final)
+    rt.sound_desk().ticket_mirrored(ticket, event, final)
     if final is not None:
-        tickets.update_ticket(_store(rt), ticket.id, lambda t: setattr(t, "final_posted", True))
+        tickets.update_ticket(rt.store, ticket.id, lambda t: setattr(t, "final_posted", True))
 
 
 def _safe(name: str) -> str:
@@ -256,7 +253,7 @@ def _final_mix(rt: Runtime, ticket: Ticket) -> tuple[Path, str]:
 
 # delivery -----------------------------------------------------------------------------------------------
 def check_ticket_mix(rt: Runtime, ticket_id: str, file_id: str, user: str) -> None:
-    store = _store(rt)
+    store = rt.store
     lock = f"ticket-mix:{ticket_id}:{file_id}"
     if not store.try_lock(lock, LOCK_S):
         return
@@ -269,7 +266,7 @@ def check_ticket_mix(rt: Runtime, ticket_id: str, file_id: str, user: str) -> No
 
 
 def _check_mix(rt: Runtime, ticket_id: str, file_id: str, user: str) -> bool:
-    store = _store(rt)
+    store = rt.store
     ticket = tickets.get_ticket(store, ticket_id)
     if ticket is None:
         return False
@@ -322,7 +319,7 @@ def _check_mix(rt: Runtime, ticket_id: str, file_id: str, user: str) -> bool:
     else:
         ticket = tickets.update_ticket(store, ticket_id, record) or ticket
         tickets.note_event(store, ticket_id, "mix_failed", user, "; ".join(mix.reasons) or mix.error)
-    rt.notifier.mix_checked(ticket, mix)
+    rt.sound_desk().mix_checked(ticket, mix)
     if not delivered:
         sync_ticket(rt, ticket_id)  # the queue message shows the failed mix's reason
     return delivered

@@ -118,11 +118,11 @@ def otio_timeline(timeline: Timeline) -> otio.schema.Timeline:
 
 
 def otio_json(timeline: Timeline) -> bytes:
-    return otio.adapters.write_to_string(otio_timeline(timeline), adapter_name="otio_json").encode()
+    return str(otio.adapters.write_to_string(otio_timeline(timeline), adapter_name="otio_json")).encode()
 
 
 def fcp7_xml(timeline: Timeline) -> bytes:
-    return otio.adapters.write_to_string(otio_timeline(timeline), adapter_name="fcp_xml").encode()
+    return str(otio.adapters.write_to_string(otio_timeline(timeline), adapter_name="fcp_xml")).encode()
 
 
 # Standard MIDI File -----------------------------------------------------------------------------------------

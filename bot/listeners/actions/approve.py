@@ -22,7 +22,7 @@ from bot.slack.access import lead_in, refuse
 from bot.slack.errors import explain_slack_error
 from bot.slack.payloads import parse_block_action
 from bot.slack.reply import BUSY_REPLY
-from jobs.domain import budget
+from jobs.domain import approvals, budget, spend
 
 log = logging.getLogger(__name__)
 ONLY_LEADS = "Only leads can approve requests over the budget or the hourly limit; nothing was queued."
@@ -41,7 +41,7 @@ def on_approve(ack: Ack, body: dict[str, Any], context: BoltContext, client: Web
         return
     user, channel = payload.user_id, payload.channel_id
     try:
-        pending = budget.get_pending(deps.store, payload.action.chosen)
+        pending = approvals.get_pending(deps.store, payload.action.chosen)
         if pending is None:
             refuse(client, payload, NOT_WAITING, f"no held request {payload.action.chosen[:40]!r}")
             return
@@ -64,7 +64,7 @@ def on_approve(ack: Ack, body: dict[str, Any], context: BoltContext, client: Web
         return
     if payload.message_ts and channel:
         text = (f":white_check_mark: Approved by <@{user}>: round {request.round} is queued "
-                f"(est. {budget.money(request.estimate_usd)}).")
+                f"(est. {spend.money(request.estimate_usd)}).")
         try:
             client.chat_update(channel=channel, ts=payload.message_ts, text=text, parse="none",
                                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])

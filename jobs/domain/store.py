@@ -1,20 +1,22 @@
 """All state in Redis as JSON of pydantic models, under one key prefix.
 
-`MemoryStore` keeps the same records in a dict for `dailies try`, which runs
-the pipeline with no Redis at all.
+`dailies try` runs the same store on an in-process Redis (fakeredis), so a local run takes the code paths
+of the deployment (budgets, locks, indexes) with no server and nothing shared.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar, cast
 
+import fakeredis
 import redis
 from pydantic import BaseModel
+from redis.commands.core import Script
 
 from jobs.domain.models import Request, Take
-from jobs.infra.redis_client import ReplicaAck, connect
+from jobs.infra.redis_client import RedisClient, RedisPipeline, ReplicaAck, connect
 from jobs.infra.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
@@ -29,7 +31,7 @@ def workspace_prefix(base: str, team: str | None) -> str:
     return f"{base}:ws:{team}" if team else base
 
 
-def installed_workspaces(client: redis.Redis, base: str) -> list[str]:
+def installed_workspaces(client: RedisClient, base: str) -> list[str]:
     return sorted(member.decode() for member in client.smembers(f"{base}:{WORKSPACES_KEY}"))
 
 
@@ -37,126 +39,74 @@ class StoreUnavailable(Exception):
     """Redis could not be reached."""
 
 
-class Store:
-    """The records the take pipeline needs. Both stores implement these."""
+class Store(Protocol):
+    """What the domain and the pipeline need of a store. `Store` is the one implementation: on the
+    deployment's Redis, or (`in_memory_store`, for `dailies try`) on an in-process Redis."""
 
     prefix: str
+    redis: RedisClient
 
+    def key(self, *parts: str) -> str: ...
+    def pipeline(self) -> RedisPipeline: ...
+    def ping(self) -> None: ...
+    def script(self, source: str) -> Script: ...
+    def read_record(self, key: str, model: type[M]) -> M | None: ...
+    def write_record(self, key: str, value: BaseModel, ttl_s: int | None = RECORD_TTL_S) -> None: ...
+    def update_record(self, key: str, model: type[M], mutate: Callable[[M], None]) -> M | None: ...
     def get_request(self, request_id: str) -> Request | None: ...
     def save_request(self, request: Request) -> None: ...
+    def update_request(self, request_id: str, mutate: Callable[[Request], None]) -> Request | None: ...
     def get_take(self, take_id: str) -> Take | None: ...
     def save_take(self, take: Take) -> None: ...
     def update_take(self, take_id: str, mutate: Callable[[Take], None]) -> Take | None: ...
-    def update_request(self, request_id: str, mutate: Callable[[Request], None]) -> Request | None: ...
-    def try_lock(self, name: str, ttl_s: float) -> bool: ...
-    def unlock(self, name: str) -> None: ...
-    def lock_ttl_s(self, name: str) -> float:
-        """Seconds until the lock `name` runs out (0 when it is not held)."""
-        ...
-    def count_attempt(self, name: str, ttl_s: int = 24 * 3600) -> int:
-        """How many times `name` has been tried, this one included."""
-        ...
-    def read_record(self, key: str, model: type[M]) -> M | None: ...
-    def write_record(self, key: str, value: BaseModel, ttl_s: int | None = RECORD_TTL_S) -> None: ...
+    def takes_for(self, request: Request) -> list[Take]: ...
+    def record_new_request(self, request: Request, takes: list[Take]) -> None: ...
+    def thread_requests(self, channel: str, thread_ts: str) -> list[Request]: ...
+    def thread_takes(self, channel: str, thread_ts: str) -> list[Take]: ...
+    def channel_takes(self, channel: str) -> list[Take]: ...
+    def user_requests(self, user: str, limit: int = 20) -> list[Request]: ...
+    def next_round(self, channel: str, thread_ts: str) -> int: ...
     def active_take_ids(self) -> list[str]: ...
     def mark_inactive(self, take_id: str) -> None: ...
-
-    def key(self, *parts: str) -> str:
-        return ":".join((self.prefix, *parts))
-
-    def takes_for(self, request: Request) -> list[Take]:
-        return [t for t in (self.get_take(tid) for tid in request.take_ids) if t is not None]
-
-
-class MemoryStore(Store):
-    """The same records in this process only, for `dailies try` (no Redis, nothing shared)."""
-
-    prefix = "dailies"
-
-    def __init__(self) -> None:
-        self.requests: dict[str, Request] = {}
-        self.takes: dict[str, Take] = {}
-        self.locks: dict[str, float] = {}
-        self.records: dict[str, str] = {}
-        self.attempts: dict[str, int] = {}
-
-    def get_request(self, request_id: str) -> Request | None:
-        found = self.requests.get(request_id)
-        return found.model_copy(deep=True) if found else None
-
-    def save_request(self, request: Request) -> None:
-        self.requests[request.id] = request.model_copy(deep=True)
-
-    def get_take(self, take_id: str) -> Take | None:
-        found = self.takes.get(take_id)
-        return found.model_copy(deep=True) if found else None
-
-    def save_take(self, take: Take) -> None:
-        take.updated_at = time.time()
-        self.takes[take.id] = take.model_copy(deep=True)
-
-    def update_take(self, take_id: str, mutate: Callable[[Take], None]) -> Take | None:
-        take = self.get_take(take_id)
-        if take is None:
-            return None
-        mutate(take)
-        self.save_take(take)
-        return take
-
-    def update_request(self, request_id: str, mutate: Callable[[Request], None]) -> Request | None:
-        request = self.get_request(request_id)
-        if request is None:
-            return None
-        mutate(request)
-        self.save_request(request)
-        return request
-
-    def try_lock(self, name: str, ttl_s: float) -> bool:
-        if self.locks.get(name, 0) > time.time():
-            return False
-        self.locks[name] = time.time() + ttl_s
-        return True
-
-    def unlock(self, name: str) -> None:
-        self.locks.pop(name, None)
-
-    def lock_ttl_s(self, name: str) -> float:
-        return max(0.0, self.locks.get(name, 0.0) - time.time())
-
-    def count_attempt(self, name: str, ttl_s: int = 24 * 3600) -> int:
-        self.attempts[name] = self.attempts.get(name, 0) + 1
-        return self.attempts[name]
-
-    def read_record(self, key: str, model: type[M]) -> M | None:
-        raw = self.records.get(key)
-        return model.model_validate_json(raw) if raw else None
-
-    def write_record(self, key: str, value: BaseModel, ttl_s: int | None = RECORD_TTL_S) -> None:
-        self.records[key] = value.model_dump_json()
-
-    def active_take_ids(self) -> list[str]:
-        return sorted(take.id for take in self.takes.values() if not take.state.finished)
-
-    def mark_inactive(self, take_id: str) -> None:
-        """Nothing to do: `active_take_ids` reads the takes' states."""
+    def index_card(self, channel: str, message_ts: str, take_id: str) -> None: ...
+    def take_for_card(self, channel: str, message_ts: str) -> Take | None: ...
+    def index_status(self, channel: str, message_ts: str, request_id: str) -> None: ...
+    def request_for_status(self, channel: str, message_ts: str) -> Request | None: ...
+    def first_time(self, kind: str, ident: str, ttl_s: int = SEEN_TTL_S) -> bool: ...
+    def try_lock(self, name: str, ttl_s: float) -> bool: ...
+    def unlock(self, name: str) -> None: ...
+    def lock_ttl_s(self, name: str) -> float: ...
+    def count_attempt(self, name: str, ttl_s: int = 24 * 3600) -> int: ...
 
 
-class RedisStore(Store):
-    def __init__(self, client: redis.Redis, prefix: str = "dailies", ack: ReplicaAck | None = None) -> None:
+class RedisStore:
+    """Every record as JSON of a pydantic model, with the indexes the bot reads, under one prefix."""
+
+    def __init__(self, client: RedisClient, prefix: str = "dailies", ack: ReplicaAck | None = None) -> None:
         self.redis = client
         self.prefix = prefix
         self.ack = ack  # behind Sentinel: records are on a replica before a write returns
+        self._scripts: dict[str, Script] = {}
 
     @classmethod
-    def open(cls, settings: Settings, team: str | None = None, client: redis.Redis | None = None) -> RedisStore:
+    def open(cls, settings: Settings, team: str | None = None, client: RedisClient | None = None) -> RedisStore:
         """The store of the deployment (or of one workspace), on `client` or a new connection."""
         return cls(client if client is not None else connect(settings), workspace_prefix(settings.key_prefix, team),
                    ReplicaAck.from_settings(settings))
 
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def script(self, source: str) -> Script:
+        """A Lua script registered once per store (redis-py sends EVALSHA and loads it again after a restart)."""
+        if source not in self._scripts:
+            self._scripts[source] = self.redis.register_script(source)
+        return self._scripts[source]
+
     def for_workspace(self, base_prefix: str, team: str | None) -> RedisStore:
         return RedisStore(self.redis, workspace_prefix(base_prefix, team), self.ack)
 
-    def pipeline(self) -> redis.client.Pipeline:
+    def pipeline(self) -> RedisPipeline:
         """A transaction; behind Sentinel it returns once a replica has it too."""
         return self.ack.pipeline(self.redis) if self.ack else self.redis.pipeline(transaction=True)
 
@@ -185,7 +135,7 @@ class RedisStore(Store):
             while True:
                 try:
                     pipe.watch(key)
-                    raw = pipe.get(key)
+                    raw = cast(bytes | None, pipe.get(key))  # after WATCH the pipeline answers at once
                     if not raw:
                         pipe.unwatch()
                         return None
@@ -209,6 +159,9 @@ class RedisStore(Store):
 
     def update_request(self, request_id: str, mutate: Callable[[Request], None]) -> Request | None:
         return self.update_record(self.key("req", request_id), Request, mutate)
+
+    def takes_for(self, request: Request) -> list[Take]:
+        return [t for t in (self.get_take(tid) for tid in request.take_ids) if t is not None]
 
     def get_take(self, take_id: str) -> Take | None:
         return self.read_record(self.key("take", take_id), Take)
@@ -293,3 +246,8 @@ class RedisStore(Store):
         pipe.incr(key)
         pipe.expire(key, ttl_s)
         return int(pipe.execute()[0])
+
+
+def in_memory_store() -> RedisStore:
+    """A store that lives in this process only (`dailies try`)."""
+    return RedisStore(fakeredis.FakeRedis())
