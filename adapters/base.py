@@ -208,9 +208,17 @@ class Provider(ABC):
                 body[field] = frame.sha256
         return body
 
-    @abstractmethod
     def submit(self, spec: RenderSpec) -> str:
-        """Start a render and return the provider's job id as soon as it exists."""
+        """Start a render and return the provider's job id as soon as it exists; a spec the model cannot make is
+        refused (`bad_request`) before anything is sent."""
+        problems = self.capabilities.problems(spec)
+        if problems:
+            raise ProviderError(FailureKind.bad_request, f"{self.display_name} cannot make " + " or ".join(problems))
+        return self.start(spec)
+
+    @abstractmethod
+    def start(self, spec: RenderSpec) -> str:
+        """Send the render request (`spec` is one the model makes); the provider's job id."""
 
     @abstractmethod
     def poll(self, job_id: str) -> PollResult:

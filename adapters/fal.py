@@ -314,12 +314,9 @@ class FalProvider(Provider):
     def request_body(self, spec: RenderSpec) -> dict[str, Any]:
         return self.build_input(spec).model_dump(exclude_none=True)
 
-    def submit(self, spec: RenderSpec) -> str:
+    def start(self, spec: RenderSpec) -> str:
         if not ENDPOINT_RE.match(self.endpoint):
             raise ProviderError(FailureKind.bad_request, f"`{self.endpoint}` is not a fal endpoint id (like fal-ai/veo3.1)")
-        problems = self.capabilities.problems(spec)
-        if problems:
-            raise ProviderError(FailureKind.bad_request, f"{self.display_name} cannot make " + " or ".join(problems))
         headers = self._headers()
         with client(self.config.http_timeout_s) as c:
             # fal calls `fal_webhook` when the request finishes (https://docs.fal.ai/model-apis/model-endpoints/webhooks).

@@ -247,10 +247,7 @@ class KlingProvider(Provider):
     def request_body(self, spec: RenderSpec) -> dict[str, Any]:
         return self.build_request(spec).model_dump(exclude_none=True)
 
-    def submit(self, spec: RenderSpec) -> str:
-        problems = self.capabilities.problems(spec)
-        if problems:
-            raise ProviderError(FailureKind.bad_request, f"{self.display_name} cannot make " + " or ".join(problems))
+    def start(self, spec: RenderSpec) -> str:
         request = self.build_request(spec)
         kind = IMAGE_KIND if spec.first_frame else TEXT_KIND
         try:

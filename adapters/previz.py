@@ -105,7 +105,7 @@ class PrevizProvider(Provider):
         payload = spec.identity_json() + spec.label
         return "pv-" + hashlib.sha256(payload.encode()).hexdigest()[:20]
 
-    def submit(self, spec: RenderSpec) -> str:
+    def start(self, spec: RenderSpec) -> str:
         job_id = self.job_id_for(spec)
         out = self._job_path(job_id)
         if not out.is_file():

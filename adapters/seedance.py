@@ -223,10 +223,7 @@ class SeedanceProvider(Provider):
     def request_body(self, spec: RenderSpec) -> dict[str, Any]:
         return self.build_request(spec).model_dump(exclude_none=True)
 
-    def submit(self, spec: RenderSpec) -> str:
-        problems = self.capabilities.problems(spec)
-        if problems:
-            raise ProviderError(FailureKind.bad_request, f"{self.display_name} cannot make " + " or ".join(problems))
+    def start(self, spec: RenderSpec) -> str:
         headers = self._headers()
         with client(self.config.http_timeout_s) as c:
             response = send(c, "POST", f"{self.base_url}/contents/generations/tasks", name=self.display_name,

@@ -316,10 +316,7 @@ class VeoProvider(Provider):
     def request_body(self, spec: RenderSpec) -> dict[str, Any]:
         return self.build_request(spec).model_dump(by_alias=True, exclude_none=True)
 
-    def submit(self, spec: RenderSpec) -> str:
-        problems = self.capabilities.problems(spec)
-        if problems:
-            raise ProviderError(FailureKind.bad_request, f"{self.display_name} cannot make " + " or ".join(problems))
+    def start(self, spec: RenderSpec) -> str:
         headers = self._headers()
         body = self.request_body(spec)
         with client(self.config.http_timeout_s) as c:

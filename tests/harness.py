@@ -38,6 +38,7 @@ from jobs.domain.store import RedisStore
 from jobs.infra.metrics import RedisMetrics
 from jobs.infra.settings import Settings
 from jobs.pipeline.runtime import RqScheduler, Runtime
+from tests.standins.slack import SlackStandIn
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 SECRET_KEY = "Clcws08H4EgcxqHGWZF9BNFoSTiMbf7q2nPxMaJ_w7Q="  # a Fernet key for DAILIES_SECRET_KEYS in tests
@@ -262,6 +263,22 @@ def mention(text: str, *, channel: str = "C0ART", user: str = "U0CREATIVE", ts: 
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
+
+
+def reaction_event(name: str, *, user: str, ts: str, channel: str = "C0ART", added: bool = True) -> dict[str, Any]:
+    """A `reaction_added` / `reaction_removed` event as Slack documents it (the Events API `event` object)."""
+    return {"type": "reaction_added" if added else "reaction_removed", "user": user, "reaction": name,
+            "item": {"type": "message", "channel": channel, "ts": ts}, "item_user": "UDAILIESBOT",
+            "event_ts": f"{time.time():.6f}"}
+
+
+def react(bot: BotEndpoint, slack: SlackStandIn, name: str, *, user: str, ts: str, channel: str = "C0ART",
+          added: bool = True, event_id: str | None = None) -> None:
+    """A person reacts: Slack records it (what `reactions.get` answers), then sends the event — none when
+    nothing changed, as Slack sends none then."""
+    event = slack.react(user, channel, ts, name, added=added)
+    if event is not None:
+        assert bot.event(event, event_id=event_id).status_code == 200
 
 
 def block_action(action_id: str, value: str, *, user: str, channel: str, message_ts: str,

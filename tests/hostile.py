@@ -34,7 +34,7 @@ class CraftedProvider(Provider):
         self.files = files
         self.errors = errors
 
-    def submit(self, spec: RenderSpec) -> str:
+    def start(self, spec: RenderSpec) -> str:
         error = self.errors.get(spec.label)
         if error is not None:
             raise error

@@ -18,10 +18,10 @@ from jobs.domain.channels import ChannelSettings, save_channel_settings
 from jobs.domain.models import TakeState
 from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
-from tests.harness import BotEndpoint, Worker, block_action, make_settings, mention, wait_for
+from tests.harness import BotEndpoint, Worker, block_action, make_settings, mention, reaction_event, wait_for
 from tests.hostile import crafted_files, crafted_provider, priced
 from tests.standins.slack import SlackStandIn
-from tests.vote_helpers import event_id, reaction
+from tests.vote_helpers import event_id
 
 CHANNEL = "C0ART"
 LEAD = "U0LEAD"
@@ -204,7 +204,7 @@ def test_only_posted_takes_are_charged(redis_url, slack, tmp_path, files):
             bot.event(mention("Glass marbles, again x2 2s --model crafted", ts="1700500002.000100"))
             status = wait_for(lambda: [r for r in store.thread_requests(CHANNEL, "1700500002.000100")
                                        if r.status_ts])[0]
-            bot.event(reaction("x", user="U0CREATIVE", ts=status.status_ts), event_id=event_id())
+            bot.event(reaction_event("x", user="U0CREATIVE", ts=status.status_ts), event_id=event_id())
             wait_for(lambda: store.get_request(status.id).state.value == "cancelled")
             worker.drain()
         states = sorted((t.label, t.state.value, t.cost_usd) for t in store.channel_takes(CHANNEL))

@@ -11,10 +11,10 @@ import pytest
 from jobs.domain.models import RequestState, TakeState
 from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
-from tests.harness import Worker, make_settings, wait_for
+from tests.harness import Worker, make_settings, reaction_event, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn
-from tests.vote_helpers import CHANNEL, CREATIVE, event_id, posted_round, reaction, run_jobs, send_brief
+from tests.vote_helpers import CHANNEL, CREATIVE, event_id, posted_round, run_jobs, send_brief
 
 LEAD = "U0LEAD"
 
@@ -40,7 +40,7 @@ def store(worker: Worker) -> RedisStore:
 
 
 def cancel(bot, request, *, user: str, ident: str | None = None) -> None:
-    response = bot.event(reaction("x", user=user, ts=request.status_ts), event_id=ident or event_id())
+    response = bot.event(reaction_event("x", user=user, ts=request.status_ts), event_id=ident or event_id())
     assert response.status_code == 200
 
 
@@ -118,8 +118,8 @@ def test_others_cannot_cancel(bot, worker, store, slack):
 def test_x_on_anything_but_a_status_message_does_nothing(bot, worker, store, slack):
     thread = "1700003400.000100"
     (take,) = posted_round(bot, worker, "A clock tower at noon x1\nSound: bells", thread_ts=thread)
-    assert bot.event(reaction("x", user=CREATIVE, ts=take.message_ts)).status_code == 200  # the card
-    assert bot.event(reaction("x", user=CREATIVE, ts=thread)).status_code == 200  # the brief
+    assert bot.event(reaction_event("x", user=CREATIVE, ts=take.message_ts)).status_code == 200  # the card
+    assert bot.event(reaction_event("x", user=CREATIVE, ts=thread)).status_code == 200  # the brief
     request = store.get_request(take.request_id)
     cancel(bot, request, user=CREATIVE)  # the finished round's status message: nothing left to cancel
     time.sleep(0.3)

@@ -67,7 +67,8 @@ def test_master_for_a_take_in_another_channel_is_refused(bot, worker, slack, set
 
 def test_a_worker_on_another_machine_masters_from_slacks_copy(bot, worker, slack, settings, tmp_path):
     """The worker that rendered the take is gone with its disk; a `dailies worker` with its own media folder
-    fetches the posted clip from Slack (files.info → url_private_download with the bot token) and masters it."""
+    fetches the native file Slack keeps for it (files.info → url_private_download with the bot token; never the
+    loudness-matched copy in the thread) and masters it."""
     import shutil
     import sys
 
@@ -75,7 +76,9 @@ def test_a_worker_on_another_machine_masters_from_slacks_copy(bot, worker, slack
 
     ts = "1700030500.000100"
     take = posted_take(bot, worker, slack, settings, ts)
-    posted_clip = slack.uploads[take.file_id]
+    native_id = worker.store.get_take(take.id).native_copy_id
+    assert native_id and native_id != take.file_id  # the thread plays the matched preview
+    native_clip = slack.uploads[native_id]
     shutil.rmtree(settings.media_dir)  # the first machine, and its cache, are gone
     payload = block_action("master_for", "", user="U0PRODUCER", channel="C0ART", message_ts=take.message_ts,
                            thread_ts=ts, selected=f"{take.id}|broadcast-eu")
@@ -85,8 +88,9 @@ def test_a_worker_on_another_machine_masters_from_slacks_copy(bot, worker, slack
     second = subprocess.run([sys.executable, "-m", "bot.cli", "worker", "--burst"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=180)
     assert second.returncode == 0, second.stderr[-2000:]
-    infos = [c for c in slack.calls_to("files.info") if c.args.get("file") == take.file_id]
-    assert infos, "the second worker did not ask Slack for the take's file"
+    infos = [c for c in slack.calls_to("files.info") if c.args.get("file") == native_id]
+    assert infos, "the second worker did not ask Slack for the take's native file"
+    assert not [c for c in slack.calls_to("files.info") if c.args.get("file") == take.file_id]
     masters = [f for f in slack.completed_uploads("C0ART") if "broadcast-eu" in f["name"]]
     assert len(masters) == 1 and masters[0]["thread_ts"] == ts
     out = tmp_path / "master.mp4"
@@ -94,7 +98,7 @@ def test_a_worker_on_another_machine_masters_from_slacks_copy(bot, worker, slack
     report = check_file(out, "broadcast-eu")
     assert abs(report.integrated_lufs - (-23.0)) <= 0.5
     source = tmp_path / "posted.mp4"
-    source.write_bytes(posted_clip)
+    source.write_bytes(native_clip)
     assert video_md5(out) == video_md5(source)
     assert not settings.media_dir.exists() or not any(settings.media_dir.rglob("*.mp4"))
     assert not [m for m in slack.posted(thread_ts=ts) if "no longer kept" in m.get("text", "")]

@@ -27,6 +27,9 @@ from tests.standins.slack import SlackStandIn
 from tests.test_serve import ROOT, dailies, settings_env, signed
 from tests.test_worker_kill import kill_group, start_worker
 
+# Several processes and timed stops: one such module at a time when the suite runs in parallel (scripts/test).
+pytestmark = pytest.mark.xdist_group("processes")
+
 
 @pytest.fixture()
 def production(settings, slack: SlackStandIn, tmp_path: Path) -> Iterator[str]:

@@ -24,6 +24,9 @@ from tests.standins.slack import SlackStandIn
 from tests.standins.socket_mode import SocketModeStandin
 from tests.test_serve import ROOT, settings_env, signed
 
+# Several processes and timed stops: one such module at a time when the suite runs in parallel (scripts/test).
+pytestmark = pytest.mark.xdist_group("processes")
+
 APP_TOKEN = "xapp-1-A0DAILIES-1-standinsecret"
 
 

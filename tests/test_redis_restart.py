@@ -7,6 +7,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from redis import Redis
 from rq import Worker
 
@@ -17,6 +18,9 @@ from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn
 from tests.test_serve import settings_env
 from tests.test_worker_kill import assert_stop_within, kill_group, start_worker
+
+# Several processes and timed stops: one such module at a time when the suite runs in parallel (scripts/test).
+pytestmark = pytest.mark.xdist_group("processes")
 
 
 def test_a_redis_restart_mid_render_loses_and_doubles_nothing(slack: SlackStandIn, tmp_path: Path) -> None:

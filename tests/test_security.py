@@ -27,11 +27,12 @@ from tests.harness import (
     block_action,
     make_settings,
     mention,
+    reaction_event,
     wait_for,
 )
 from tests.hostile import crafted_files, crafted_provider, every_string, limit_problems, outbound
 from tests.standins.slack import SlackStandIn
-from tests.vote_helpers import event_id, reaction
+from tests.vote_helpers import event_id
 
 CHANNEL = "C0ART"
 OTHER = "C0OTHER"
@@ -125,7 +126,7 @@ def test_the_channel_allowlist_drops_events_buttons_and_reactions_from_elsewhere
     bot, worker = BotEndpoint(settings), Worker(settings)
     try:
         bot.event(mention("Storm over a lighthouse", ts="1700610001.000100", channel=OTHER))
-        bot.event(reaction("x", user=CREATIVE, ts="1700610001.000100", channel=OTHER), event_id=event_id())
+        bot.event(reaction_event("x", user=CREATIVE, ts="1700610001.000100", channel=OTHER), event_id=event_id())
         response = bot.action(block_action("approve_request", "0123456789abcdef", user=CREATIVE, channel=OTHER,
                                            message_ts="1700610001.000100"))
         assert response.status_code == 200

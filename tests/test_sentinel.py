@@ -24,6 +24,9 @@ from tests.standins.slack import SlackStandIn
 from tests.test_serve import settings_env
 from tests.test_worker_kill import assert_stop_within, kill_group, start_worker
 
+# Several processes and timed stops: one such module at a time when the suite runs in parallel (scripts/test).
+pytestmark = pytest.mark.xdist_group("processes")
+
 
 @pytest.fixture(scope="module")
 def sentinels() -> Iterator[SentinelGroup]:

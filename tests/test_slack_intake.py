@@ -36,7 +36,7 @@ def test_retry_and_twin_message_event_make_one_job(bot, worker: Worker, slack: S
     assert worker.pending() == 1
     assert len(_replies(slack, ts)) == 1
     worker.drain()
-    assert len([f for f in slack.completed_uploads() if f["name"].endswith(".mp4")]) == 1
+    assert len([f for f in slack.completed_uploads("C0ART") if f["name"].endswith(".mp4")]) == 1
     assert len(_store(settings).channel_takes("C0ART")) == 1
 
 
@@ -75,7 +75,7 @@ def test_mention_inside_a_thread_posts_into_that_thread(bot, worker: Worker, sla
     wait_for(lambda: slack.posted(thread_ts="1700000400.000100"))
     wait_for(worker.pending)
     worker.drain()
-    clips = [f for f in slack.completed_uploads() if f["name"].endswith(".mp4")]
+    clips = [f for f in slack.completed_uploads("C0ART") if f["name"].endswith(".mp4")]
     assert [c["thread_ts"] for c in clips] == ["1700000400.000100"]
 
 

@@ -13,7 +13,7 @@ from jobs.domain.channels import ChannelSettings, get_channel_settings, save_cha
 from jobs.domain.export import export_takes
 from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
-from tests.harness import Worker, make_settings, mention, wait_for
+from tests.harness import Worker, make_settings, mention, react, wait_for
 from tests.standins.slack import SlackStandIn
 from tests.vote_helpers import CHANNEL, card_updates, event_id, posted_round
 
@@ -33,14 +33,6 @@ def store(worker: Worker) -> RedisStore:
 
 def tally_is(store: RedisStore, take_id: str, score: int, emoji: dict[str, int]) -> bool:
     return votes.tally(store, take_id) == (score, emoji)
-
-
-def react(bot, slack: SlackStandIn, name: str, *, user: str, ts: str, added: bool = True,
-          ident: str | None = None) -> None:
-    """A person reacts: Slack records it, then sends the event (none when nothing changed, as Slack does)."""
-    event = slack.react(user, "C0ART", ts, name, added=added)
-    if event is not None:
-        assert bot.event(event, event_id=ident).status_code == 200
 
 
 def test_one_person_three_up_emoji_counts_once_and_removal_subtracts_exactly(bot, worker, store, slack):

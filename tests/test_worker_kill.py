@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from redis import Redis
 
 from jobs.domain.models import TakeState
@@ -17,6 +18,9 @@ from tests.harness import mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn
 from tests.test_serve import settings_env
+
+# Several processes and timed stops: one such module at a time when the suite runs in parallel (scripts/test).
+pytestmark = pytest.mark.xdist_group("processes")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from redis import Redis
 from rq import Queue
 from rq.scheduler import RQScheduler
@@ -25,6 +26,9 @@ from tests.standins.server import Reply
 from tests.standins.slack import SlackStandIn
 from tests.test_serve import ROOT, settings_env
 from tests.test_worker_kill import kill_group, start_worker
+
+# Several processes and timed stops: one such module at a time when the suite runs in parallel (scripts/test).
+pytestmark = pytest.mark.xdist_group("processes")
 
 
 def children(pid: int) -> set[int]:

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
 from bot.worker import make_worker
 from jobs.domain.models import Request, Take
 from jobs.domain.store import RedisStore
-from tests.harness import BotEndpoint, Worker, mention, wait_for
+from tests.harness import BotEndpoint, Worker, mention, reaction_event, wait_for
 from tests.standins.slack import SlackStandIn
 
 CHANNEL = "C0ART"
 CREATIVE = "U0CREATIVE"
-
-
-def reaction(name: str, *, user: str, ts: str, channel: str = CHANNEL, added: bool = True) -> dict[str, Any]:
-    """A `reaction_added` / `reaction_removed` event as Slack sends it."""
-    return {
-        "type": "reaction_added" if added else "reaction_removed",
-        "user": user,
-        "reaction": name,
-        "item": {"type": "message", "channel": channel, "ts": ts},
-        "item_user": "UDAILIESBOT",
-        "event_ts": f"{time.time():.6f}",
-    }
 
 
 def event_id() -> str:
@@ -74,4 +61,4 @@ def card_updates(slack: SlackStandIn, ts: str) -> list[dict[str, Any]]:
 def cancel_round(bot: BotEndpoint, request: Request, *, user: str = CREATIVE) -> None:
     """❌ on the round's status message, as the requester."""
     assert request.status_ts, "the round has no status message yet"
-    assert bot.event(reaction("x", user=user, ts=request.status_ts), event_id=event_id()).status_code == 200
+    assert bot.event(reaction_event("x", user=user, ts=request.status_ts), event_id=event_id()).status_code == 200

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from bot.blocks.common import Block
 from bot.ids import SlackId
+from bot.slack.text import mention
+from jobs.domain.models import Request
+from jobs.domain.spend import money
 
 
 def approval_blocks(pending_id: str) -> list[Block]:
@@ -15,3 +18,10 @@ def approval_blocks(pending_id: str) -> list[Block]:
             "text": {"type": "plain_text", "text": "Approve"}, "value": pending_id,
         }],
     }]
+
+
+def approved_message(request: Request, lead: str) -> tuple[str, list[Block]]:
+    """What the refusal becomes once a lead approved it."""
+    text = (f":white_check_mark: Approved by {mention(lead)}: round {request.round} is queued "
+            f"(est. {money(request.estimate_usd)}).")
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]

@@ -22,7 +22,6 @@ from jobs.infra.settings import Settings
 CALLBACK_ID = SlackId.BRIEF_MODAL
 MODEL_ACTION = SlackId.BRIEF_MODEL
 DURATION_ACTION = SlackId.BRIEF_DURATION  # the prices in the model menu are per take of this length
-PER_MODEL = ("duration_s", "aspect", "resolution")  # blocks whose choices depend on the model
 TEXT_FIELDS = ("picture", "sound", "music", "dialogue", "negative")
 FRAME_FILETYPES = ("png", "jpg", "jpeg", "webp")
 

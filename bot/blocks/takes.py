@@ -8,7 +8,7 @@ from bot.blocks.common import Block, context, section
 from bot.ids import SlackId
 from bot.slack.text import code, cut, escaped
 from jobs.audio.targets import TARGETS
-from jobs.domain.models import Request, RequestState, Take, TakeState
+from jobs.domain.models import Request, RequestState, Take, TakePreview, TakeState
 from jobs.domain.notes import timecode
 from jobs.domain.references import crop_note, frames_phrase
 
@@ -125,6 +125,8 @@ def take_card(take: Take, *, with_waveform: bool = True) -> tuple[str, list[Bloc
         {"type": "section", "block_id": f"take:{take.id}", "text": {"type": "mrkdwn", "text": header}},
         context(f"Sound ({take.target}): {sound_line}"),
     ]
+    if take.preview:
+        blocks.append(context(heard_line(take.preview)))
     if take.waveform_file_id and with_waveform:
         blocks.append({"type": "image", "slack_file": {"id": take.waveform_file_id}, "alt_text": f"Waveform of take {take.label}"})
     blocks.append(context(f"Votes: {tally_text(take)}"))
@@ -150,6 +152,13 @@ def take_card(take: Take, *, with_waveform: bool = True) -> tuple[str, list[Bloc
         ],
     })
     return f"Take {take.label} · {take.model} · {sound.summary if sound else ''}"[:300], blocks
+
+
+def heard_line(preview: TakePreview) -> str:
+    """What the thread plays, beside what was rendered: takes are compared at one loudness."""
+    how = " (peaks limited)" if preview.limited else ""
+    return (f":level_slider: Native {preview.native_lufs:.1f} LUFS, heard here at {preview.heard_lufs:g} LUFS{how} "
+            "so every take plays equally loud; checks, masters and the sound team use the native file.")
 
 
 def take_failed_message(take: Take) -> str:

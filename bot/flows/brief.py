@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from bot.blocks.approval import approval_blocks
 from bot.blocks.takes import brief_error_reply
 from bot.deps import Deps
-from bot.flows import channel_settings, results, take_notes
+from bot.flows import channel_settings, results, review, take_notes
 from bot.flows.mix_upload import handle_thread_upload
 from bot.slack.files import attached_references
 from bot.slack.payloads import MessageEvent
@@ -45,6 +45,7 @@ KEYWORDS: dict[str, Callable[[Deps, WebClient, MessageEvent], None]] = {
 COMMANDS: dict[str, Callable[[Deps, WebClient, MessageEvent, str], bool]] = {
     "set": channel_settings.handle_set,
     "note": take_notes.handle_note,
+    "compare": review.handle_compare,
 }
 
 

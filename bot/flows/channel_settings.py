@@ -13,6 +13,7 @@ from bot.slack.access import lead_in
 from bot.slack.payloads import MessageEvent
 from bot.slack.reply import reply
 from bot.slack.text import escaped
+from jobs.audio.preview import MAX_LEVEL_LUFS, MIN_LEVEL_LUFS
 from jobs.audio.targets import UnknownTarget, target_key
 from jobs.domain.brief import ASPECTS, MAX_DURATION_S, MAX_TAKES, RESOLUTIONS
 from jobs.domain.channels import (
@@ -34,10 +35,13 @@ KEYS = {
     "hero": "hero_emoji", "hero-emoji": "hero_emoji", "cancel": "cancel_emoji", "cancel-emoji": "cancel_emoji",
     "model": "model", "duration": "duration_s", "aspect": "aspect", "resolution": "resolution",
     "target": "target", "takes": "takes", "budget": "daily_budget_usd", "sound-bible": "sound_bible",
+    "preview-loudness": "preview_loudness",
 }
 HOW = ("Write it as `@dailies set up-emoji=+1,fire down-emoji=-1 hero=headphones cancel=x model=previz "
        "duration=8 aspect=16:9 resolution=720p target=social takes=4 budget=50`, or "
-       '`@dailies set sound-bible="warm analog textures, no trap drums"` (`sound-bible=none` clears it).')
+       '`@dailies set sound-bible="warm analog textures, no trap drums"` (`sound-bible=none` clears it), or '
+       "`@dailies set preview-loudness=native` (hear takes as rendered; `=-16` another level, `=target` the "
+       "delivery target's).")
 
 
 class SettingError(ValueError):
@@ -49,6 +53,23 @@ def _emoji(value: str) -> str:
     if not _EMOJI_RE.match(name):
         raise SettingError(f"{quoted(value)} is not an emoji name (write it without colons, e.g. `fire`).")
     return name
+
+
+def _listening_level(value: str) -> float | str | None:
+    """`native` (hear takes as rendered), `target` (the delivery target's level), or a level in LUFS."""
+    word = value.strip().lower().replace("−", "-").removesuffix("lufs").strip()
+    if word in ("native", "off"):
+        return "native"
+    if word in ("target", "default", "on"):
+        return None
+    try:
+        level = float(word)
+    except ValueError:
+        level = float("nan")
+    if not MIN_LEVEL_LUFS <= level <= MAX_LEVEL_LUFS:
+        raise SettingError(f"`preview-loudness` is `native`, `target`, or a level from {MIN_LEVEL_LUFS:g} to "
+                           f"{MAX_LEVEL_LUFS:g} LUFS (e.g. `preview-loudness=-16`).")
+    return level
 
 
 def setting_pairs(text: str) -> list[tuple[str, str]] | None:
@@ -98,6 +119,8 @@ def parse_settings(text: str, current: ChannelSettings, settings: Settings) -> t
             values[field] = None if words.lower() in ("", "none", "off", "-") else words
             changed.append("sound-bible cleared" if values[field] is None else "sound-bible")
             continue
+        elif field == "preview_loudness":
+            values[field] = _listening_level(value)
         elif field == "daily_budget_usd":
             try:
                 amount = float(value.lstrip("$"))
@@ -115,6 +138,14 @@ def parse_settings(text: str, current: ChannelSettings, settings: Settings) -> t
         return ChannelSettings.model_validate(values), changed
     except ValidationError as error:
         raise SettingError(str(error.errors()[0].get("msg"))) from None
+
+
+def heard_at(channel: ChannelSettings) -> str:
+    if channel.preview_loudness == "native":
+        return "as rendered"
+    if channel.preview_loudness is None:
+        return "at the delivery target's loudness"
+    return f"at {channel.preview_loudness:g} LUFS"
 
 
 def handle_set(deps: Deps, client: WebClient, message: MessageEvent, rest: str) -> bool:
@@ -136,7 +167,7 @@ def handle_set(deps: Deps, client: WebClient, message: MessageEvent, rest: str) 
     log.info("channel %s settings changed by %s: %s", channel, user, " ".join(changed))
     summary = (f"up {' '.join(f':{e}:' for e in updated.up_emoji)} · down "
                f"{' '.join(f':{e}:' for e in updated.down_emoji)} · hero :{updated.hero_emoji}: · "
-               f"cancel :{updated.cancel_emoji}:")
+               f"cancel :{updated.cancel_emoji}: · takes heard {heard_at(updated)}")
     if updated.sound_bible:
         summary += f"\n:scroll: Sound bible, added to every brief here: {escaped(updated.sound_bible, 600)}"
     removed = removed_note(count_invisible(message.text or ""), "what you wrote")

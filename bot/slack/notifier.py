@@ -71,7 +71,8 @@ class SlackNotifier:
 
     def _take_ready(self, request: Request, take: Take) -> Take:
         if not take.file_id:
-            uploads = [{"file": take.file_path, "filename": f"take-{take.label}.mp4",
+            heard = take.preview.path if take.preview and take.preview.path else take.file_path
+            uploads = [{"file": heard, "filename": f"take-{take.label}.mp4",
                         "title": f"Take {take.label} ({take.model})"}]
             waveform = self._waveform(take)
             if waveform:
@@ -279,6 +280,17 @@ class SlackNotifier:
         return dest, name
 
     # sound tickets --------------------------------------------------------------------------------------
+    def keep_file(self, take: Take, path: Path, filename: str) -> str | None:
+        """Upload without sharing it in any conversation: a file only the bot's token can read (the native copy
+        of a take whose thread shows its loudness-matched preview)."""
+        try:
+            response = self.client.files_upload_v2(file=str(path), filename=filename, title=filename)
+        except (SlackApiError, SlackClientError, OSError) as error:
+            log.warning("take %s: its native file could not be kept in Slack: %s", take.id, error)
+            return None
+        files = response.get("files") or []
+        return str(files[0]["id"]) if files else (response.get("file") or {}).get("id")
+
     def permalink(self, channel: str, ts: str) -> str | None:
         try:
             return self.client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")

@@ -12,7 +12,6 @@ _SPECIAL_RE = re.compile(r"<!([a-z]+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
 _LINK_RE = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 
 SECTION_TEXT_MAX = 3000
-MESSAGE_TEXT_MAX = 3500  # well under Slack's 40,000 so a message stays readable
 
 
 def decode_event_text(text: str, bot_user_id: str | None = None) -> str:

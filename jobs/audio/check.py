@@ -12,12 +12,13 @@ import math
 from pathlib import Path
 
 from adapters.media import MediaInfo, probe_media
-from jobs.audio.measure import Measurements, channel_weights, decode_rate, measure_file
+from jobs.audio.decode import decode_rate
+from jobs.audio.layouts import channel_weights
+from jobs.audio.measure import Measurements, measure_file
 from jobs.audio.report import Severity, SoundFinding, SoundReport, Verdict
 from jobs.audio.targets import DeliveryTarget, get_target
 from jobs.audio.waveform import draw_png, envelope_for
 
-SAMPLE_RATE_HZ = 48000
 MIN_MEASURABLE_S = 0.4  # one 400 ms gating block
 
 # Thresholds a sound director would recognise (reference/audio.md, "cheap first-look checks").

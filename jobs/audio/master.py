@@ -114,7 +114,7 @@ def _linear(audio: Stream, measured: dict[str, str], integrated: float, ceiling:
                         ).filter("aresample", OUT_RATE_HZ)
 
 
-def _limited(audio: Stream, gain_db: float, limit_dbtp: float) -> Stream:
+def limited(audio: Stream, gain_db: float, limit_dbtp: float) -> Stream:
     """Gain, then a limiter that sees inter-sample peaks (run 4x oversampled), then back to 48 kHz."""
     level = _clamp(10 ** (limit_dbtp / 20), 0.0625, 1.0)
     return (audio.filter("aresample", LIMITER_RATE_HZ)
@@ -189,6 +189,16 @@ def _next_gain(history: list[tuple[float, float]], goal: float) -> float:
     return gain + _clamp((goal - got) / slope, -20.0, 20.0)
 
 
+class _Search(BaseModel):
+    """What the attempts found: the attempt kept, where its audio is, and why a limiter was needed (reasons that
+    matter only when a limiter attempt is the one kept)."""
+
+    chosen: _Attempt
+    audio: Path
+    attempts: int
+    limiter_reasons: list[str]
+
+
 def master_file(src: Path, target: str, out: Path) -> MasterResult:
     """Make a delivery copy of `src` at `target`'s loudness; raise MasteringRefused when it cannot be done.
 
@@ -202,100 +212,116 @@ def master_file(src: Path, target: str, out: Path) -> MasterResult:
     reason = refusal(before)
     if reason:
         raise MasteringRefused(reason)
-    assert before.integrated_lufs is not None and before.true_peak_dbtp is not None
     info = probe_media(src)
-    channels = before.channels or 2
     aac = out.suffix.lower() not in PCM_SUFFIXES
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dailies-master-") as tmp:
+        search = _search(src, out, before, delivery.key, aac=aac, work_dir=Path(tmp))
+        _mux(src, search.audio, out, info.has_video)
+    after = check_file(out, delivery.key)
+    assert after.integrated_lufs is not None and after.true_peak_dbtp is not None
+    ok = abs(after.integrated_lufs - delivery.integrated_lufs) <= HIT_LU and \
+        after.true_peak_dbtp <= delivery.true_peak_dbtp
+    chosen = search.chosen
+    return MasterResult(
+        ok=ok, target=delivery.key, method=chosen.method, gain_db=round(chosen.gain_db, 2),
+        limiter_ceiling_dbtp=round(chosen.limit_dbtp, 2) if chosen.limit_dbtp is not None else None,
+        attempts=search.attempts, out_path=str(out), video_copied=info.has_video and aac,
+        notes=_notes(search, before, after, aac=aac, has_video=info.has_video, ok=ok),
+        before=before, after=after,
+    )
+
+
+def _search(src: Path, out: Path, before: SoundReport, target: str, *, aac: bool, work_dir: Path) -> _Search:
+    """Render, encode and measure until an attempt lands on the target under the ceiling (at most MAX_ATTEMPTS):
+    linear gain first when it fits under the ceiling, else (or when the encoded result peaks over) gain into a
+    true-peak limiter, nudged by a secant step on gain → measured loudness."""
+    assert before.integrated_lufs is not None and before.true_peak_dbtp is not None
+    delivery = get_target(target)
     goal, ceiling = delivery.integrated_lufs, delivery.true_peak_dbtp
+    channels = before.channels or 2
     margin = AAC_MARGIN_DB if aac else 0.1
     gain = goal - before.integrated_lufs
-    notes: list[str] = []
+    reasons: list[str] = []
     method: Literal["linear", "limiter"] = "linear"
     if before.true_peak_dbtp + gain > ceiling - margin:
         method = "limiter"
-        notes.append(f"a plain {num(gain, signed=True)} dB gain would peak at "
-                     f"{num(before.true_peak_dbtp + gain, signed=True)} dBTP, over the {num(ceiling, 0)} dBTP "
-                     "ceiling, so a true-peak limiter caught the peaks")
+        reasons.append(f"a plain {num(gain, signed=True)} dB gain would peak at "
+                       f"{num(before.true_peak_dbtp + gain, signed=True)} dBTP, over the {num(ceiling, 0)} dBTP "
+                       "ceiling, so a true-peak limiter caught the peaks")
     limit, aim = ceiling - margin, goal
     measured: dict[str, str] | None = None
     history: list[tuple[float, float]] = []
     best: _Attempt | None = None
     last: _Attempt | None = None
+    work, kept = work_dir / "attempt", work_dir / "kept"
     attempts = 0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="dailies-master-") as tmp:
-        work, kept = Path(tmp) / "attempt", Path(tmp) / "kept"
-        while attempts < MAX_ATTEMPTS:
-            attempts += 1
-            if method == "linear":
-                measured = measured or loudnorm_measure(src, goal, ceiling)
-                shape = functools.partial(_linear, measured=measured, integrated=aim, ceiling=ceiling)
-                audio, log = _render_audio(src, shape, work, out, channels)
-                kind = _loudnorm_json(log).get("normalization_type")
-                if kind != "linear":
-                    method = "limiter"
-                    notes.append(f"loudnorm would not stay linear (it chose {kind}), so gain and a true-peak "
-                                 "limiter were used instead")
-                    continue
-            else:
-                shape = functools.partial(_limited, gain_db=gain, limit_dbtp=limit)
-                audio, _ = _render_audio(src, shape, work, out, channels)
-            report = check_file(audio, delivery.key)
-            if report.integrated_lufs is None or report.true_peak_dbtp is None:
-                raise MediaError("the mastered audio could not be measured")
-            change = report.integrated_lufs - before.integrated_lufs
-            last = _Attempt(method=method, gain_db=change, applied_db=gain if method == "limiter" else change,
-                            limit_dbtp=limit if method == "limiter" else None,
-                            integrated_lufs=report.integrated_lufs, true_peak_dbtp=report.true_peak_dbtp)
-            logger.debug("attempt %d: %s", attempts, last)
-            over = last.true_peak_dbtp - (ceiling - TP_SAFETY_DB)
-            if over <= 0 and last.miss(goal) <= HIT_LU and (best is None or last.miss(goal) < best.miss(goal)):
-                best = last
-                kept = audio.with_name("kept" + audio.suffix)
-                shutil.copyfile(audio, kept)
-            if over <= 0 and last.miss(goal) <= AIM_LU:
-                break
-            if method == "linear":
-                if over > 0:
-                    method = "limiter"
-                    gain -= last.integrated_lufs - goal
-                    notes.append(f"the encoded linear result peaked at {num(last.true_peak_dbtp, signed=True)} dBTP "
-                                 "(the AAC encoder adds overs), so a true-peak limiter was added")
-                else:
-                    aim -= last.integrated_lufs - goal
+    while attempts < MAX_ATTEMPTS:
+        attempts += 1
+        if method == "linear":
+            measured = measured or loudnorm_measure(src, goal, ceiling)
+            shape = functools.partial(_linear, measured=measured, integrated=aim, ceiling=ceiling)
+            audio, log = _render_audio(src, shape, work, out, channels)
+            kind = _loudnorm_json(log).get("normalization_type")
+            if kind != "linear":
+                method = "limiter"
+                reasons.append(f"loudnorm would not stay linear (it chose {kind}), so gain and a true-peak "
+                               "limiter were used instead")
                 continue
-            history.append((gain, last.integrated_lufs))
-            gain = _next_gain(history, goal)
-            if over > 0:
-                limit -= over + 0.05
-        if best is not None:
-            chosen, audio = best, kept
-        elif last is not None:
-            chosen = last
         else:
-            raise MediaError("mastering produced no audio")
-        _mux(src, audio, out, info.has_video)
-    after = check_file(out, delivery.key)
-    assert after.integrated_lufs is not None and after.true_peak_dbtp is not None
-    ok = abs(after.integrated_lufs - goal) <= HIT_LU and after.true_peak_dbtp <= ceiling
+            shape = functools.partial(limited, gain_db=gain, limit_dbtp=limit)
+            audio, _ = _render_audio(src, shape, work, out, channels)
+        report = check_file(audio, delivery.key)
+        if report.integrated_lufs is None or report.true_peak_dbtp is None:
+            raise MediaError("the mastered audio could not be measured")
+        change = report.integrated_lufs - before.integrated_lufs
+        last = _Attempt(method=method, gain_db=change, applied_db=gain if method == "limiter" else change,
+                        limit_dbtp=limit if method == "limiter" else None,
+                        integrated_lufs=report.integrated_lufs, true_peak_dbtp=report.true_peak_dbtp)
+        logger.debug("attempt %d: %s", attempts, last)
+        over = last.true_peak_dbtp - (ceiling - TP_SAFETY_DB)
+        if over <= 0 and last.miss(goal) <= HIT_LU and (best is None or last.miss(goal) < best.miss(goal)):
+            best = last
+            kept = audio.with_name("kept" + audio.suffix)
+            shutil.copyfile(audio, kept)
+        if over <= 0 and last.miss(goal) <= AIM_LU:
+            break
+        if method == "linear":
+            if over > 0:
+                method = "limiter"
+                gain -= last.integrated_lufs - goal
+                reasons.append(f"the encoded linear result peaked at {num(last.true_peak_dbtp, signed=True)} dBTP "
+                               "(the AAC encoder adds overs), so a true-peak limiter was added")
+            else:
+                aim -= last.integrated_lufs - goal
+            continue
+        history.append((gain, last.integrated_lufs))
+        gain = _next_gain(history, goal)
+        if over > 0:
+            limit -= over + 0.05
+    if best is not None:
+        return _Search(chosen=best, audio=kept, attempts=attempts, limiter_reasons=reasons)
+    if last is not None:
+        return _Search(chosen=last, audio=audio, attempts=attempts, limiter_reasons=reasons)
+    raise MediaError("mastering produced no audio")
+
+
+def _notes(search: _Search, before: SoundReport, after: SoundReport, *, aac: bool, has_video: bool,
+           ok: bool) -> list[str]:
+    """What was done to the sound, in the order a sound designer would ask."""
+    chosen = search.chosen
     if chosen.method == "linear":
-        notes = [n for n in notes if "limiter" not in n]
-        notes.insert(0, f"linear gain {num(chosen.gain_db, signed=True)} dB (two-pass loudnorm), dynamics untouched")
+        notes = [f"linear gain {num(chosen.gain_db, signed=True)} dB (two-pass loudnorm), dynamics untouched"]
     else:
-        notes.insert(0, f"gain {num(chosen.applied_db, signed=True)} dB into a true-peak limiter at "
-                        f"{num(chosen.limit_dbtp or limit)} dBTP (4x oversampled)")
+        notes = [f"gain {num(chosen.applied_db, signed=True)} dB into a true-peak limiter at "
+                 f"{num(chosen.limit_dbtp or 0.0)} dBTP (4x oversampled)", *search.limiter_reasons]
     if before.clipped_runs:
         notes.append(f"the source was already clipped ({before.clipped_runs} runs): mastering cannot undo that")
     if aac:
         notes.append(f"audio re-encoded as AAC {OUT_RATE_HZ // 1000} kHz")
-    if info.has_video and aac:
+    if has_video and aac:
         notes.append("picture copied, not re-encoded")
-    if not ok:
+    if not ok and after.integrated_lufs is not None and after.true_peak_dbtp is not None:
         notes.append(f"missed the target: {num(after.integrated_lufs)} LUFS, "
-                     f"{num(after.true_peak_dbtp, signed=True)} dBTP after {attempts} attempts")
-    return MasterResult(
-        ok=ok, target=delivery.key, method=chosen.method, gain_db=round(chosen.gain_db, 2),
-        limiter_ceiling_dbtp=round(chosen.limit_dbtp, 2) if chosen.limit_dbtp is not None else None,
-        attempts=attempts, out_path=str(out), video_copied=info.has_video and aac, notes=notes,
-        before=before, after=after,
-    )
+                     f"{num(after.true_peak_dbtp, signed=True)} dBTP after {search.attempts} attempts")
+    return notes

@@ -1,4 +1,4 @@
-"""Stream-decode a file's audio with ffmpeg and measure it in one pass, chunk by chunk.
+"""Measure a file's audio in one pass, chunk by chunk, as `jobs.audio.decode` streams it from ffmpeg.
 
 Nothing here holds the whole programme in memory: ffmpeg decodes the first
 audio stream to float32 (never 16-bit, so overs stay visible) into a pipe, and
@@ -14,24 +14,19 @@ True peak is the maximum of a 4x oversampled signal (2x at 96 kHz), see true_pea
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import math
-import queue
-import subprocess
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
-import ffmpeg
 import numpy as np
 import numpy.typing as npt
 
-from adapters.media import MediaError, MediaInfo, command_line, not_clean, open_input, probe_media
-from jobs.audio.filters import butterworth_highpass_power, k_weighting, k_weighting_power
+from adapters.media import MediaError, MediaInfo, probe_media
+from jobs.audio.decode import CHUNK_S, decode_rate, stream_audio, video_duration_s
+from jobs.audio.filters import butterworth_highpass_power, k_weighting_power
+from jobs.audio.layouts import channel_names, channel_weights, layout_for
 from jobs.audio.true_peak import TruePeakMeter
 
 ABSOLUTE_GATE_LUFS = -70.0
@@ -41,49 +36,7 @@ CLIP_RUN_SAMPLES = 3  # a clip is this many consecutive full-scale samples
 ZERO_RUN_S = 0.005  # digital-zero runs longer than this are dropouts
 PHONE_HIGHPASS_HZ = 180.0  # a phone speaker plays little below this
 HF_SPLIT_HZ = 10000.0  # energy above this tells audio that was upsampled from a low rate
-CHUNK_S = 5.0
 KEEP_RUNS = 200  # positions kept per kind of run; counts are always exact
-
-# BS.1770 channel weights by ffmpeg layout, in ffmpeg's channel order. LFE weighs 0 (excluded).
-_S = 1.41
-LAYOUT_WEIGHTS: dict[str, tuple[float, ...]] = {
-    "mono": (1.0,),
-    "stereo": (1.0, 1.0),
-    "2.1": (1.0, 1.0, 0.0),
-    "3.0": (1.0, 1.0, 1.0),
-    "quad": (1.0, 1.0, _S, _S),
-    "4.0": (1.0, 1.0, 1.0, _S),
-    "5.0": (1.0, 1.0, 1.0, _S, _S),
-    "5.0(side)": (1.0, 1.0, 1.0, _S, _S),
-    "5.1": (1.0, 1.0, 1.0, 0.0, _S, _S),
-    "5.1(side)": (1.0, 1.0, 1.0, 0.0, _S, _S),
-    "6.1": (1.0, 1.0, 1.0, 0.0, _S, _S, _S),
-    "7.1": (1.0, 1.0, 1.0, 0.0, _S, _S, _S, _S),
-}
-_BY_COUNT = {1: "mono", 2: "stereo", 5: "5.0", 6: "5.1", 8: "7.1"}
-CHANNEL_NAMES: dict[str, tuple[str, ...]] = {
-    "mono": ("M",), "stereo": ("L", "R"), "2.1": ("L", "R", "LFE"), "3.0": ("L", "R", "C"),
-    "quad": ("L", "R", "Ls", "Rs"), "4.0": ("L", "R", "C", "Cs"), "5.0": ("L", "R", "C", "Ls", "Rs"),
-    "5.1": ("L", "R", "C", "LFE", "Ls", "Rs"), "6.1": ("L", "R", "C", "LFE", "Cs", "Ls", "Rs"),
-    "7.1": ("L", "R", "C", "LFE", "Lb", "Rb", "Ls", "Rs"),
-}
-
-
-def layout_for(channel_layout: str | None, channels: int) -> str:
-    """The layout name we weigh by: ffmpeg's own when known, else the usual one for the count."""
-    if channel_layout in LAYOUT_WEIGHTS and len(LAYOUT_WEIGHTS[channel_layout]) == channels:
-        return channel_layout
-    return _BY_COUNT.get(channels, f"{channels} channels")
-
-
-def channel_weights(layout: str, channels: int) -> np.ndarray:
-    return np.array(LAYOUT_WEIGHTS.get(layout, (1.0,) * channels), dtype=np.float64)
-
-
-def channel_names(layout: str, channels: int) -> tuple[str, ...]:
-    names = CHANNEL_NAMES.get(layout.replace("(side)", ""))
-    return names if names and len(names) == channels else tuple(f"ch{i + 1}" for i in range(channels))
-
 
 def lufs(mean_square: npt.ArrayLike) -> np.ndarray:
     with np.errstate(divide="ignore"):
@@ -165,13 +118,6 @@ class Measurements:
     hf_energy_db: float | None
     video_duration_s: float | None = None
     codec: str | None = None
-
-
-def decode_rate(source_rate: int | None) -> int:
-    """Measure at the source rate when 10 ms is a whole number of samples; otherwise resample to 48 kHz."""
-    if source_rate and source_rate % 100 == 0 and 8000 <= source_rate <= 192000:
-        return source_rate
-    return 48000
 
 
 class _Meters:
@@ -380,120 +326,6 @@ def _loudness_range(short_term: np.ndarray) -> float | None:
     return float(np.percentile(values, 95) - np.percentile(values, 10))
 
 
-def _video_duration_s(framecrc: Path) -> float | None:
-    """Picture length from the packets' own timestamps (a stream copy, nothing decoded)."""
-    try:
-        lines = framecrc.read_text(errors="replace").splitlines()
-    except OSError:
-        return None
-    timebase = None
-    first = last = None
-    for line in lines:
-        if line.startswith("#tb 0:"):
-            num, den = line.split(":", 1)[1].strip().split("/")
-            timebase = int(num) / int(den)
-        elif line and not line.startswith("#"):
-            parts = [p.strip() for p in line.split(",")]
-            pts, duration = int(parts[1]), int(parts[3])
-            first = pts if first is None else min(first, pts)
-            last = pts + duration if last is None else max(last, pts + duration)
-    if timebase is None or first is None or last is None:
-        return None
-    return (last - first) * timebase
-
-
-def _read_chunks(stream: IO[bytes], size: int, out: queue.Queue[bytes]) -> None:
-    try:
-        while data := stream.read(size):
-            out.put(data)
-    finally:
-        out.put(b"")
-
-
-def _widen_pipe(fd: int) -> None:
-    """Ask for a 1 MiB pipe (Linux): with the default 64 KiB, ffmpeg and the reader hand over 16 times as often."""
-    with contextlib.suppress(AttributeError, OSError):
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-
-
-class UndecodableMedia(MediaError):
-    """The file did not decode cleanly (with `decode_picture`: picture or sound); the message says how."""
-
-
-def decode_graph(path: Path, *, rate: int, channels: int, layout: str, k_weighted: bool,
-                 video_crc: Path | None, decode_picture: bool = False) -> list[str]:
-    """The ffmpeg command line that decodes the first audio stream to float32 at `rate` on stdout.
-
-    With `k_weighted`, each frame carries the signal's channels and then their K-weighted copies:
-    ffmpeg runs the two BS.1770 biquads (in double precision) on its own core while Python measures.
-    With `video_crc`, the same run copies the first video stream's packets (nothing decoded) into a
-    framecrc listing, from which the picture's length is read; with `decode_picture` too, it decodes the
-    picture instead (a provider's file is posted only if every frame decodes), on ffmpeg's own threads.
-    """
-    source = open_input(path)
-    named = layout if layout in LAYOUT_WEIGHTS else f"{channels}c"
-    audio = source["a:0"].filter("aformat", sample_fmts="flt", sample_rates=rate, channel_layouts=named)
-    if k_weighted:
-        split = audio.filter_multi_output("asplit", 2)
-        signal, weighted = split[0], split[1]
-        for b0, b1, b2, a0, a1, a2 in k_weighting(rate):
-            weighted = weighted.filter("biquad", b0=b0, b1=b1, b2=b2, a0=a0, a1=a1, a2=a2, precision="f64", transform="tdii")
-        audio = ffmpeg.filter([signal, weighted], "amerge", inputs=2)
-    # Frames of 1 s instead of the decoder's 1024 samples: far fewer hand-offs between ffmpeg's threads
-    # and writes to the pipe.
-    audio = audio.filter("asetnsamples", n=rate, p=0)  # p=0: the last frame is not padded with silence
-    outputs = [audio.output("pipe:", f="f32le", acodec="pcm_f32le")]
-    if video_crc is not None:
-        picture = {} if decode_picture else {"c": "copy"}
-        outputs.append(source["v:0"].output(str(video_crc), f="framecrc", **picture))
-    # One filter thread: slicing two biquads across channels costs more in hand-offs than it saves.
-    return command_line(ffmpeg.merge_outputs(*outputs).global_args("-v", "error", "-filter_complex_threads", "1"))
-
-
-def stream_audio(path: Path, info: MediaInfo, on_chunk: Callable[[np.ndarray], None], *, rate: int,
-                 channels: int, chunk_s: float = CHUNK_S, k_weighted: bool = False,
-                 video_crc: Path | None = None, decode_picture: bool = False) -> int:
-    """Decode the first audio stream to float32 and hand it over in (channels, samples) chunks
-    ((2 * channels, samples) with `k_weighted`, see `decode_graph`). Returns the frames decoded.
-
-    With `decode_picture`, any decode error (picture or sound) raises UndecodableMedia at the end."""
-    layout = layout_for(info.channel_layout, channels)
-    args = decode_graph(path, rate=rate, channels=channels, layout=layout, k_weighted=k_weighted,
-                        video_crc=video_crc, decode_picture=decode_picture)
-    width = 2 * channels if k_weighted else channels
-    frame_bytes = 4 * width
-    chunk_frames = max(1, int(chunk_s * 100)) * max(1, rate // 100)
-    frames = 0
-    with tempfile.TemporaryFile() as err, subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err) as proc:
-        assert proc.stdout is not None
-        _widen_pipe(proc.stdout.fileno())
-        # A reader thread lets ffmpeg decode the next chunk while this one is measured.
-        chunks: queue.Queue[bytes] = queue.Queue(maxsize=2)
-        reader = threading.Thread(target=_read_chunks, args=(proc.stdout, chunk_frames * frame_bytes, chunks),
-                                  daemon=True)
-        reader.start()
-        try:
-            while data := chunks.get():
-                # Reads are whole chunks of whole frames; only a truncated stream ends mid-frame.
-                usable = len(data) - len(data) % frame_bytes
-                if usable:
-                    chunk = np.frombuffer(data, dtype=np.float32, count=usable // 4).reshape(-1, width).T.copy()
-                    frames += chunk.shape[1]
-                    on_chunk(chunk)
-        finally:
-            if proc.poll() is None and reader.is_alive():
-                proc.kill()
-            reader.join()
-        code = proc.wait()
-        err.seek(0)
-        problems = [line.strip() for line in err.read().decode(errors="replace").splitlines() if line.strip()]
-        if code != 0:
-            raise MediaError("ffmpeg could not decode the audio: " + " ".join(problems[-3:]))
-        if decode_picture and problems:
-            raise UndecodableMedia(not_clean(problems))
-    return frames
-
-
 def measure_file(path: Path, info: MediaInfo | None = None, *, chunk_s: float = CHUNK_S,
                  also: Callable[[np.ndarray], None] | None = None, decode_picture: bool = False) -> Measurements:
     """Decode the first audio stream of `path` once, in chunks, and measure it; count the picture's length too.
@@ -517,7 +349,7 @@ def measure_file(path: Path, info: MediaInfo | None = None, *, chunk_s: float = 
         crc = Path(tmp) / "video.crc" if info.has_video else None
         stream_audio(path, info, feed, rate=rate, channels=channels, chunk_s=chunk_s, k_weighted=True,
                      video_crc=crc, decode_picture=decode_picture)
-        video_s = _video_duration_s(crc) if crc is not None else None
+        video_s = video_duration_s(crc) if crc is not None else None
     result = meters.result(info.sample_rate_hz or rate)
     result.video_duration_s = video_s
     result.codec = info.audio_codec

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from adapters.media import MediaError, MediaInfo, probe_media
-from jobs.audio.measure import decode_rate, stream_audio
+from jobs.audio.decode import decode_rate, stream_audio
 
 WAVEFORM_SIZE = (1280, 240)
 BACKGROUND = (0x1B, 0x1D, 0x23)  # dark, so the card reads the same in Slack's light and dark themes

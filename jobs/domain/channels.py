@@ -3,6 +3,8 @@ to the environment defaults."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from jobs.domain.store import Store
@@ -33,6 +35,15 @@ class ChannelSettings(BaseModel):
     leads: list[str] = Field(default_factory=list)
     # The campaign's sonic identity, set by a lead: standing sound direction for every brief in the channel.
     sound_bible: str | None = Field(default=None, max_length=SOUND_BIBLE_MAX_CHARS)
+    # Fair review: the level every take is heard at in the thread. None: the delivery target's; "native": off.
+    preview_loudness: float | Literal["native"] | None = None
+
+
+def listening_level_lufs(channel: ChannelSettings, target_lufs: float) -> float | None:
+    """The loudness every take of the channel is heard at in its thread (None: as rendered)."""
+    if channel.preview_loudness == "native":
+        return None
+    return channel.preview_loudness if channel.preview_loudness is not None else target_lufs
 
 
 def _key(store: Store, channel: str) -> str:

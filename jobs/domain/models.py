@@ -110,6 +110,16 @@ class TakeNote(BaseModel):
     added_at: float = Field(default_factory=now_s)
 
 
+class TakePreview(BaseModel):
+    """The copy posted for listening: the take's sound moved to the channel's listening level (fair review)."""
+
+    path: str | None  # the listening copy; None when the take is already at the level (heard as it is)
+    native_lufs: float
+    heard_lufs: float
+    gain_db: float
+    limited: bool = False  # a true-peak limiter caught the peaks the gain would have pushed over the ceiling
+
+
 class Take(BaseModel):
     id: str
     request_id: str
@@ -144,7 +154,9 @@ class Take(BaseModel):
     file_path: str | None = None
     waveform_path: str | None = None
     sound: SoundReport | None = None
-    file_id: str | None = None
+    file_id: str | None = None  # the copy in the thread: the preview when there is one
+    preview: TakePreview | None = None
+    native_file_id: str | None = None  # the native file kept in Slack (not shared) when the thread has a preview
     waveform_file_id: str | None = None
     message_ts: str | None = None
     cost_usd: float = 0.0
@@ -157,6 +169,15 @@ class Take(BaseModel):
     error_kind: str | None = None
     created_at: float = Field(default_factory=now_s)
     updated_at: float = Field(default_factory=now_s)
+
+    @property
+    def thread_copy_is_native(self) -> bool:
+        return self.preview is None or self.preview.path is None
+
+    @property
+    def native_copy_id(self) -> str | None:
+        """Slack's copy of the native file: the one in the thread, unless the thread has a matched preview."""
+        return self.file_id if self.thread_copy_is_native else self.native_file_id
 
 
 class RequestState(StrEnum):

@@ -7,7 +7,8 @@ of the deployment (budgets, locks, indexes) with no server and nothing shared.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol, TypeVar, cast
 
 import fakeredis
@@ -73,6 +74,7 @@ class Store(Protocol):
     def index_status(self, channel: str, message_ts: str, request_id: str) -> None: ...
     def request_for_status(self, channel: str, message_ts: str) -> Request | None: ...
     def first_time(self, kind: str, ident: str, ttl_s: int = SEEN_TTL_S) -> bool: ...
+    def held(self, name: str, ttl_s: float) -> AbstractContextManager[bool]: ...
     def try_lock(self, name: str, ttl_s: float) -> bool: ...
     def unlock(self, name: str) -> None: ...
     def lock_ttl_s(self, name: str) -> float: ...
@@ -229,6 +231,19 @@ class RedisStore:
     def first_time(self, kind: str, ident: str, ttl_s: int = SEEN_TTL_S) -> bool:
         """True the first time (kind, ident) is seen: Slack retries and twin events start nothing twice."""
         return bool(self.redis.set(self.key("seen", kind, ident), "1", nx=True, ex=ttl_s))
+
+    @contextmanager
+    def held(self, name: str, ttl_s: float) -> Iterator[bool]:
+        """The lock `name` for a block of work, released after it: yields whether this process got it. It runs out
+        after `ttl_s`, so a holder that dies mid-block never keeps it. (`try_lock` alone, never unlocked, is a
+        guard that lets something happen at most once per `ttl_s`.)"""
+        if not self.try_lock(name, ttl_s):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self.unlock(name)
 
     def try_lock(self, name: str, ttl_s: float) -> bool:
         return bool(self.redis.set(self.key("lock", name), "1", nx=True, px=int(ttl_s * 1000)))

@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 REFRESH_INTERVAL_S = 1.0  # a channel's cards are edited at most once per interval
 REFRESH_GUARD_MS = 30_000  # a lost refresh job stops blocking new ones after this long
 DIRECTIONS = ("up", "down")
-WEIGHTS = {"up": 1, "down": -1}
 
 # KEYS: 1 seen-event key, 2 tally hash, 3 up set, 4 down set, 5 the take's voters (whose sets exist)
 # ARGV: 1 reaction name, 2 base emoji, 3 direction to add ("up"/"down") or "" to remove from either,

@@ -103,6 +103,9 @@ class ConsoleNotifier:
     def permalink(self, channel: str, ts: str) -> str | None:
         return None
 
+    def keep_file(self, take: Take, path: Path, filename: str) -> str | None:
+        return None  # the native file is on this machine, beside its listening copy
+
     def fetch_file(self, file_id: str, dest_dir: Path) -> tuple[Path, str]:
         if file_id not in self.files:
             raise FileUnavailable(f"no file {file_id} was given")

@@ -21,10 +21,11 @@ def take_file(rt: Runtime, take: Take) -> Path | None:
     for candidate in (take.file_path, str(take_dir(rt, take) / f"{take.label}.mp4")):
         if candidate and Path(candidate).is_file() and Path(candidate).stat().st_size:
             return Path(candidate)
-    if not take.file_id:
+    copy_id = take.native_copy_id  # never the loudness-matched preview: this is the file every check hears
+    if not copy_id:
         return None
     try:
-        path, _ = rt.notifier.fetch_file(take.file_id, take_dir(rt, take))
+        path, _ = rt.notifier.fetch_file(copy_id, take_dir(rt, take))
     except FileUnavailable as problem:
         log.warning("take %s: its posted copy cannot be fetched: %s", take.id, problem)
         return None

@@ -23,6 +23,7 @@ from jobs.domain.store import Store
 from jobs.domain.tickets import MixCheck, Ticket, TicketEvent
 from jobs.infra.metrics import MemoryMetrics, Metrics
 from jobs.infra.settings import Settings
+from jobs.pipeline.backoff import RQ_RETRIES, RQ_RETRY_INTERVAL_S
 
 TASKS_MODULE = "jobs.pipeline.tasks"
 FAILED_JOB_TTL_S = 7 * 24 * 3600
@@ -31,7 +32,6 @@ FAILED_JOB_TTL_S = 7 * 24 * 3600
 # Work on renders already in flight goes to the front of the queue: a finished render is fetched and posted
 # before another queued render is submitted, and a flood of new takes never holds up takes about to land.
 FINISHING_TASKS = frozenset({"poll_take", "check_take", "fetch_take"})
-RQ_RETRIES = {"post_contact_sheet": 2, "post_ticket": 2, "sync_ticket": 2, "check_ticket_mix": 2, "note_added": 2}
 
 
 class Scheduler(Protocol):
@@ -76,6 +76,9 @@ class TakeNotifier(Protocol):
         """The chat's own copy of a posted file, saved under `dest_dir`: (path, its name). Raises FileUnavailable."""
         ...
     def permalink(self, channel: str, ts: str) -> str | None: ...
+    def keep_file(self, take: Take, path: Path, filename: str) -> str | None:
+        """Keep a file in the chat without showing it anywhere; its id (None when it could not be kept)."""
+        ...
 
 
 class TicketNotifier(Protocol):
@@ -108,15 +111,11 @@ class Runtime:
                   retry_in_s: float | None = None) -> Iterator[bool]:
         """Hold the lock `name` for one step, yielding True; when another worker holds it, yield False and run
         `retry_task(*args)` again later: after `retry_in_s`, or when the lock runs out (a dead holder's does)."""
-        if not self.store.try_lock(name, ttl_s):
-            delay = retry_in_s if retry_in_s is not None else self.store.lock_ttl_s(name) + 0.05
-            self.scheduler.enqueue_in(delay, retry_task, *args)
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            self.store.unlock(name)
+        with self.store.held(name, ttl_s) as held:
+            if not held:
+                delay = retry_in_s if retry_in_s is not None else self.store.lock_ttl_s(name) + 0.05
+                self.scheduler.enqueue_in(delay, retry_task, *args)
+            yield held
 
     def sound_desk(self) -> TicketNotifier:
         if self.ticket_notifier is None:
@@ -152,7 +151,7 @@ class RqScheduler:
         self.queue.enqueue(f"{TASKS_MODULE}.{task}", *args, job_timeout=self.job_timeout_s,
                            failure_ttl=FAILED_JOB_TTL_S, at_front=at_front or task in FINISHING_TASKS,
                            meta=self._meta(),
-                           retry=Retry(max=retries, interval=5) if retries else None)
+                           retry=Retry(max=retries, interval=RQ_RETRY_INTERVAL_S) if retries else None)
 
     def enqueue_in(self, delay_s: float, task: str, *args: Any) -> None:
         if delay_s <= 0:

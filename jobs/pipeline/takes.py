@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from adapters.base import FailureKind, JobPhase, PollResult, ProviderError, RenderSpec, SpokenLine
 from adapters.media import MediaError, MediaInfo, NotMedia, probe_media
 from jobs.audio.check import check_file
-from jobs.audio.measure import UndecodableMedia
+from jobs.audio.decode import UndecodableMedia
 from jobs.domain import budget
 from jobs.domain.models import Request, RequestState, Take, TakeState
 from jobs.domain.provenance import without_frame_bytes
@@ -27,17 +27,23 @@ from jobs.domain.slots import RenderSlots
 from jobs.infra.faults import DeliveryError, decode_problem
 from jobs.infra.logs import scrub_text
 from jobs.pipeline import contact_sheet
+from jobs.pipeline.backoff import (
+    DELIVERY_TRIES,
+    PROVIDER_RETRIES,
+    delivery_delay_s,
+    poll_delay_s,
+    provider_retry_delay_s,
+)
 from jobs.pipeline.callbacks import callback_url
 from jobs.pipeline.media import take_dir
+from jobs.pipeline.preview import make_preview
 from jobs.pipeline.references import ReferenceUnusable, frames_for
 from jobs.pipeline.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-RETRY_CAP = 8
 CALLBACK_FIELDS = ("callback_url", "fal_webhook")  # capability URLs: never recorded or shown
 QUEUED_LEASE_S = 600.0  # a queued take may wait this long behind others before recovery re-enqueues it
-DELIVERY_TRIES = 6  # posting a finished take to Slack: tries before the take fails
 FAILURE_SENTENCES = {
     FailureKind.policy: "{model} declined this brief: {message}",
     FailureKind.bad_request: "{model} rejected the request ({message}). This is a bug or a capability gap; the take was not charged.",
@@ -242,7 +248,7 @@ def poll_take(rt: Runtime, take_id: str, chain: str | None = None) -> None:
 
         return running
 
-    delay = poll_delay_s(rt, take.polls + 1)
+    delay = poll_delay_s(rt.settings, take.polls + 1)
     take = rt.store.update_take(take_id, running_until(delay)) or take
     rt.scheduler.enqueue_in(delay, "poll_take", take_id, chain)
     refresh_status(rt, take.request_id)
@@ -294,10 +300,6 @@ def _finished(rt: Runtime, take: Take, result: PollResult) -> bool:
     return False
 
 
-def poll_delay_s(rt: Runtime, polls: int) -> float:
-    return min(rt.settings.poll_initial_s * (1.5 ** max(0, polls - 1)), rt.settings.poll_max_s)
-
-
 def fetch_take(rt: Runtime, take_id: str) -> None:
     """Download, check and post one finished take; exactly once however often it runs."""
     take = rt.store.get_take(take_id)
@@ -320,9 +322,9 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
                 clip.unlink(missing_ok=True)
                 count_provider_error(rt, take, error.kind)
                 tries = rt.store.count_attempt(f"download:{take_id}")
-                if error.kind == FailureKind.retry and tries < RETRY_CAP:
-                    delay = error.retry_after_s if error.retry_after_s is not None else poll_delay_s(rt, tries)
-                    rt.scheduler.enqueue_in(min(max(delay, 0.0), 600.0), "fetch_take", take_id)
+                if error.kind == FailureKind.retry and tries < PROVIDER_RETRIES:
+                    rt.scheduler.enqueue_in(provider_retry_delay_s(rt.settings, tries, error.retry_after_s),
+                                            "fetch_take", take_id)
                     return
                 fail_take(rt, take_id, error.kind if error.kind != FailureKind.retry else FailureKind.bad_media,
                           error.message)
@@ -341,9 +343,11 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
                 fail_take(rt, take_id, FailureKind.bad_media, problem or "it could not be read")
                 return
             cost = rt.provider(take.model).prices.estimate_usd(take.resolution, not take.silent, take.duration_s)
+            assert info is not None
+            preview = make_preview(rt, take, clip, report, info)
 
             def measured(t: Take) -> None:
-                t.file_path, t.sound, t.cost_usd = str(clip), report, cost
+                t.file_path, t.sound, t.cost_usd, t.preview = str(clip), report, cost, preview
 
             take = rt.store.update_take(take_id, measured) or take
         try:
@@ -366,6 +370,7 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
             if take.finished_at:
                 rt.metrics.observe("take_seconds", {"model": take.model}, time.time() - take.finished_at)
     refresh_status(rt, take.request_id, force=True)
+    keep_native(rt, take_id)
 
 
 def record_spend(rt: Runtime, take: Take) -> None:
@@ -383,7 +388,7 @@ def _delivery_error(rt: Runtime, take: Take, error: DeliveryError) -> None:
     a second upload or card), or fail it, uncharged, when retrying cannot help."""
     tries = rt.store.count_attempt(f"deliver:{take.id}")
     if error.retryable and tries < DELIVERY_TRIES:
-        delay = min(max(rt.settings.poll_initial_s, 0.05) * 2 ** tries, 300.0)
+        delay = delivery_delay_s(rt.settings, tries)
         log.warning("posting take %s failed (try %d of %d), again in %.1f s: %s", take.id, tries,
                     DELIVERY_TRIES, delay, error.message)
         rt.scheduler.enqueue_in(delay, "fetch_take", take.id)
@@ -453,9 +458,8 @@ def _provider_error(rt: Runtime, take: Take, error: ProviderError, *, retry_task
     count_provider_error(rt, take, error.kind)
     if error.kind == FailureKind.retry:
         tries = rt.store.count_attempt(f"{retry_task}:{take.id}")
-        if tries <= RETRY_CAP * (20 if retry_task == "poll_take" else 1):
-            delay = error.retry_after_s if error.retry_after_s is not None else poll_delay_s(rt, tries)
-            delay = min(max(delay, 0.0), 600.0)
+        if tries <= PROVIDER_RETRIES * (20 if retry_task == "poll_take" else 1):
+            delay = provider_retry_delay_s(rt.settings, tries, error.retry_after_s)
 
             def waiting(t: Take) -> None:
                 t.polls += 1
@@ -509,3 +513,19 @@ def cancel_request(rt: Runtime, request_id: str) -> list[str]:
         cancelled.append(take.label)
     refresh_status(rt, request_id, force=True)
     return cancelled
+
+
+def keep_native(rt: Runtime, take_id: str) -> None:
+    """Keep the native file of a take whose thread has its matched preview in Slack too (not shared anywhere),
+    so a worker on another machine masters and hands off the native sound, never the preview. Runs where the
+    take was fetched, once it is in its thread."""
+    take = rt.store.get_take(take_id)
+    if take is None or take.state != TakeState.posted or take.native_file_id or take.thread_copy_is_native \
+            or not take.file_path:
+        return
+    if not Path(take.file_path).is_file():
+        log.warning("take %s: its native file is gone from this machine before it was kept", take_id)
+        return
+    file_id = rt.notifier.keep_file(take, Path(take.file_path), f"take-{take.label}-native.mp4")
+    if file_id:
+        rt.store.update_take(take_id, lambda t: setattr(t, "native_file_id", t.native_file_id or file_id))

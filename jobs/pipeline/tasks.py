@@ -20,7 +20,7 @@ from rq.job import Job
 from adapters.base import FailureKind
 from jobs.domain.store import installed_workspaces
 from jobs.infra.logs import bound
-from jobs.pipeline import cards, contact_sheet, master, notes, recovery, takes, tickets
+from jobs.pipeline import cards, contact_sheet, master, notes, recovery, review, takes, tickets
 from jobs.pipeline.runtime import RqScheduler, Runtime
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ check_ticket_mix = tickets.check_ticket_mix
 master_take = master.master_take
 note_added = notes.note_added
 post_contact_sheet = contact_sheet.post_contact_sheet
+make_compare = review.make_compare
 
 
 def recover_stalled(rt: Runtime, at_start: bool = False) -> int:
@@ -98,6 +99,7 @@ TASKS: dict[str, Callable[..., Any]] = {
     "master_take": master_take,
     "note_added": note_added,
     "post_contact_sheet": post_contact_sheet,
+    "make_compare": make_compare,
     "recover_stalled": recover_stalled,
     "recover_workspace": recover_workspace,
 }

@@ -253,14 +253,8 @@ def _final_mix(rt: Runtime, ticket: Ticket) -> tuple[Path, str]:
 
 # delivery -----------------------------------------------------------------------------------------------
 def check_ticket_mix(rt: Runtime, ticket_id: str, file_id: str, user: str) -> None:
-    store = rt.store
-    lock = f"ticket-mix:{ticket_id}:{file_id}"
-    if not store.try_lock(lock, LOCK_S):
-        return
-    try:
-        delivered = _check_mix(rt, ticket_id, file_id, user)
-    finally:
-        store.unlock(lock)
+    with rt.store.held(f"ticket-mix:{ticket_id}:{file_id}", LOCK_S) as held:
+        delivered = held and _check_mix(rt, ticket_id, file_id, user)
     if delivered:
         sync_ticket(rt, ticket_id)
 

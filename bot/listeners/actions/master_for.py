@@ -8,8 +8,8 @@ from slack_sdk import WebClient
 from bot.deps import Deps
 from bot.ids import SlackId
 from bot.slack.access import refuse
+from bot.slack.listener import take_button
 from bot.slack.payloads import BlockActionPayload
-from bot.slack.take_button import take_button
 from jobs.audio.targets import TARGETS
 from jobs.domain.models import Take
 

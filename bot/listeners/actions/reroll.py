@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from slack_bolt import App
 
-from slack_bolt import Ack, App, BoltContext
-from slack_sdk import WebClient
-
-from bot.flows.rounds import new_round_from_button
+from bot.flows.rounds import reroll
 from bot.ids import SlackId
+from bot.slack.listener import take_button
 
 
 def register(app: App) -> None:
-    app.action(SlackId.REROLL)(on_reroll)
-
-
-def on_reroll(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    ack()
-    new_round_from_button(body, context, client, similar=False)
+    app.action(SlackId.REROLL)(take_button(reroll))

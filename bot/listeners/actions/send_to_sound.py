@@ -8,8 +8,8 @@ from slack_sdk import WebClient
 from bot.deps import Deps
 from bot.flows.hero import flag_take
 from bot.ids import SlackId
+from bot.slack.listener import take_button
 from bot.slack.payloads import BlockActionPayload
-from bot.slack.take_button import take_button
 from jobs.domain.models import Take
 
 

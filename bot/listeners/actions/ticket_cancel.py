@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from slack_bolt import App
 
-from slack_bolt import Ack, App, BoltContext
-from slack_sdk import WebClient
-
-from bot.flows.ticket_press import ticket_press
+from bot.flows.ticket_buttons import cancel
 from bot.ids import SlackId
+from bot.slack.listener import ticket_button
 
 
 def register(app: App) -> None:
-    app.action(SlackId.TICKET_CANCEL)(on_cancel)
-
-
-def on_cancel(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    ack()
-    press = ticket_press(body, context["deps"], client, leads_only=True)
-    if press:
-        press.transition("cancel")
+    app.action(SlackId.TICKET_CANCEL)(ticket_button(cancel, leads_only=True))

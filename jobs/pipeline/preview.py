@@ -1,0 +1,39 @@
+"""A take's listening copy, matched to its channel's listening level (`jobs.audio.preview`), made right after its
+sound check; a take that cannot have one is posted as it is."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from adapters.media import MediaError, MediaInfo
+from jobs.audio.preview import plan_preview, render_preview
+from jobs.audio.report import SoundReport
+from jobs.audio.targets import get_target
+from jobs.domain.channels import listening_level_lufs, load_channel_settings
+from jobs.domain.models import Take, TakePreview
+from jobs.pipeline.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def make_preview(rt: Runtime, take: Take, clip: Path, report: SoundReport, info: MediaInfo) -> TakePreview | None:
+    """The matched copy beside `clip` (None: the channel hears takes as rendered, or the take has no sound)."""
+    if take.silent or not report.has_audio or report.integrated_lufs is None or report.true_peak_dbtp is None:
+        return None
+    delivery = get_target(take.target)
+    level = listening_level_lufs(load_channel_settings(rt.store, take.channel), delivery.integrated_lufs)
+    if level is None:
+        return None
+    plan = plan_preview(report.integrated_lufs, report.true_peak_dbtp, level, delivery.true_peak_dbtp)
+    preview = TakePreview(path=None, native_lufs=report.integrated_lufs, heard_lufs=level, gain_db=plan.gain_db,
+                          limited=plan.limit_dbtp is not None)
+    if not plan.needed:
+        return preview.model_copy(update={"gain_db": 0.0, "limited": False})
+    try:
+        out = render_preview(clip, clip.with_name(f"{clip.stem}.preview.mp4"), plan, has_video=info.has_video,
+                             channels=report.channels or 2)
+    except MediaError as error:
+        log.warning("take %s: no loudness-matched copy (%s); posting it as rendered", take.id, error)
+        return None
+    return preview.model_copy(update={"path": str(out)})

@@ -1,0 +1,201 @@
+"""Fair review: every take in a thread is heard at one loudness (the louder take no longer wins by being louder),
+the card says what was rendered and what is heard, and every check and handoff uses the native file."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from adapters.base import FailureKind, ProviderError
+from adapters.media import ffmpeg_exe, probe_media
+from jobs.audio.preview import plan_preview
+from jobs.domain.models import Take
+from jobs.pipeline.media import take_file
+from tests.audio_signals import at_lufs, decode, dual, noise, reference_lufs, sine, write_mp4
+from tests.harness import BotEndpoint, Worker, make_settings, mention, wait_for
+from tests.hostile import crafted_provider
+from tests.standins.slack import SlackStandIn
+
+ART = "C0ART"
+LEAD = "U0LEAD"
+CREATIVE = "U0CREATIVE"
+QUIET_LUFS, LOUD_LUFS = -26.0, -17.0
+SOCIAL_LUFS = -14.0
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two takes whose native loudness differs by 9 LU: a quiet tone and a louder noise bed."""
+    folder = tmp_path_factory.mktemp("loudness")
+    return {
+        "1A": write_mp4(folder / "quiet.mp4", at_lufs(dual(sine(-20, 3.0, freq=440.0)), QUIET_LUFS)),
+        "1B": write_mp4(folder / "loud.mp4", at_lufs(dual(noise(-20, 3.0, seed=7)), LOUD_LUFS)),
+    }
+
+
+@pytest.fixture()
+def settings(redis_url: str, slack: SlackStandIn, tmp_path: Path):
+    return make_settings(redis_url, slack.api_url, tmp_path / "media", DAILIES_LEADS=LEAD)
+
+
+def heard_lufs(slack: SlackStandIn, file_id: str, folder: Path) -> float:
+    """The loudness of what Slack holds, measured by pyloudnorm (not by jobs/)."""
+    path = folder / f"{file_id}.mp4"
+    path.write_bytes(slack.uploads[file_id])
+    return reference_lufs(decode(path))
+
+
+def round_of_two(bot: BotEndpoint, worker: Worker, clips: dict[str, Path], thread: str) -> list[Take]:
+    with crafted_provider(clips):
+        assert bot.event(mention("A bell and the rain x2 3s --model crafted", ts=thread)).status_code == 200
+        wait_for(worker.pending)
+        worker.drain()
+    takes = sorted(worker.store.thread_takes(ART, thread), key=lambda t: t.label)
+    assert [t.state.value for t in takes] == ["posted", "posted"]
+    return takes
+
+
+def card_text(slack: SlackStandIn, take: Take) -> str:
+    return str(slack.messages[(ART, take.message_ts)]["blocks"])
+
+
+def test_two_takes_of_different_loudness_are_heard_at_one_level_with_their_native_numbers_on_the_cards(
+        bot, worker: Worker, slack: SlackStandIn, clips, tmp_path: Path) -> None:
+    quiet, loud = round_of_two(bot, worker, clips, "1700900001.000100")
+    # The sound check judged the native files.
+    assert quiet.sound.integrated_lufs == pytest.approx(QUIET_LUFS, abs=0.5)
+    assert loud.sound.integrated_lufs == pytest.approx(LOUD_LUFS, abs=0.5)
+    # What plays in the thread is matched: both within a fraction of a LU of the channel's target.
+    heard = [heard_lufs(slack, take.file_id, tmp_path) for take in (quiet, loud)]
+    assert heard == [pytest.approx(SOCIAL_LUFS, abs=0.4)] * 2
+    assert abs(heard[0] - heard[1]) < 0.5 < abs(quiet.sound.integrated_lufs - loud.sound.integrated_lufs)
+    for take in (quiet, loud):
+        assert f"Native {take.sound.integrated_lufs:.1f} LUFS, heard here at -14 LUFS" in card_text(slack, take)
+        # The native file stays as rendered on this machine, and is kept in Slack, shared nowhere.
+        assert reference_lufs(decode(Path(take.file_path))) == pytest.approx(take.sound.integrated_lufs, abs=0.3)
+        kept = slack.files[take.native_file_id]
+        assert kept["completed"] and kept["channel"] is None
+        assert slack.uploads[take.native_file_id] == Path(take.file_path).read_bytes()
+
+
+def test_a_worker_without_the_file_masters_and_hands_off_the_native_copy_never_the_preview(
+        bot, worker: Worker, slack: SlackStandIn, clips) -> None:
+    quiet, _ = round_of_two(bot, worker, clips, "1700900101.000100")
+    for path in Path(quiet.file_path).parent.iterdir():  # another machine: nothing of the take on its disk
+        path.unlink()
+    fetched = take_file(worker.runtime, worker.store.get_take(quiet.id))
+    assert fetched is not None and fetched.read_bytes() == slack.uploads[quiet.native_file_id]
+    assert reference_lufs(decode(fetched)) == pytest.approx(QUIET_LUFS, abs=0.5)
+
+
+def test_a_lead_turns_matching_off_or_picks_another_level_and_bad_levels_are_refused(
+        bot, worker: Worker, slack: SlackStandIn, clips, tmp_path: Path) -> None:
+    def say(text: str, ts: str, user: str = LEAD) -> None:
+        assert bot.event(mention(text, user=user, ts=ts)).status_code == 200
+
+    say("set preview-loudness=loud", "1700900200.000100")
+    refusal = wait_for(lambda: [m for m in slack.posted(channel=ART) if "Settings not changed" in m["text"]])
+    assert "`preview-loudness` is `native`, `target`, or a level from -40 to -5 LUFS" in refusal[0]["text"]
+    say("set preview-loudness=-3", "1700900201.000100")
+    wait_for(lambda: len([m for m in slack.posted(channel=ART) if "Settings not changed" in m["text"]]) == 2)
+
+    say("set preview-loudness=-16", "1700900202.000100")
+    wait_for(lambda: [m for m in slack.posted(channel=ART) if "takes heard at -16 LUFS" in m["text"]])
+    quiet, loud = round_of_two(bot, worker, clips, "1700900300.000100")
+    assert [heard_lufs(slack, t.file_id, tmp_path) for t in (quiet, loud)] == [pytest.approx(-16, abs=0.4)] * 2
+    assert "heard here at -16 LUFS" in card_text(slack, quiet)
+
+    say("set preview-loudness=native", "1700900203.000100")
+    wait_for(lambda: [m for m in slack.posted(channel=ART) if "takes heard as rendered" in m["text"]])
+    quiet, loud = round_of_two(bot, worker, clips, "1700900400.000100")
+    for take in (quiet, loud):
+        assert take.preview is None and take.native_file_id is None
+        assert slack.uploads[take.file_id] == Path(take.file_path).read_bytes()  # the thread plays the native file
+        assert "heard here" not in card_text(slack, take)
+
+
+def test_the_gain_alone_when_it_fits_under_the_ceiling_and_a_limiter_when_it_would_not() -> None:
+    quiet = plan_preview(native_lufs=-26.0, native_peak_dbtp=-20.0, level_lufs=-14.0, ceiling_dbtp=-1.0)
+    assert quiet.gain_db == 12.0 and quiet.limit_dbtp is None and quiet.needed
+    spiky = plan_preview(native_lufs=-26.0, native_peak_dbtp=-6.0, level_lufs=-14.0, ceiling_dbtp=-1.0)
+    assert spiky.gain_db == 12.0 and spiky.limit_dbtp == pytest.approx(-1.5)
+    loud = plan_preview(native_lufs=-9.0, native_peak_dbtp=-0.5, level_lufs=-14.0, ceiling_dbtp=-1.0)
+    assert loud.gain_db == -5.0 and loud.limit_dbtp is None
+    assert not plan_preview(native_lufs=-14.05, native_peak_dbtp=-3.0, level_lufs=-14.0, ceiling_dbtp=-1.0).needed
+
+
+def frame_rgb(path: Path, at_s: float, x: int, y: int) -> tuple[int, int, int]:
+    """One pixel of the frame at `at_s`, decoded by ffmpeg (not by jobs/)."""
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-ss", f"{at_s}", "-i", str(path), "-frames:v", "1",
+                          "-vf", f"crop=2:2:{x}:{y}", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True).stdout
+    return raw[0], raw[1], raw[2]
+
+
+def is_tone(samples: np.ndarray, freq_hz: float = 440.0, rate: int = 48000) -> bool:
+    """True when most of the energy sits at `freq_hz` (the quiet take's tone, not the loud take's noise)."""
+    spectrum = np.abs(np.fft.rfft(samples[:, 0])) ** 2
+    freqs = np.fft.rfftfreq(samples.shape[0], 1 / rate)
+    near = spectrum[np.abs(freqs - freq_hz) < 20].sum()
+    return near / spectrum.sum() > 0.8
+
+
+def test_compare_plays_each_takes_own_sound_in_turn_at_one_loudness_with_the_playing_one_framed(
+        bot, worker: Worker, slack: SlackStandIn, clips, tmp_path: Path) -> None:
+    thread = "1700900501.000100"
+    quiet, loud = round_of_two(bot, worker, clips, thread)
+    for take in (quiet, loud):  # gone from every machine: the compare is cut from Slack's native copies
+        for path in Path(take.file_path).parent.iterdir():
+            path.unlink()
+    assert bot.event(mention("compare 1A 1B", ts="1700900502.000100", thread_ts=thread)).status_code == 200
+    wait_for(worker.pending)
+    worker.drain()
+    made = [f for f in slack.completed_uploads(ART) if f["name"].startswith("compare-1A-1B")]
+    assert len(made) == 1 and made[0]["thread_ts"] == thread
+    clip = tmp_path / "compare.mp4"
+    clip.write_bytes(slack.uploads[made[0]["id"]])
+    info = probe_media(clip)
+    assert (info.width, info.height) == (1280, 360) and info.duration_s == pytest.approx(6.0, abs=0.2)
+    sound = decode(clip)
+    first, second = sound[: 3 * 48000], sound[3 * 48000: 6 * 48000]
+    assert is_tone(first) and not is_tone(second)  # 1A's own sound, then 1B's
+    assert reference_lufs(first) == pytest.approx(SOCIAL_LUFS, abs=0.5)
+    assert reference_lufs(second) == pytest.approx(SOCIAL_LUFS, abs=0.5)
+    gold = (242, 201, 76)
+    left_edge, right_edge = (2, 180), (642, 180)
+    assert closeish(frame_rgb(clip, 1.5, *left_edge), gold) and not closeish(frame_rgb(clip, 1.5, *right_edge), gold)
+    assert closeish(frame_rgb(clip, 4.5, *right_edge), gold) and not closeish(frame_rgb(clip, 4.5, *left_edge), gold)
+
+
+def closeish(rgb: tuple[int, int, int], wanted: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) <= 40 for a, b in zip(rgb, wanted, strict=True))
+
+
+def test_a_compare_that_cannot_be_made_says_why_and_queues_nothing(
+        bot, worker: Worker, slack: SlackStandIn, clips) -> None:
+    thread = "1700900601.000100"
+    with crafted_provider(clips, errors={"1C": ProviderError(FailureKind.policy, "declined the brief")}):
+        assert bot.event(mention("A bell and the rain x3 3s --model crafted", ts=thread)).status_code == 200
+        wait_for(worker.pending)
+        worker.drain()
+    asked = {
+        "compare 1A": "at least 2 different takes",
+        "compare 1A 1A": "at least 2 different takes",
+        "compare 1A 1B 1C 2A 2B": "at most 4 takes at once (5 were named)",
+        "compare 1A 9Z": "there is no take 9Z here",
+        "compare 1A 1C": "take 1C is failed, not posted",
+    }
+    for n, text in enumerate(asked):
+        assert bot.event(mention(text, ts=f"1700900610.00010{n}", thread_ts=thread)).status_code == 200
+    def refusals() -> list[str]:
+        return [m["text"] for m in slack.posted(channel=ART, thread_ts=thread) if "compare 1A 2C" in m["text"]]
+
+    wait_for(lambda: len(refusals()) == len(asked))
+    said = refusals()
+    for expected in asked.values():
+        assert any(expected in text and "`@dailies compare 1A 2C`" in text for text in said), expected
+    assert worker.pending() == 0
+    assert not [f for f in slack.completed_uploads(ART) if f["name"].startswith("compare-")]
