@@ -4,7 +4,10 @@ the card says what was rendered and what is heard, and every check and handoff u
 from __future__ import annotations
 
 import subprocess
+import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -12,10 +15,13 @@ import pytest
 from adapters.base import FailureKind, ProviderError
 from adapters.media import ffmpeg_exe, probe_media
 from jobs.audio.preview import plan_preview
+from jobs.domain.channels import load_channel_settings
 from jobs.domain.models import Take
+from jobs.domain.reel import next_reel_at
+from jobs.pipeline import review
 from jobs.pipeline.media import take_file
 from tests.audio_signals import at_lufs, decode, dual, noise, reference_lufs, sine, write_mp4
-from tests.harness import BotEndpoint, Worker, make_settings, mention, wait_for
+from tests.harness import BotEndpoint, Worker, make_settings, mention, react, wait_for
 from tests.hostile import crafted_provider
 from tests.standins.slack import SlackStandIn
 
@@ -199,3 +205,107 @@ def test_a_compare_that_cannot_be_made_says_why_and_queues_nothing(
         assert any(expected in text and "`@dailies compare 1A 2C`" in text for text in said), expected
     assert worker.pending() == 0
     assert not [f for f in slack.completed_uploads(ART) if f["name"].startswith("compare-")]
+
+
+# -- the day's reel ------------------------------------------------------------------------------------------------
+def reel_posts(slack: SlackStandIn) -> list[dict]:
+    return [f for f in slack.completed_uploads(ART) if f["name"].startswith("reel-")]
+
+
+def test_reel_posts_each_threads_top_voted_take_of_the_day_after_a_slate_at_one_loudness(
+        bot, worker: Worker, slack: SlackStandIn, clips, tmp_path: Path) -> None:
+    first, second, old = "1700901001.000100", "1700901002.000100", "1700901000.000100"
+    quiet, loud = round_of_two(bot, worker, clips, first)
+    only, _ = round_of_two(bot, worker, clips, second)
+    for stale in round_of_two(bot, worker, clips, old):  # a thread of two days ago is not in today's reel
+        worker.store.update_take(stale.id, lambda t: setattr(t, "created_at", t.created_at - 2 * 24 * 3600))
+    for voter in ("U0ANA", "U0BEN"):  # 1B wins its thread; the other thread's takes tie, so its 1A (earliest)
+        react(bot, slack, "+1", user=voter, ts=loud.message_ts)
+    wait_for(lambda: worker.store.get_take(loud.id).score == 2 or worker.pending())
+    worker.drain()
+    assert worker.store.get_take(loud.id).score == 2
+
+    assert bot.event(mention("reel", ts="1700901100.000100")).status_code == 200
+    wait_for(worker.pending)
+    worker.drain()
+    (reel,) = reel_posts(slack)
+    assert reel["thread_ts"] is None  # in the channel, not in a thread
+    text = reel["initial_comment"]
+    assert "2 selects" in text and "every sound heard at -14 LUFS" in text
+    assert text.index(f"Take {loud.label}") < text.index(f"Take {only.label}")
+    assert f"/archives/{ART}/p" in text
+    clip = tmp_path / "reel.mp4"
+    clip.write_bytes(slack.uploads[reel["id"]])
+    assert probe_media(clip).duration_s == pytest.approx(2 * (1.5 + 3.0), abs=0.3)
+    heard = decode(clip)
+    slate, take_one, take_two = heard[: int(1.4 * 48000)], heard[int(1.5 * 48000): int(4.5 * 48000)], \
+        heard[int(6.0 * 48000): int(9.0 * 48000)]
+    assert float(np.abs(slate).max()) < 1e-3  # the slate is silent
+    assert not is_tone(take_one) and is_tone(take_two)  # 1B (noise) of the first thread, then 1A (tone)
+    assert reference_lufs(take_one) == pytest.approx(SOCIAL_LUFS, abs=0.5)
+    assert reference_lufs(take_two) == pytest.approx(SOCIAL_LUFS, abs=0.5)
+
+
+def test_no_takes_today_is_a_short_answer_and_no_file(bot, worker: Worker, slack: SlackStandIn) -> None:
+    assert bot.event(mention("reel", ts="1700901200.000100")).status_code == 200
+    wait_for(lambda: [m for m in slack.posted(channel=ART) if "no reel today" in m["text"]])
+    assert worker.pending() == 0 and not reel_posts(slack)
+
+
+def test_a_reel_over_slacks_upload_limit_comes_in_parts_or_says_which_take_cannot_fit(
+        bot, worker: Worker, slack: SlackStandIn, clips, settings) -> None:
+    round_of_two(bot, worker, clips, "1700901301.000100")
+    round_of_two(bot, worker, clips, "1700901302.000100")
+    review.make_reel(worker.runtime, ART, time.time())
+    (whole,) = reel_posts(slack)
+    size = whole["length"]
+
+    def reel_with_limit(limit: int) -> list[dict]:
+        before = {f["id"] for f in reel_posts(slack)}
+        tight = Worker(settings.model_copy(update={"slack_upload_max_bytes": limit}))
+        review.make_reel(tight.runtime, ART, time.time() + limit % 1000 + 1)
+        return [f for f in reel_posts(slack) if f["id"] not in before]
+
+    parts = reel_with_limit(size - 1)
+    assert len(parts) == 2 and all(part["length"] <= size - 1 for part in parts)
+    assert "in 2 parts, to fit Slack's upload limit" in parts[0]["initial_comment"]
+    assert reel_with_limit(1000) == []
+    said = [m["text"] for m in slack.posted(channel=ART) if "alone over Slack's upload limit" in m["text"]]
+    assert len(said) == 1 and "1A, 1A" in said[0]
+
+
+def test_a_lead_sets_a_daily_reel_in_their_time_zone_and_it_is_scheduled_once(
+        bot, worker: Worker, slack: SlackStandIn, clips) -> None:
+    quiet, _ = round_of_two(bot, worker, clips, "1700901500.000100")
+    slack.time_zones[LEAD] = "Europe/Paris"
+    assert bot.event(mention("set reel=25:00", user=LEAD, ts="1700901400.000100")).status_code == 200
+    wait_for(lambda: [m for m in slack.posted(channel=ART) if "is a time on the 24-hour clock" in m["text"]])
+    assert bot.event(mention("set reel=18:00", user=LEAD, ts="1700901401.000100")).status_code == 200
+    wait_for(lambda: [m for m in slack.posted(channel=ART) if "reel daily at 18:00 (Europe/Paris)" in m["text"]])
+
+    assert load_channel_settings(worker.store, ART).reel_zone == "Europe/Paris"
+    now = time.time()
+    due = next_reel_at("18:00", "Europe/Paris", now).timestamp()
+    assert review.arm_daily_reels(worker.runtime, now=now) == 1
+    assert review.arm_daily_reels(worker.runtime, now=now + 60) == 0  # the sweep runs every minute: once
+    (job_id,) = worker.queue.scheduled_job_registry.get_job_ids()
+    job = worker.queue.fetch_job(job_id)
+    assert job.func_name.endswith("daily_reel") and job.args == (ART, due)
+    assert worker.queue.scheduled_job_registry.get_scheduled_time(job).timestamp() == pytest.approx(due, abs=2)
+
+    review.daily_reel(worker.runtime, ART, due + 3600)  # a time the channel does not ask for: nothing
+    assert not reel_posts(slack)
+    review.daily_reel(worker.runtime, ART, due)  # when the scheduler runs it
+    (reel,) = reel_posts(slack)
+    assert f"Take {quiet.label}" in reel["initial_comment"]
+    review.daily_reel(worker.runtime, ART, due)  # run twice (an rq retry): posted once
+    assert len(reel_posts(slack)) == 1
+
+
+def test_the_next_reel_is_today_before_its_time_and_tomorrow_after_it() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    before = datetime(2026, 12, 3, 17, 59, tzinfo=paris).timestamp()
+    after = datetime(2026, 12, 3, 18, 1, tzinfo=paris).timestamp()
+    assert next_reel_at("18:00", "Europe/Paris", before) == datetime(2026, 12, 3, 18, 0, tzinfo=paris)
+    assert next_reel_at("18:00", "Europe/Paris", after) == datetime(2026, 12, 4, 18, 0, tzinfo=paris)
+    assert next_reel_at("09:30", "Not/AZone", after).tzinfo == ZoneInfo("UTC")

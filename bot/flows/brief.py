@@ -41,6 +41,7 @@ DM_BRIEFS_OFF = ("Briefs in direct messages are turned off in this workspace, so
 
 KEYWORDS: dict[str, Callable[[Deps, WebClient, MessageEvent], None]] = {
     "results": results.post_results,
+    "reel": review.request_reel,
 }
 COMMANDS: dict[str, Callable[[Deps, WebClient, MessageEvent, str], bool]] = {
     "set": channel_settings.handle_set,

@@ -7,6 +7,7 @@ import re
 
 from pydantic import ValidationError
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from bot.slack.access import lead_in
@@ -23,6 +24,7 @@ from jobs.domain.channels import (
     save_channel_settings,
 )
 from jobs.domain.providers import UnknownModel, normalise_model_key
+from jobs.domain.reel import ReelError, reel_time
 from jobs.infra.settings import Settings
 from jobs.infra.text import count_invisible, quoted, removed_note, strip_invisible
 
@@ -35,13 +37,13 @@ KEYS = {
     "hero": "hero_emoji", "hero-emoji": "hero_emoji", "cancel": "cancel_emoji", "cancel-emoji": "cancel_emoji",
     "model": "model", "duration": "duration_s", "aspect": "aspect", "resolution": "resolution",
     "target": "target", "takes": "takes", "budget": "daily_budget_usd", "sound-bible": "sound_bible",
-    "preview-loudness": "preview_loudness",
+    "preview-loudness": "preview_loudness", "reel": "reel_at",
 }
 HOW = ("Write it as `@dailies set up-emoji=+1,fire down-emoji=-1 hero=headphones cancel=x model=previz "
        "duration=8 aspect=16:9 resolution=720p target=social takes=4 budget=50`, or "
        '`@dailies set sound-bible="warm analog textures, no trap drums"` (`sound-bible=none` clears it), or '
        "`@dailies set preview-loudness=native` (hear takes as rendered; `=-16` another level, `=target` the "
-       "delivery target's).")
+       "delivery target's), or `@dailies set reel=18:00` (the day's reel daily, in your time zone; `reel=off`).")
 
 
 class SettingError(ValueError):
@@ -119,6 +121,8 @@ def parse_settings(text: str, current: ChannelSettings, settings: Settings) -> t
             values[field] = None if words.lower() in ("", "none", "off", "-") else words
             changed.append("sound-bible cleared" if values[field] is None else "sound-bible")
             continue
+        elif field == "reel_at":
+            values[field] = None if value.lower() in ("off", "none", "-") else reel_time(value)
         elif field == "preview_loudness":
             values[field] = _listening_level(value)
         elif field == "daily_budget_usd":
@@ -140,6 +144,16 @@ def parse_settings(text: str, current: ChannelSettings, settings: Settings) -> t
         raise SettingError(str(error.errors()[0].get("msg"))) from None
 
 
+def time_zone_of(client: WebClient, user: str) -> str | None:
+    """The person's time zone as Slack has it (`users.info` → `tz`, an IANA name); None when Slack does not say."""
+    try:
+        tz = (client.users_info(user=user).get("user") or {}).get("tz")
+    except SlackApiError as error:
+        log.warning("no time zone for %s: %s", user, error.response.get("error"))
+        return None
+    return tz if isinstance(tz, str) and tz else None
+
+
 def heard_at(channel: ChannelSettings) -> str:
     if channel.preview_loudness == "native":
         return "as rendered"
@@ -159,15 +173,19 @@ def handle_set(deps: Deps, client: WebClient, message: MessageEvent, rest: str) 
         return True
     try:
         updated, changed = parse_settings(rest, current, deps.settings)
-    except (SettingError, UnknownModel, UnknownTarget) as error:
+    except (SettingError, UnknownModel, UnknownTarget, ReelError) as error:
         reply(client, f":warning: Settings not changed: {escaped(str(error), 1500)}\n{HOW}", channel=channel,
               thread_ts=thread_ts)
         return True
+    if updated.reel_at and updated.reel_at != current.reel_at:
+        updated.reel_zone = time_zone_of(client, user)
     save_channel_settings(deps.store, channel, updated)
     log.info("channel %s settings changed by %s: %s", channel, user, " ".join(changed))
     summary = (f"up {' '.join(f':{e}:' for e in updated.up_emoji)} · down "
                f"{' '.join(f':{e}:' for e in updated.down_emoji)} · hero :{updated.hero_emoji}: · "
                f"cancel :{updated.cancel_emoji}: · takes heard {heard_at(updated)}")
+    if updated.reel_at:
+        summary += f" · the day's reel daily at {updated.reel_at} ({updated.reel_zone or 'UTC'})"
     if updated.sound_bible:
         summary += f"\n:scroll: Sound bible, added to every brief here: {escaped(updated.sound_bible, 600)}"
     removed = removed_note(count_invisible(message.text or ""), "what you wrote")

@@ -23,12 +23,12 @@ from bot.slack.errors import (
     slack_error_code,
 )
 from bot.slack.people import is_bot_user
-from bot.slack.text import mention
+from bot.slack.text import escape, mention
 from jobs.audio.waveform import render_waveform_png
 from jobs.domain.models import Request, Take
 from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
-from jobs.pipeline.runtime import FileUnavailable
+from jobs.pipeline.runtime import FileUnavailable, Upload
 
 log = logging.getLogger(__name__)
 SLACK_FILE_HOSTS = ("files.slack.com",)
@@ -279,7 +279,16 @@ class SlackNotifier:
             raise FileUnavailable(error.message.replace("its result link", "the file's link")) from None
         return dest, name
 
-    # sound tickets --------------------------------------------------------------------------------------
+    # the channel, and files kept for the pipeline ---------------------------------------------------------
+    def post_in_channel(self, channel: str, text: str, uploads: list[Upload]) -> None:
+        """A message in the channel (the day's reel): the words escaped here, the files attached to it."""
+        words = escape(text)
+        if not uploads:
+            self.client.chat_postMessage(channel=channel, text=words, parse="none", unfurl_links=False)
+            return
+        self.client.files_upload_v2(file_uploads=[{"file": str(u.path), "filename": u.filename, "title": u.title}
+                                                  for u in uploads], channel=channel, initial_comment=words)
+
     def keep_file(self, take: Take, path: Path, filename: str) -> str | None:
         """Upload without sharing it in any conversation: a file only the bot's token can read (the native copy
         of a take whose thread shows its loudness-matched preview)."""

@@ -37,6 +37,8 @@ class ChannelSettings(BaseModel):
     sound_bible: str | None = Field(default=None, max_length=SOUND_BIBLE_MAX_CHARS)
     # Fair review: the level every take is heard at in the thread. None: the delivery target's; "native": off.
     preview_loudness: float | Literal["native"] | None = None
+    reel_at: str | None = None  # "18:00": the day's reel is posted daily at this time…
+    reel_zone: str | None = None  # …in this time zone (the lead's who set it, from Slack)
 
 
 def listening_level_lufs(channel: ChannelSettings, target_lufs: float) -> float | None:
@@ -59,6 +61,14 @@ def load_channel_settings(store: Store, channel: str) -> ChannelSettings:
     return get_channel_settings(store, channel) or ChannelSettings()
 
 
+def _reel_index(store: Store) -> str:
+    return store.key("channels", "with_reel")
+
+
+def channels_with_reel(store: Store) -> list[str]:
+    return sorted(member.decode() for member in store.redis.smembers(_reel_index(store)))
+
+
 def _bible_index(store: Store) -> str:
     return store.key("channels", "with_sound_bible")
 
@@ -70,6 +80,10 @@ def save_channel_settings(store: Store, channel: str, settings: ChannelSettings)
         store.redis.sadd(_bible_index(store), channel)
     else:
         store.redis.srem(_bible_index(store), channel)
+    if settings.reel_at:  # the recovery sweep arms each of these channels' next daily reel
+        store.redis.sadd(_reel_index(store), channel)
+    else:
+        store.redis.srem(_reel_index(store), channel)
 
 
 def sound_bibles(store: Store) -> dict[str, str]:

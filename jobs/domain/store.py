@@ -65,6 +65,7 @@ class Store(Protocol):
     def thread_requests(self, channel: str, thread_ts: str) -> list[Request]: ...
     def thread_takes(self, channel: str, thread_ts: str) -> list[Take]: ...
     def channel_takes(self, channel: str) -> list[Take]: ...
+    def recent_channel_takes(self, channel: str, since: float) -> list[Take]: ...
     def user_requests(self, user: str, limit: int = 20) -> list[Request]: ...
     def next_round(self, channel: str, thread_ts: str) -> int: ...
     def active_take_ids(self) -> list[str]: ...
@@ -198,6 +199,20 @@ class RedisStore:
     def channel_takes(self, channel: str) -> list[Take]:
         ids = self.redis.lrange(self.key("channel", channel, "takes"), 0, -1)
         return [t for t in (self.get_take(i.decode()) for i in ids) if t is not None]
+
+    def recent_channel_takes(self, channel: str, since: float, page: int = 200) -> list[Take]:
+        """The channel's takes made since `since`, read from the newest back (the index is in order made)."""
+        key, end = self.key("channel", channel, "takes"), -1
+        found: list[Take] = []
+        while True:
+            ids = self.redis.lrange(key, end - page + 1, end)
+            if not ids:
+                return found
+            takes = [t for t in (self.get_take(i.decode()) for i in reversed(ids)) if t is not None]
+            found += [t for t in takes if t.created_at >= since]
+            if len(ids) < page or any(t.created_at < since for t in takes):
+                return found
+            end -= page
 
     def user_requests(self, user: str, limit: int = 20) -> list[Request]:
         ids = self.redis.lrange(self.key("user", user, "requests"), -limit, -1)

@@ -18,7 +18,7 @@ PROVIDER_RETRIES = 8  # transient faults of one submit or fetch before the take 
 DELIVERY_TRIES = 6
 RQ_RETRY_INTERVAL_S = 5
 RQ_RETRIES = {"post_contact_sheet": 2, "post_ticket": 2, "sync_ticket": 2, "check_ticket_mix": 2, "note_added": 2,
-              "make_compare": 1}
+              "make_compare": 1, "make_reel": 1, "daily_reel": 1}
 
 
 def poll_delay_s(settings: Settings, polls: int) -> float:

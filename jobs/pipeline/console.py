@@ -20,7 +20,7 @@ from jobs.domain.references import HOW, references_from_files
 from jobs.domain.requests import build_request, resolve_brief
 from jobs.domain.store import in_memory_store
 from jobs.infra.settings import Settings
-from jobs.pipeline.runtime import FileUnavailable, Runtime
+from jobs.pipeline.runtime import FileUnavailable, Runtime, Upload
 from jobs.pipeline.tasks import TASKS
 
 
@@ -102,6 +102,12 @@ class ConsoleNotifier:
 
     def permalink(self, channel: str, ts: str) -> str | None:
         return None
+
+    def post_in_channel(self, channel: str, text: str, uploads: list[Upload]) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        for upload in uploads:
+            shutil.copyfile(upload.path, self.out_dir / upload.filename)
+        print(text, file=self.stream, flush=True)
 
     def keep_file(self, take: Take, path: Path, filename: str) -> str | None:
         return None  # the native file is on this machine, beside its listening copy

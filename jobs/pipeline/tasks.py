@@ -62,12 +62,15 @@ master_take = master.master_take
 note_added = notes.note_added
 post_contact_sheet = contact_sheet.post_contact_sheet
 make_compare = review.make_compare
+make_reel = review.make_reel
+daily_reel = review.daily_reel
 
 
 def recover_stalled(rt: Runtime, at_start: bool = False) -> int:
     """Resume takes a dead worker left mid-step, then look again in a minute (one schedule across workers).
     Each workspace installed by OAuth gets its own sweep, run with its own runtime."""
     resumed = recovery.recover(rt, rt.store.active_take_ids(), at_start=at_start)
+    review.arm_daily_reels(rt)
     if rt.team is None and isinstance(rt.scheduler, RqScheduler):
         for team in installed_workspaces(rt.store.redis, rt.settings.key_prefix):
             rt.scheduler.for_team(team).enqueue("recover_workspace")
@@ -82,6 +85,7 @@ def recover_stalled(rt: Runtime, at_start: bool = False) -> int:
 
 def recover_workspace(rt: Runtime) -> int:
     """One workspace's sweep (queued by `recover_stalled`, run with that workspace's runtime)."""
+    review.arm_daily_reels(rt)
     return recovery.recover(rt, rt.store.active_take_ids())
 
 
@@ -100,6 +104,8 @@ TASKS: dict[str, Callable[..., Any]] = {
     "note_added": note_added,
     "post_contact_sheet": post_contact_sheet,
     "make_compare": make_compare,
+    "make_reel": make_reel,
+    "daily_reel": daily_reel,
     "recover_stalled": recover_stalled,
     "recover_workspace": recover_workspace,
 }

@@ -79,6 +79,7 @@ class SlackStandIn:
         # Slack's own record of reactions: (channel, ts) → reaction name → users, in the order they reacted.
         self.reactions: dict[tuple[str, str], dict[str, list[str]]] = {}
         self.bots: set[str] = set()  # user ids users.info reports as bots
+        self.time_zones: dict[str, str] = {}  # user id → the IANA zone users.info reports
         self.faults: dict[str, list[Fault]] = {}
         self.file_refusals = 0  # downloads refused for a token of the wrong workspace (or none)
         # Slack's token rotation: when set, installs get a refresh token and tokens that expire after this long.
@@ -367,8 +368,9 @@ class SlackStandIn:
         return {"ok": True, "type": "message", "channel": args["channel"], "message": message}
 
     def m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        tz = self.time_zones.get(args["user"], "America/Los_Angeles")  # Slack's documented example
         return {"ok": True, "user": {"id": args["user"], "name": args["user"].lower(),
-                                    "is_bot": args["user"] in self.bots}}
+                                    "is_bot": args["user"] in self.bots, "tz": tz}}
 
     def m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         thread = [m for (ch, _), m in self.messages.items() if ch == args["channel"] and m.get("thread_ts") == args["ts"]]

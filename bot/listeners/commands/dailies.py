@@ -19,7 +19,10 @@ HELP = "\n".join([
     " posts the round in that message's thread.",
     "• `@dailies` with a brief in a channel does the same in one message; reply in the thread to refine it.",
     "• In a round's thread: `@dailies note 1B 0:03 the whistle is harsh` keeps a note at that moment of take 1B"
-    " (it goes to the sound team with the take); `@dailies results` ranks the takes by votes.",
+    " (it goes to the sound team with the take); `@dailies results` ranks the takes by votes;"
+    " `@dailies compare 1A 2C` plays two to four takes side by side, each heard in turn at one loudness.",
+    "• Every take is heard in its thread at one loudness (the card shows its native numbers), so the louder take"
+    " does not win for being louder. `@dailies reel` posts the day's best take of each thread as one clip.",
     "Slack does not run slash commands inside threads: use `/dailies` in the channel, or `@dailies` in the thread.",
 ])
 
