@@ -44,6 +44,18 @@ class FrameImage(BaseModel):
         return f"data:{self.mimetype};base64,{self.base64()}"
 
 
+class SourceVideo(BaseModel):
+    """An existing take's file handed to a video-to-audio model (re-sound): it makes a new sound for this picture."""
+
+    path: Path
+    sha256: str
+    size_bytes: int
+    mimetype: str = "video/mp4"
+
+    def data_uri(self) -> str:
+        return f"data:{self.mimetype};base64,{base64.b64encode(self.path.read_bytes()).decode('ascii')}"
+
+
 class RenderSpec(BaseModel):
     """One take to render, in provider-neutral terms."""
 
@@ -69,10 +81,13 @@ class RenderSpec(BaseModel):
     # Image-to-video: the take starts from `first_frame` (and ends on `last_frame` where the model can).
     first_frame: FrameImage | None = None
     last_frame: FrameImage | None = None
+    # Re-sound: a new sound for this existing picture (a video-to-audio model); the picture is kept as it is.
+    source_video: SourceVideo | None = None
 
     def identity_json(self) -> str:
-        """The spec as JSON without what differs between machines for the same render (where a frame lies)."""
-        return self.model_dump_json(exclude={"label": True, "first_frame": {"path"}, "last_frame": {"path"}})
+        """The spec as JSON without what differs between machines for the same render (where a file lies)."""
+        return self.model_dump_json(exclude={"label": True, "first_frame": {"path"}, "last_frame": {"path"},
+                                             "source_video": {"path"}})
 
 
 class Capabilities(BaseModel):
@@ -89,6 +104,8 @@ class Capabilities(BaseModel):
     durations_by_resolution: dict[str, list[int]] = Field(default_factory=dict)
     first_frame: bool = False  # image-to-video from a reference frame
     last_frame: bool = False  # and ending on a second one
+    makes_picture: bool = True  # False: a video-to-audio model, which only gives an existing picture a new sound
+    video_to_audio: bool = False  # it makes a new sound for an existing picture (re-sound)
 
     def problems(self, spec: RenderSpec) -> list[str]:
         """What this model cannot do of what `spec` asks, as plain sentences (empty when it can)."""
@@ -105,6 +122,10 @@ class Capabilities(BaseModel):
             found.append("a take from a reference frame (it makes video from text only)")
         if spec.last_frame and not self.last_frame:
             found.append("a take that ends on a given last frame")
+        if spec.source_video is None and not self.makes_picture:
+            found.append("a picture from words (it makes a new sound for an existing take: `@dailies resound`)")
+        if spec.source_video is not None and not self.video_to_audio:
+            found.append("a new sound for an existing picture")
         allowed = self.durations_by_resolution.get(spec.resolution)
         if allowed and spec.resolution in self.resolutions and spec.duration_s in self.durations_s \
                 and spec.duration_s not in allowed:

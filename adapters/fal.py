@@ -82,6 +82,7 @@ class FalProfile(BaseModel):
     prompt_style: Literal["veo", "plain"] = "plain"
     max_prompt_chars: int = 4000
     prices: Prices
+    video_to_audio: bool = False  # a new sound for an existing picture (`video_url`), not a picture
     image_endpoint: str | None = None  # the image-to-video sibling (`image_url`)
     first_last_endpoint: str | None = None  # the first-and-last-frame sibling (`first_frame_url`, `last_frame_url`)
 
@@ -99,8 +100,18 @@ PROFILES: dict[str, FalProfile] = {
     "fal-ai/veo3/fast": FalProfile(display_name="Veo 3 fast (fal)", **_VEO,
                                    prices=Prices(with_audio={"720p": 0.15, "1080p": 0.15}, silent={"720p": 0.10, "1080p": 0.10}),
                                    image_endpoint="fal-ai/veo3/fast/image-to-video"),
+    # Video-to-audio (re-sound): `video_url`, `prompt`, `negative_prompt`, `seed` 0–65535, `num_steps`, `duration`;
+    # the result is `video` (the picture with its new sound). About $0.001 per second.
+    "fal-ai/mmaudio-v2": FalProfile(display_name="MMAudio v2 (fal)", durations_s=list(range(1, 31)),
+                                    aspects=["16:9", "9:16", "1:1"], resolutions=["720p", "1080p"], audio_field=None,
+                                    send_resolution=False, video_to_audio=True, max_prompt_chars=1000,
+                                    prices=Prices(with_audio={"720p": 0.001, "1080p": 0.001},
+                                                  silent={"720p": 0.001, "1080p": 0.001})),
 }
 TEXT_TO_VIDEO = "/text-to-video"
+MMAUDIO_SEEDS = 65536
+MMAUDIO_STEPS = 25
+MAX_SOURCE_VIDEO_BYTES = 40 * 1024 * 1024  # sent inline as a data URI: a larger take is refused, never cut
 
 
 def generic_profile(endpoint: str) -> FalProfile:
@@ -135,6 +146,17 @@ class FalInput(BaseModel):
     image_url: str | None = None  # image-to-video
     first_frame_url: str | None = None  # first-and-last-frame
     last_frame_url: str | None = None
+
+
+class FalSoundInput(BaseModel):
+    """The input of a fal video-to-audio endpoint (`fal-ai/mmaudio-v2`)."""
+
+    video_url: str
+    prompt: str
+    negative_prompt: str | None = None
+    seed: int | None = None
+    num_steps: int = MMAUDIO_STEPS
+    duration: float
 
 
 class FalQueued(BaseModel):
@@ -249,6 +271,8 @@ class FalProvider(Provider):
             max_prompt_chars=self.profile.max_prompt_chars,
             first_frame=self.profile.image_endpoint is not None,
             last_frame=self.profile.first_last_endpoint is not None,
+            makes_picture=not self.profile.video_to_audio,
+            video_to_audio=self.profile.video_to_audio,
         )
         self.prices = config.prices or self.profile.prices
         self.render_deadline_s = config.render_deadline_s
@@ -311,7 +335,34 @@ class FalProvider(Provider):
     def model_id(self) -> str:
         return self.endpoint
 
+    def build_sound_input(self, spec: RenderSpec) -> FalSoundInput:
+        """A new sound for the take's picture, handed over inline (fal accepts a data URI wherever it takes a file
+        URL), never as a Slack link."""
+        assert spec.source_video is not None
+        if spec.source_video.size_bytes > MAX_SOURCE_VIDEO_BYTES:
+            raise ProviderError(FailureKind.bad_request, f"the take's file is {spec.source_video.size_bytes // 1048576} "
+                                f"MB; {self.display_name} is sent at most {MAX_SOURCE_VIDEO_BYTES // 1048576} MB")
+        negative = spec.negative.strip() if spec.negative and spec.negative.strip() else None
+        return FalSoundInput(video_url=spec.source_video.data_uri(), prompt=self.compose_sound_prompt(spec),
+                             negative_prompt=negative, seed=spec.seed % MMAUDIO_SEEDS if spec.seed is not None else None,
+                             duration=float(spec.duration_s))
+
+    def compose_sound_prompt(self, spec: RenderSpec) -> str:
+        """Only the sound: the model hears the picture itself."""
+        parts = [*spec.sound]
+        if spec.music and not spec.music_off:
+            parts.append(f"music: {spec.music}")
+        elif spec.music_off:
+            parts.append("no music")
+        parts += [f"{line.speaker or 'a voice'} says: {line.line}" for line in spec.dialogue]
+        if spec.standing_sound:
+            parts.append(spec.standing_sound)
+        return fit_prompt(["; ".join(parts) or spec.picture], self.profile.max_prompt_chars)
+
     def request_body(self, spec: RenderSpec) -> dict[str, Any]:
+        if self.profile.video_to_audio:
+            body = self.build_sound_input(spec).model_dump(exclude_none=True)
+            return body
         return self.build_input(spec).model_dump(exclude_none=True)
 
     def start(self, spec: RenderSpec) -> str:

@@ -28,7 +28,7 @@ from adapters.base import (
     ProviderError,
     RenderSpec,
 )
-from adapters.media import FfmpegStream, find_font, run_ffmpeg
+from adapters.media import FfmpegStream, find_font, open_input, run_ffmpeg
 
 FPS = 24
 
@@ -91,6 +91,7 @@ class PrevizProvider(Provider):
         max_prompt_chars=3000,
         first_frame=True,
         last_frame=True,
+        video_to_audio=True,  # re-sound: a new sound bed under the take's own picture
     )
     prices = Prices(with_audio={"720p": 0.0, "1080p": 0.0}, silent={"720p": 0.0, "1080p": 0.0})
     renders_locally = True
@@ -134,8 +135,19 @@ class PrevizProvider(Provider):
         return dest
 
 
+def resound_previz(spec: RenderSpec, source: Path, out: Path) -> Path:
+    """The take's own picture (copied, not re-encoded) under a new previz sound bed made from `spec`'s lines."""
+    streams = [open_input(source)["v:0"], ffmpeg.input(audio_graph(spec), f="lavfi")]
+    options: dict[str, str | int] = {"t": spec.duration_s, "c:v": "copy", "c:a": "aac", "b:a": "160k", "ar": 48000,
+                                     "ac": 2, "movflags": "+faststart", "map_metadata": "-1"}
+    run_ffmpeg(ffmpeg.output(*streams, str(out), **options), timeout_s=max(60.0, spec.duration_s * 20))
+    return out
+
+
 def render_previz(spec: RenderSpec, out: Path) -> Path:
     """Render one previz clip to `out` (H.264 yuv420p, AAC 48 kHz stereo, +faststart)."""
+    if spec.source_video is not None:
+        return resound_previz(spec, spec.source_video.path, out)
     width, height = FRAME_SIZES_PX[(spec.aspect, spec.resolution)]
     duration = spec.duration_s
     text_file = out.with_suffix(".txt")

@@ -3,6 +3,8 @@ the card says what was rendered and what is heard, and every check and handoff u
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 import time
 from datetime import datetime
@@ -18,12 +20,16 @@ from jobs.audio.preview import plan_preview
 from jobs.domain.channels import load_channel_settings
 from jobs.domain.models import Take
 from jobs.domain.reel import next_reel_at
+from jobs.domain.spend_report import spend_summary
 from jobs.pipeline import review
 from jobs.pipeline.media import take_file
-from tests.audio_signals import at_lufs, decode, dual, noise, reference_lufs, sine, write_mp4
+from jobs.pipeline.tickets import take_provenance
+from tests.audio_signals import at_lufs, decode, dual, noise, reference_lufs, sine, video_md5, write_mp4
 from tests.harness import BotEndpoint, Worker, make_settings, mention, react, wait_for
 from tests.hostile import crafted_provider
+from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn
+from tests.vote_helpers import cancel_round
 
 ART = "C0ART"
 LEAD = "U0LEAD"
@@ -309,3 +315,109 @@ def test_the_next_reel_is_today_before_its_time_and_tomorrow_after_it() -> None:
     assert next_reel_at("18:00", "Europe/Paris", before) == datetime(2026, 12, 3, 18, 0, tzinfo=paris)
     assert next_reel_at("18:00", "Europe/Paris", after) == datetime(2026, 12, 4, 18, 0, tzinfo=paris)
     assert next_reel_at("09:30", "Not/AZone", after).tzinfo == ZoneInfo("UTC")
+
+
+# -- re-sound --------------------------------------------------------------------------------------------------
+def resound(bot: BotEndpoint, worker: Worker, text: str, thread: str, ts: str) -> None:
+    assert bot.event(mention(text, ts=ts, thread_ts=thread)).status_code == 200
+    wait_for(worker.pending)
+    worker.drain()
+
+
+def thread_take(worker: Worker, thread: str, label: str) -> Take:
+    (found,) = [t for t in worker.store.thread_takes(ART, thread) if t.label == label]
+    return found
+
+
+def test_resound_on_previz_keeps_the_picture_frame_for_frame_under_a_new_sound_bed(
+        bot, worker: Worker, slack: SlackStandIn, tmp_path: Path) -> None:
+    thread = "1700902001.000100"
+    assert bot.event(mention("Rain on a tin roof\nSound: light rain\nx1 2s", ts=thread)).status_code == 200
+    wait_for(worker.pending)
+    worker.drain()
+    original = thread_take(worker, thread, "1A")
+    native = Path(original.file_path).read_bytes()
+    resound(bot, worker, "resound 1A Sound: heavy thunder, wind\nMusic: none", thread, "1700902002.000100")
+    again = thread_take(worker, thread, "1A·s1")
+    assert again.state.value == "posted" and again.resound_of == original.id and again.model == "previz"
+    assert video_md5(Path(again.file_path)) == video_md5(Path(original.file_path))  # the picture, packet for packet
+    assert decode(Path(again.file_path)).shape != (0, 2) and Path(again.file_path).read_bytes() != native
+    assert again.sound is not None and again.sound.has_audio
+    assert "A new sound for take 1A's picture" in card_text(slack, again)
+    assert Path(original.file_path).read_bytes() == native and worker.store.get_take(original.id).state.value == "posted"
+    resound(bot, worker, "resound 1A Sound: birdsong", thread, "1700902003.000100")  # the next one: ·s2
+    assert thread_take(worker, thread, "1A·s2").resound_of == original.id
+
+
+@pytest.fixture()
+def fal():
+    standin = FalStandin().start()
+    standin.finish_after_polls = 1
+    yield standin
+    standin.stop()
+
+
+def test_resound_on_fal_sends_the_takes_own_file_and_prices_it_at_the_audio_models_rate(
+        redis_url: str, slack: SlackStandIn, fal: FalStandin, tmp_path: Path) -> None:
+    settings = make_settings(redis_url, slack.api_url, tmp_path / "media", DAILIES_LEADS=LEAD, FAL_KEY=FAL_KEY,
+                             FAL_QUEUE_URL=fal.url, DAILIES_ALLOWED_MEDIA_URLS=fal.url + "/", DAILIES_POLL_INITIAL_S=0.1,
+                             DAILIES_POLL_MAX_S=0.1)
+    bot, worker = BotEndpoint(settings), Worker(settings)
+    try:
+        thread = "1700902101.000100"
+        assert bot.event(mention("Neon alley\nSound: rain\nx1 4s --model fal:fal-ai/veo3.1", ts=thread)).status_code == 200
+        wait_for(worker.pending)
+        worker.drain()
+        original = thread_take(worker, thread, "1A")
+        resound(bot, worker, "resound 1A Sound: heavier rain, no music", thread, "1700902102.000100")
+    finally:
+        bot.stop()
+    (sent,) = [c.json for c in fal.calls("POST") if c.path.strip("/") == "fal-ai/mmaudio-v2"]
+    assert sent["video_url"].startswith("data:video/mp4;base64,")
+    assert base64.b64decode(sent["video_url"].split(",", 1)[1]) == Path(original.file_path).read_bytes()
+    assert "heavier rain, no music" in sent["prompt"] and 0 <= sent["seed"] <= 65535 and sent["duration"] == 4.0
+    again = thread_take(worker, thread, "1A·s1")
+    assert again.state.value == "posted" and again.model == "fal:fal-ai/mmaudio-v2"
+    assert video_md5(Path(again.file_path)) == video_md5(Path(original.file_path))
+    assert again.cost_usd == pytest.approx(0.004)
+    assert "<the take's picture: video/mp4" in json.dumps(again.sent)  # provenance names the file, not its bytes
+    origin = take_provenance(worker.runtime, again)
+    assert origin.picture_from.startswith("take 1A (fal-ai/veo3.1") and "sound by MMAudio v2 (fal)" in origin.ai_generated
+
+
+def test_a_resound_that_cannot_be_made_says_why_and_charges_nothing(
+        bot, worker: Worker, slack: SlackStandIn, clips) -> None:
+    thread, other = "1700902201.000100", "1700902202.000100"
+    with crafted_provider({**clips, "*": clips["1A"]},
+                          errors={"1B": ProviderError(FailureKind.policy, "declined the brief")}):
+        for where, brief in ((thread, "A bell and the rain x2 3s --model crafted"),
+                             (other, "A bell and the rain x2 3s --model crafted"),
+                             (other, "Louder x1 3s --model crafted")):  # round 2 of the other thread: its 2A
+            assert bot.event(mention(brief, ts=f"{where[:-1]}{len(brief) % 7}", thread_ts=where)).status_code == 200
+            wait_for(worker.pending)
+            worker.drain()
+        assert bot.event(mention("Another bell x1 3s --model crafted", ts="1700902203.000200",
+                                 thread_ts=thread)).status_code == 200
+        (cancelled,) = wait_for(lambda: [r for r in worker.store.thread_requests(ART, thread)
+                                         if r.round == 2 and r.status_ts])
+        cancel_round(bot, cancelled)  # ❌ before it renders: its take 2A is cancelled
+        wait_for(lambda: worker.store.get_request(cancelled.id).state.value == "cancelled")
+        worker.drain()
+        assert thread_take(worker, thread, "2A").state.value == "cancelled"
+    assert thread_take(worker, other, "2A").state.value == "posted"
+    spent_before = spend_summary(worker.store, ART).today_usd
+    asked = {
+        "resound 1A": "Nothing says what take 1A should sound like",
+        "resound 1B Sound: thunder": "Take 1B is failed: only a posted take can get a new sound",
+        "resound 2A Sound: thunder": "Take 2A is cancelled: only a posted take can get a new sound",
+        "resound 7C Sound: thunder": "There is no take `7C` in this thread",
+    }
+    for n, text in enumerate(asked):
+        assert bot.event(mention(text, ts=f"1700902210.00010{n}", thread_ts=thread)).status_code == 200
+    for expected in asked.values():
+        wait_for(lambda expected=expected: [m for m in slack.posted(channel=ART, thread_ts=thread)
+                                            if expected in json.dumps(m.get("blocks")) + m["text"]])
+    assert bot.event(mention("resound 2A Sound: thunder", ts="1700902220.000100", thread_ts=other)).status_code == 200
+    wait_for(worker.pending)  # the other thread's own 2A can be re-sounded there
+    assert not [t for t in worker.store.thread_takes(ART, thread) if "·s" in t.label]
+    assert spend_summary(worker.store, ART).today_usd == spent_before

@@ -125,6 +125,11 @@ def take_card(take: Take, *, with_waveform: bool = True) -> tuple[str, list[Bloc
         {"type": "section", "block_id": f"take:{take.id}", "text": {"type": "mrkdwn", "text": header}},
         context(f"Sound ({take.target}): {sound_line}"),
     ]
+    if take.resound_of:
+        original = take.label.split("·", 1)[0]
+        blocks.append(context(f":arrows_counterclockwise: A new sound for take {escaped(original, 20)}'s picture "
+                              f"(frame for frame): picture by {escaped(model_label(take.picture_model or ''), 80)}, "
+                              f"sound by {escaped(model_label(take.model), 80)}."))
     if take.preview:
         blocks.append(context(heard_line(take.preview)))
     if take.waveform_file_id and with_waveform:

@@ -13,10 +13,9 @@ import redis
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.blocks.approval import approval_blocks
-from bot.blocks.takes import brief_error_reply
 from bot.deps import Deps
-from bot.flows import channel_settings, results, review, take_notes
+from bot.flows import channel_settings, resound, results, review, take_notes
+from bot.flows.brief_errors import reply_brief_error
 from bot.flows.mix_upload import handle_thread_upload
 from bot.slack.files import attached_references
 from bot.slack.payloads import MessageEvent
@@ -25,7 +24,6 @@ from bot.slack.reply import BUSY_REPLY, reply
 from bot.slack.text import decode_event_text
 from jobs.domain import tickets
 from jobs.domain.brief import BriefError
-from jobs.domain.budget import LimitError
 from jobs.domain.intake import accept_brief
 from jobs.infra.logs import bound
 from jobs.infra.text import count_invisible
@@ -47,6 +45,7 @@ COMMANDS: dict[str, Callable[[Deps, WebClient, MessageEvent, str], bool]] = {
     "set": channel_settings.handle_set,
     "note": take_notes.handle_note,
     "compare": review.handle_compare,
+    "resound": resound.handle_resound,
 }
 
 
@@ -113,11 +112,3 @@ def handle_brief_message(event_id: str | None, message: MessageEvent, context: B
     except redis.RedisError as error:
         log.error("redis unavailable while handling a brief in %s: %s", channel, error)
         reply(client, BUSY_REPLY, channel=channel, thread_ts=thread_ts)
-
-
-def reply_brief_error(client: WebClient, error: BriefError, *, channel: str, thread_ts: str) -> None:
-    """Say in the thread why a brief (or a round from a button) cannot run, and how to write it."""
-    fallback, blocks = brief_error_reply(error.problem, error.hint)
-    if isinstance(error, LimitError) and error.pending_id:  # held for a lead: the Approve button
-        blocks = blocks + approval_blocks(error.pending_id)
-    reply(client, fallback, channel=channel, thread_ts=thread_ts, blocks=blocks)

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.brief_modal import ModalPlace, brief_modal, form_from_state, form_of, place_of
 from bot.deps import Deps
-from bot.flows.brief import reply_brief_error
+from bot.flows.brief_errors import reply_brief_error
 from bot.slack.errors import explain_slack_error
 from bot.slack.files import attached_references
 from bot.slack.payloads import MessageShortcut, SharedFile, SlashCommand, ViewSubmission

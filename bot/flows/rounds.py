@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.deps import Deps
-from bot.flows.brief import reply_brief_error
+from bot.flows.brief_errors import reply_brief_error
 from bot.slack.payloads import BlockActionPayload
 from jobs.domain.brief import BriefError
 from jobs.domain.models import Take

@@ -137,6 +137,8 @@ class Take(BaseModel):
     target: str
     silent: bool = False
     reference_frames: int = 0  # 1: from a reference frame; 2: from a first to a last frame
+    resound_of: str | None = None  # re-sound: the take whose picture this take keeps, with a new sound
+    picture_model: str | None = None  # …and the model that made that picture (provenance)
     state: TakeState = TakeState.queued
     provider_job_id: str | None = None
     provider_status: str | None = None

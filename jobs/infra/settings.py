@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     channels: CommaList = Field(default_factory=list, alias="DAILIES_CHANNELS")
 
     default_takes: int = Field(default=2, ge=1, le=24, alias="DAILIES_DEFAULT_TAKES")
+    # Re-sound: the video-to-audio model a take gets its new sound from (a previz take re-sounds on previz, free).
+    resound_model: str = Field(default="fal:fal-ai/mmaudio-v2", alias="DAILIES_RESOUND_MODEL")
     default_duration_s: int = Field(default=6, ge=1, le=60, alias="DAILIES_DEFAULT_DURATION_S")
     default_aspect: str = Field(default="16:9", alias="DAILIES_DEFAULT_ASPECT")
     default_resolution: str = Field(default="720p", alias="DAILIES_DEFAULT_RESOLUTION")

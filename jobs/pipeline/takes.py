@@ -7,16 +7,26 @@ job never submits, charges or posts twice.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import ffmpeg
 from pydantic import BaseModel, ConfigDict
 
-from adapters.base import FailureKind, JobPhase, PollResult, ProviderError, RenderSpec, SpokenLine
-from adapters.media import MediaError, MediaInfo, NotMedia, probe_media
+from adapters.base import (
+    FailureKind,
+    JobPhase,
+    PollResult,
+    ProviderError,
+    RenderSpec,
+    SourceVideo,
+    SpokenLine,
+)
+from adapters.media import MediaError, MediaInfo, NotMedia, open_input, probe_media, run_ffmpeg
 from jobs.audio.check import check_file
 from jobs.audio.decode import UndecodableMedia
 from jobs.domain import budget
@@ -35,7 +45,7 @@ from jobs.pipeline.backoff import (
     provider_retry_delay_s,
 )
 from jobs.pipeline.callbacks import callback_url
-from jobs.pipeline.media import take_dir
+from jobs.pipeline.media import take_dir, take_file
 from jobs.pipeline.preview import make_preview
 from jobs.pipeline.references import ReferenceUnusable, frames_for
 from jobs.pipeline.runtime import Runtime
@@ -106,9 +116,18 @@ def submit_take(rt: Runtime, take_id: str) -> None:
         except ReferenceUnusable as problem:
             fail_take(rt, take_id, FailureKind.bad_request, str(problem), sentence=str(problem))
             return
+        source = None
+        if take.resound_of:
+            source = picture_source(rt, take)
+            if source is None:
+                sentence = ("The picture this take re-sounds is no longer on any machine or in Slack, so it cannot get "
+                            "a new sound; it was not charged.")
+                fail_take(rt, take_id, FailureKind.expired, "the original take's file is gone", sentence=sentence)
+                return
         if not take_slots(rt, take):
             return
-        spec = render_spec(request, take).model_copy(update={"first_frame": first, "last_frame": last})
+        spec = render_spec(request, take).model_copy(update={"first_frame": first, "last_frame": last,
+                                                             "source_video": source})
         sent = without_frame_bytes({k: v for k, v in provider.request_body(spec).items() if k not in CALLBACK_FIELDS},
                                    spec)
         try:
@@ -317,6 +336,8 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
         if not take.message_ts and (not take.file_path or not Path(take.file_path).is_file()):
             try:
                 rt.provider(take.model).fetch(take.provider_job_id or "", take.result_url or "", clip)
+                if take.resound_of:
+                    keep_original_picture(rt, take, clip)
                 problem, info = media_problem(rt, take, clip)
             except ProviderError as error:
                 clip.unlink(missing_ok=True)
@@ -529,3 +550,27 @@ def keep_native(rt: Runtime, take_id: str) -> None:
     file_id = rt.notifier.keep_file(take, Path(take.file_path), f"take-{take.label}-native.mp4")
     if file_id:
         rt.store.update_take(take_id, lambda t: setattr(t, "native_file_id", t.native_file_id or file_id))
+
+
+def picture_source(rt: Runtime, take: Take) -> SourceVideo | None:
+    """The native file of the take a re-sound keeps the picture of (this machine's, else Slack's copy)."""
+    original = rt.store.get_take(take.resound_of or "")
+    path = take_file(rt, original) if original is not None else None
+    if path is None:
+        return None
+    return SourceVideo(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(), size_bytes=path.stat().st_size)
+
+
+def keep_original_picture(rt: Runtime, take: Take, clip: Path) -> None:
+    """A video-to-audio model hands back the picture with its new sound, re-encoded or not: keep the original's
+    picture packets as they were (stream copy) under the new sound."""
+    original = rt.store.get_take(take.resound_of or "")
+    picture = take_file(rt, original) if original is not None else None
+    if picture is None:
+        raise MediaError("the original take's picture is gone, so the new sound has nothing to go under")
+    joined = clip.with_name(f"{clip.stem}.joined.mp4")
+    # The sound padded with silence to the picture's end: the picture is never cut to a shorter sound.
+    run_ffmpeg(ffmpeg.output(open_input(picture)["v:0"], open_input(clip)["a:0"].filter("apad"), str(joined),
+                             **{"c:v": "copy", "c:a": "aac", "b:a": "192k", "ar": 48000, "shortest": None,
+                                "movflags": "+faststart", "map_metadata": "-1"}), timeout_s=300)
+    joined.replace(clip)

@@ -133,9 +133,11 @@ def _post_package(rt: Runtime, ticket: Ticket, take: Take, clip: Path | None, re
 
 def take_provenance(rt: Runtime, take: Take) -> Provenance:
     request = rt.store.get_request(take.request_id)
+    parent = rt.store.get_take(take.resound_of) if take.resound_of else None
     return provenance_of(take, provider=rt.provider(take.model).display_name,
                          permalink=rt.notifier.permalink(take.channel, take.thread_ts),
-                         terms_urls=rt.settings.terms_urls, references=request.resolved.references if request else [])
+                         terms_urls=rt.settings.terms_urls, references=request.resolved.references if request else [],
+                         parent=parent)
 
 
 # the turnover -------------------------------------------------------------------------------------------

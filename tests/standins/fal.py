@@ -8,7 +8,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tests.standins.media import ImageProblem, decode_image_field, sample_mp4
+from tests.standins.media import (
+    ImageProblem,
+    decode_image_field,
+    decode_video_field,
+    resounded_mp4,
+    sample_mp4,
+)
 from tests.standins.server import Recorded, Reply, StandinServer
 
 FAL_KEY = "fal-standin-key:secret"
@@ -82,6 +88,14 @@ class FalStandin(StandinServer):
                 decode_image_field(body.get(field), data_uri=True)
             except ImageProblem as problem:
                 return Reply(422, {"detail": [{"loc": ["body", field], "msg": str(problem), "type": "value_error"}]})
+        if endpoint == "fal-ai/mmaudio-v2":  # video-to-audio: `video_url` (a URL fal can fetch, or a data URI)
+            video = decode_video_field(body.get("video_url"))
+            if video is None:
+                return Reply(422, {"detail": [{"loc": ["body", "video_url"], "msg": "Could not read the video",
+                                               "type": "value_error"}]})
+            if not 0 <= int(body.get("seed", 0)) <= 65535 or not 4 <= int(body.get("num_steps", 25)) <= 50:
+                return Reply(422, {"detail": [{"loc": ["body", "seed"], "msg": "out of range", "type": "value_error"}]})
+            body = {**body, "video_url": f"<{len(video)} bytes>", "_video": video}
         request_id = str(uuid.uuid4())
         with self.lock:  # fal's own record of how many of this key's requests were in flight at once
             self.most_in_flight = max(self.most_in_flight, 1 + self.in_flight())
@@ -124,8 +138,11 @@ class FalStandin(StandinServer):
         if job.outcome == "infra":
             return Reply(503, {"detail": "Runner disconnected", "error_type": "runner_disconnected"},
                          headers={"X-Fal-Error-Type": "runner_disconnected"})
-        url = job.video_url or self.serve_media(f"/media/{job.request_id}.mp4",
-                                                sample_mp4(bool(job.body.get("generate_audio", True))))
+        if "_video" in job.body:
+            media = resounded_mp4(job.body["_video"], int(job.body.get("seed", 0)), float(job.body.get("duration", 8)))
+        else:
+            media = sample_mp4(bool(job.body.get("generate_audio", True)))
+        url = job.video_url or self.serve_media(f"/media/{job.request_id}.mp4", media)
         return Reply(200, {"video": {"url": url, "content_type": "video/mp4", "file_name": "output.mp4"},
                            "seed": job.body.get("seed", 0)})
 

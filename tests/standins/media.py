@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from adapters.base import RenderSpec
-from adapters.media import ffmpeg_exe
+from adapters.media import ffmpeg_exe, run_ffmpeg
 from adapters.previz import render_previz
 
 
@@ -87,3 +87,30 @@ def picture_pixels(data: bytes, folder: Path, *, size: tuple[int, int] | None = 
     channels = 1 if pix_fmt == "gray" else 3
     width, height = size or image_facts(data)[1:]
     return np.frombuffer(run.stdout, np.uint8).reshape(height, width, channels)
+
+
+def resounded_mp4(video: bytes, seed: int, duration_s: float) -> bytes:
+    """What a video-to-audio model hands back: the picture re-encoded (its packets are not the original's) with a
+    new sound, pink noise seeded by `seed`."""
+    folder = Path(tempfile.mkdtemp(prefix="dailies-standin-v2a-"))
+    try:
+        source, out = folder / "in.mp4", folder / "out.mp4"
+        source.write_bytes(video)
+        run_ffmpeg(["-i", str(source), "-f", "lavfi", "-i",
+                    f"anoisesrc=d={duration_s}:c=pink:a=0.3:seed={seed % 2**31},lowpass=f=3000",
+                    "-map", "0:v:0", "-map", "1:a:0", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "30",
+                    "-c:a", "aac", "-ac", "2", "-ar", "48000", "-shortest", str(out)], timeout_s=120)
+        return out.read_bytes()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def decode_video_field(value: object) -> bytes | None:
+    """The bytes of a `data:video/mp4;base64,…` field when they are an MP4 (an `ftyp` box), else None."""
+    if not isinstance(value, str) or not value.startswith("data:video/mp4;base64,"):
+        return None
+    try:
+        data = base64.b64decode(value.split(",", 1)[1], validate=True)
+    except ValueError:
+        return None
+    return data if data[4:8] == b"ftyp" else None
