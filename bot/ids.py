@@ -12,6 +12,7 @@ class SlackId(StrEnum):
     MORE_LIKE_THIS = "more_like_this"
     SEND_TO_SOUND = "send_to_sound"
     MASTER_FOR = "master_for"
+    NEW_SOUND = "new_sound"
     # a request held by a limit
     APPROVE = "approve_request"
     # a sound ticket
@@ -26,4 +27,5 @@ class SlackId(StrEnum):
     BRIEF_MODEL = "brief_model"
     BRIEF_DURATION = "brief_duration"
     TICKET_RETURN_MODAL = "ticket_return_modal"
+    NEW_SOUND_MODAL = "new_sound_modal"
     MAKE_TAKES = "make_takes"

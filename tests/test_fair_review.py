@@ -25,7 +25,7 @@ from jobs.pipeline import review
 from jobs.pipeline.media import take_file
 from jobs.pipeline.tickets import take_provenance
 from tests.audio_signals import at_lufs, decode, dual, noise, reference_lufs, sine, video_md5, write_mp4
-from tests.harness import BotEndpoint, Worker, make_settings, mention, react, wait_for
+from tests.harness import BotEndpoint, Worker, block_action, make_settings, mention, react, wait_for
 from tests.hostile import crafted_provider
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn
@@ -421,3 +421,47 @@ def test_a_resound_that_cannot_be_made_says_why_and_charges_nothing(
     wait_for(worker.pending)  # the other thread's own 2A can be re-sounded there
     assert not [t for t in worker.store.thread_takes(ART, thread) if "·s" in t.label]
     assert spend_summary(worker.store, ART).today_usd == spent_before
+
+
+def test_the_new_sound_button_opens_a_form_only_its_presser_can_submit_and_the_take_gets_its_new_sound(
+        bot, worker: Worker, slack: SlackStandIn) -> None:
+    thread = "1700902301.000100"
+    assert bot.event(mention("Rain on a tin roof\nSound: light rain\nx1 2s", ts=thread)).status_code == 200
+    wait_for(worker.pending)
+    worker.drain()
+    original = thread_take(worker, thread, "1A")
+    assert "new_sound" in card_text(slack, original)
+    press = block_action("new_sound", original.id, user=CREATIVE, channel=ART, message_ts=original.message_ts,
+                         thread_ts=thread)
+    assert bot.action(press).status_code == 200
+    form = opened(slack)
+    assert form["callback_id"] == "new_sound_modal" and form["private_metadata"] == original.id
+
+    stranger = submission(form, user="U0STRANGER", sound="thunder")
+    assert "not opened for you" in bot.action(stranger).json()["errors"]["sound"]
+    empty = bot.action(submission(form, user=CREATIVE))
+    assert "Nothing says what take 1A should sound like" in empty.json()["errors"]["sound"]
+    answer = bot.action(submission(form, user=CREATIVE, sound="heavy thunder\nand wind", music="none"))
+    assert answer.status_code == 200 and not answer.content  # accepted: the form closes
+    wait_for(worker.pending)
+    worker.drain()
+    again = thread_take(worker, thread, "1A·s1")
+    assert again.state.value == "posted" and again.requester == CREATIVE
+    assert worker.store.get_request(again.request_id).resolved.brief.sound == ["heavy thunder and wind"]
+    assert video_md5(Path(again.file_path)) == video_md5(Path(original.file_path))
+
+
+def opened(slack: SlackStandIn) -> dict:
+    wait_for(lambda: slack.calls_to("views.open"))
+    return slack.views[sorted(slack.views)[-1]]
+
+
+def submission(view: dict, *, user: str, **typed: str) -> dict:
+    """A `view_submission` as Slack sends it: every input block of the form with what was typed in it."""
+    values = {block["block_id"]: {block["element"]["action_id"]: {"type": "plain_text_input",
+                                                                  "value": typed.get(block["block_id"])}}
+              for block in view["blocks"] if block.get("type") == "input"}
+    return {"type": "view_submission", "team": {"id": "T0TEAM", "domain": "studio"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0TEAM"},
+            "api_app_id": "A0DAILIES", "token": "legacy", "trigger_id": "2.2.2", "is_enterprise_install": False,
+            "view": {**view, "team_id": "T0TEAM", "state": {"values": values}}}

@@ -149,6 +149,8 @@ def take_card(take: Take, *, with_waveform: bool = True) -> tuple[str, list[Bloc
              "value": take.id},
             {"type": "button", "action_id": SlackId.SEND_TO_SOUND, "text": {"type": "plain_text", "text": "Send to sound"},
              "value": take.id},
+            {"type": "button", "action_id": SlackId.NEW_SOUND, "text": {"type": "plain_text", "text": "New sound…"},
+             "value": take.id},
             {"type": "static_select", "action_id": SlackId.MASTER_FOR,
              "placeholder": {"type": "plain_text", "text": "Master for…"},
              "options": [

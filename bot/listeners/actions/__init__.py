@@ -7,6 +7,7 @@ from bot.listeners.actions import (
     brief_model,
     master_for,
     more_like_this,
+    new_sound,
     reroll,
     send_to_sound,
     ticket_accept,
@@ -25,6 +26,7 @@ def register(app: App) -> None:
     reroll.register(app)
     more_like_this.register(app)
     send_to_sound.register(app)
+    new_sound.register(app)
     for ticket_action in (ticket_claim, ticket_deliver, ticket_return, ticket_cancel, ticket_accept,
                           ticket_take_over):
         ticket_action.register(app)
