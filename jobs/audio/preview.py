@@ -55,8 +55,10 @@ def render_preview(src: Path, out: Path, plan: PreviewPlan, *, has_video: bool, 
     source = open_input(src)
     audio = matched(source["a:0"], plan)
     streams = [source["v:0"], audio] if has_video else [audio]
-    options: dict[str, str | int] = {"c:a": "aac", "b:a": f"{min(640, 160 * max(1, channels))}k", "ar": OUT_RATE_HZ,
-                                     "map_metadata": "0", "movflags": "+faststart"}
+    # The fast AAC coder: a third quicker than the default, and a listening copy needs no more (the native file
+    # is what every check, master and handoff uses).
+    options: dict[str, str | int] = {"c:a": "aac", "aac_coder": "fast", "b:a": f"{min(640, 128 * max(1, channels))}k",
+                                     "ar": OUT_RATE_HZ, "map_metadata": "0", "movflags": "+faststart"}
     if has_video:
         options["c:v"] = "copy"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -46,7 +46,7 @@ def render_compare(clips: list[Clip], out: Path, work: Path) -> Path:
     layout = "|".join(f"{x}_{y}" for x, y in corners)
     base = work / "grid.mp4"
     run_ffmpeg(ffmpeg.filter(tiles, "xstack", inputs=len(tiles), layout=layout, fill=BACKGROUND)
-               .output(str(base), **GRID_QUALITY), timeout_s=600)
+               .output(str(base), **GRID_QUALITY).global_args("-filter_complex_threads", "2"), timeout_s=600)
 
     shown = open_input(base, stream_loop=len(clips) - 1)["v:0"].filter("trim", duration=f"{turn_s * len(clips):.3f}")
     for turn, (clip, (x, y)) in enumerate(zip(clips, corners, strict=True)):
