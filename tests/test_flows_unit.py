@@ -8,7 +8,9 @@ import pytest
 from bot.flows.channel_settings import SettingError, heard_at, parse_settings, setting_pairs
 from jobs.domain.channels import ChannelSettings, listening_level_lufs
 from jobs.domain.models import Take, TakeState
+from jobs.domain.notes import looks_like_note, parse_note
 from jobs.domain.reel import ReelError, Select, reel_time
+from jobs.domain.resound import looks_like_resound
 from jobs.domain.review import ReviewError, compare_labels, looks_like_compare
 from jobs.infra.settings import Settings
 from jobs.pipeline.review import slate_for
@@ -74,3 +76,12 @@ def test_a_reel_slate_says_the_brief_the_take_its_votes_and_its_sound() -> None:
     assert card.title == "A lighthouse in fog" and card.take == "Take 2B · veo-3.1"
     assert card.facts == "score +3 (4 votes) · sound: not measured"
     assert slate_for(Select(take=take, brief_line="")).title == "Round 2"
+
+
+def test_a_take_label_is_written_the_same_way_in_a_note_a_compare_and_a_resound() -> None:
+    for label in ("1B", "12AC", "1B·s1", "1b·S2"):
+        assert looks_like_note(f"{label} 0:03 hiss") and looks_like_compare(f"1A {label}")
+        assert looks_like_resound(f"{label} Sound: rain")
+    assert parse_note("1b·s1 0:03 the hiss")[:2] == ("1B·S1", 3.0)
+    for not_a_label in ("the", "B1", "1B·x1", "1234A"):
+        assert not looks_like_note(f"{not_a_label} 0:03 x") and not looks_like_resound(f"{not_a_label} Sound: x")

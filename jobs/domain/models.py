@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from enum import StrEnum
 from typing import Any, Literal
@@ -108,6 +109,10 @@ class TakeNote(BaseModel):
     by: str
     ts: str  # the Slack message the note was written in
     added_at: float = Field(default_factory=now_s)
+
+
+# A take's label as people write it: its round and letter (`1B`), and for a new sound of it, `·s` and a number.
+TAKE_LABEL_RE = re.compile(r"^\d{1,3}[A-Za-z]{1,2}(?:·[sS]\d{1,2})?$")
 
 
 class TakePreview(BaseModel):

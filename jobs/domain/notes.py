@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 
-from jobs.domain.models import Take, TakeNote
+from jobs.domain.models import TAKE_LABEL_RE, Take, TakeNote
 from jobs.domain.store import Store
 
 MAX_NOTES_PER_TAKE = 100
 MAX_NOTE_CHARS = 1000
-LABEL_RE = re.compile(r"^\d{1,3}[A-Za-z]{1,2}$")
 # 0:03 · 1:02.5 · 1:00:04 · 3.5s · 3s · 3sec (one word: the note text starts after it)
 _CLOCK_RE = re.compile(r"^(?:(\d{1,2}):)?(\d{1,3}):([0-5]\d(?:\.\d{1,3})?)$")
 _SECONDS_RE = re.compile(r"^(\d{1,5}(?:\.\d{1,3})?)(?:s|sec|secs|seconds?)$", re.IGNORECASE)
@@ -28,7 +27,7 @@ class NoteError(ValueError):
 def looks_like_note(rest: str) -> bool:
     """`note <label> …`: anything else after the word `note` is a brief that happens to start with it."""
     first = rest.split(maxsplit=1)[0] if rest.split() else ""
-    return bool(LABEL_RE.match(first))
+    return bool(TAKE_LABEL_RE.match(first))
 
 
 def parse_timecode(text: str) -> float | None:

@@ -8,20 +8,18 @@ bed, free); every other take on `DAILIES_RESOUND_MODEL` (fal's MMAudio v2 by def
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from jobs.domain.brief import BriefError, parse_brief
 from jobs.domain.budget import admit
 from jobs.domain.intake import Accepted
-from jobs.domain.models import Take, TakeState
+from jobs.domain.models import TAKE_LABEL_RE, Take, TakeState
 from jobs.domain.providers import build_provider, family_of
 from jobs.domain.requests import build_request
 from jobs.domain.store import Store
 from jobs.infra.settings import Settings
 from jobs.infra.text import quoted
 
-LABEL_RE = re.compile(r"^\d{1,3}[A-Za-z]{1,2}(?:·[sS]\d{1,2})?$")
 HOW = ("Write it as `@dailies resound 1B Sound: heavier rain, no music`: a take of this thread, then `Sound:`, "
        "`Music:` or `Dialogue:` lines as in a brief.")
 
@@ -29,7 +27,7 @@ HOW = ("Write it as `@dailies resound 1B Sound: heavier rain, no music`: a take 
 def looks_like_resound(rest: str) -> bool:
     """`resound 1B …` asks for a new sound; `resound the bells…` is a brief that starts with the word."""
     first = rest.split(maxsplit=1)[0] if rest.strip() else ""
-    return bool(LABEL_RE.match(first))
+    return bool(TAKE_LABEL_RE.match(first))
 
 
 def resound_model(take: Take, settings: Settings) -> str:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
-from jobs.domain.models import Take, TakeState
+from jobs.domain.models import TAKE_LABEL_RE, Take, TakeState
 from jobs.domain.store import Store
 
 COMPARE_MIN_TAKES, COMPARE_MAX_TAKES = 2, 4
-LABEL_RE = re.compile(r"^\d{1,3}[A-Za-z]{1,2}(?:·s\d{1,2})?$")
 HOW = "Write it as `@dailies compare 1A 2C` (two to four takes of this thread)."
 
 
@@ -19,7 +16,7 @@ class ReviewError(ValueError):
 def looks_like_compare(rest: str) -> bool:
     """`compare 1A 2C` is a compare; `compare the two dancers…` is a brief that starts with the word."""
     words = rest.replace(",", " ").split()
-    return bool(words) and all(LABEL_RE.match(word) for word in words)
+    return bool(words) and all(TAKE_LABEL_RE.match(word) for word in words)
 
 
 def compare_labels(rest: str) -> list[str]:
