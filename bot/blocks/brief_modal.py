@@ -16,7 +16,7 @@ from bot.ids import SlackId
 from jobs.audio.targets import TARGETS
 from jobs.domain.brief import MAX_TAKES
 from jobs.domain.brief_form import BriefForm
-from jobs.domain.providers import build_provider, known_models, missing_keys
+from jobs.domain.providers import build_provider, missing_keys, picture_models
 from jobs.infra.settings import Settings
 
 CALLBACK_ID = SlackId.BRIEF_MODAL
@@ -82,7 +82,7 @@ def _text_input(action_id: str, value: str, *, multiline: bool = False, placehol
 def model_options(settings: Settings, form: BriefForm) -> list[dict[str, Any]]:
     """Every model, with what one take of the chosen length costs and whether its keys are set."""
     options = []
-    for key in known_models(settings):
+    for key in picture_models(settings):
         provider = build_provider(key, settings)
         seconds = form.duration_s if form.duration_s in provider.capabilities.durations_s \
             else provider.capabilities.durations_s[0]

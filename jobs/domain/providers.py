@@ -158,6 +158,11 @@ def known_models(settings: Settings) -> list[str]:
     return [key for key in FACTORIES if key != "fal"] + [f"fal:{endpoint}" for endpoint in fal_endpoints(settings)]
 
 
+def picture_models(settings: Settings) -> list[str]:
+    """The models a brief can ask for: every known model but the video-to-audio ones (those re-sound a take)."""
+    return [key for key in known_models(settings) if build_provider(key, settings).capabilities.makes_picture]
+
+
 def normalise_model_key(key: str, settings: Settings) -> str:
     """The model key as Dailies stores it; UnknownModel (a sentence naming the known ones) otherwise. A fal
     endpoint must be one Dailies knows or one the operator allowed (`DAILIES_FAL_ENDPOINTS`): fal hosts any
