@@ -12,6 +12,8 @@ from bot.slack.errors import explain_slack_error
 log = logging.getLogger(__name__)
 BUSY_REPLY = (":hourglass: Dailies is busy right now (its queue is unreachable). Nothing was queued; try again in "
               "a minute.")
+# The same, as a form's field error (Slack shows at most 150 characters there, without markup).
+BUSY_IN_FORM = "Dailies is busy right now (its queue is unreachable); nothing was queued. Submit again in a minute."
 Blocks = list[dict]
 
 

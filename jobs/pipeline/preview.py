@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from adapters.media import MediaError, MediaInfo
-from jobs.audio.preview import plan_preview, render_preview
+from jobs.audio.preview import PreviewPlan, plan_preview, render_preview
 from jobs.audio.report import SoundReport
 from jobs.audio.targets import get_target
 from jobs.domain.channels import listening_level_lufs, load_channel_settings
@@ -17,16 +17,23 @@ from jobs.pipeline.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
+def matched_plan(take: Take, report: SoundReport | None, level_lufs: float) -> PreviewPlan | None:
+    """How `take`'s sound (measured in `report`) moves to `level_lufs` under its target's ceiling; None: no sound."""
+    if take.silent or report is None or not report.has_audio or report.integrated_lufs is None \
+            or report.true_peak_dbtp is None:
+        return None
+    return plan_preview(report.integrated_lufs, report.true_peak_dbtp, level_lufs,
+                        get_target(take.target).true_peak_dbtp)
+
+
 def make_preview(rt: Runtime, take: Take, clip: Path, report: SoundReport, info: MediaInfo) -> TakePreview | None:
     """The matched copy beside `clip` (None: the channel hears takes as rendered, or the take has no sound)."""
-    if take.silent or not report.has_audio or report.integrated_lufs is None or report.true_peak_dbtp is None:
+    level = listening_level_lufs(load_channel_settings(rt.store, take.channel),
+                                 get_target(take.target).integrated_lufs)
+    plan = matched_plan(take, report, level) if level is not None else None
+    if plan is None:
         return None
-    delivery = get_target(take.target)
-    level = listening_level_lufs(load_channel_settings(rt.store, take.channel), delivery.integrated_lufs)
-    if level is None:
-        return None
-    plan = plan_preview(report.integrated_lufs, report.true_peak_dbtp, level, delivery.true_peak_dbtp)
-    preview = TakePreview(path=None, native_lufs=report.integrated_lufs, heard_lufs=level, gain_db=plan.gain_db,
+    preview = TakePreview(path=None, native_lufs=plan.native_lufs, heard_lufs=plan.level_lufs, gain_db=plan.gain_db,
                           limited=plan.limit_dbtp is not None)
     if not plan.needed:
         return preview.model_copy(update={"gain_db": 0.0, "limited": False})

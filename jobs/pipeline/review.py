@@ -7,12 +7,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from jobs.audio.preview import PreviewPlan, plan_preview
 from jobs.audio.targets import get_target
 from jobs.domain.channels import channels_with_reel, load_channel_settings
 from jobs.domain.models import Take
 from jobs.domain.reel import Select, day_selects, next_reel_at
 from jobs.pipeline.media import take_file
+from jobs.pipeline.preview import matched_plan
 from jobs.pipeline.runtime import Runtime, Upload
 from jobs.review.compare import render_compare
 from jobs.review.compose import Clip
@@ -32,21 +32,13 @@ def review_level_lufs(rt: Runtime, channel: str, target: str) -> float:
     return level if isinstance(level, float) else get_target(target).integrated_lufs
 
 
-def matched_plan(take: Take, level_lufs: float) -> PreviewPlan | None:
-    sound = take.sound
-    if take.silent or sound is None or not sound.has_audio or sound.integrated_lufs is None \
-            or sound.true_peak_dbtp is None:
-        return None
-    return plan_preview(sound.integrated_lufs, sound.true_peak_dbtp, level_lufs, get_target(take.target).true_peak_dbtp)
-
-
 def as_clip(rt: Runtime, take: Take, level_lufs: float) -> Clip | None:
     """The take's native file (from this machine, else Slack's copy) with its plan to the level."""
     path = take_file(rt, take)
     if path is None:
         return None
     length = (take.sound.duration_s if take.sound and take.sound.duration_s else None) or float(take.duration_s)
-    return Clip(label=take.label, path=path, duration_s=length, plan=matched_plan(take, level_lufs))
+    return Clip(label=take.label, path=path, duration_s=length, plan=matched_plan(take, take.sound, level_lufs))
 
 
 def make_compare(rt: Runtime, take_ids: list[str], user: str) -> None:

@@ -12,8 +12,7 @@ from slack_sdk import WebClient
 from bot.blocks.brief_modal import CALLBACK_ID, error_blocks
 from bot.flows.brief_form import check_submission, start_round
 from bot.slack.payloads import ViewSubmission, parse_payload
-
-BUSY_IN_FORM = "Dailies is busy right now (its queue is unreachable); nothing was queued. Submit again in a minute."
+from bot.slack.reply import BUSY_IN_FORM
 
 
 def register(app: App) -> None:

@@ -10,8 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 from bot.flows.new_sound import submit_new_sound
 from bot.ids import SlackId
 from bot.slack.payloads import ViewSubmission, parse_payload
-
-BUSY = "Dailies is busy right now (its queue is unreachable); nothing was queued. Submit again in a minute."
+from bot.slack.reply import BUSY_IN_FORM
 
 
 def register(app: App) -> None:
@@ -27,7 +26,7 @@ def on_new_sound_submitted(ack: Ack, body: dict[str, Any], context: BoltContext)
     try:
         accepted, errors = submit_new_sound(deps, submission)
     except redis.RedisError:
-        ack(response_action="errors", errors={"sound": BUSY})
+        ack(response_action="errors", errors={"sound": BUSY_IN_FORM})
         return
     if errors or accepted is None:
         ack(response_action="errors", errors=errors)
