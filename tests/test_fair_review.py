@@ -29,6 +29,8 @@ from tests.harness import BotEndpoint, Worker, block_action, make_settings, ment
 from tests.hostile import crafted_provider
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn
+from tests.test_slack_modal import opened
+from tests.test_slack_modal import submission as modal_submission
 from tests.vote_helpers import cancel_round
 
 ART = "C0ART"
@@ -451,17 +453,7 @@ def test_the_new_sound_button_opens_a_form_only_its_presser_can_submit_and_the_t
     assert video_md5(Path(again.file_path)) == video_md5(Path(original.file_path))
 
 
-def opened(slack: SlackStandIn) -> dict:
-    wait_for(lambda: slack.calls_to("views.open"))
-    return slack.views[sorted(slack.views)[-1]]
-
-
 def submission(view: dict, *, user: str, **typed: str) -> dict:
-    """A `view_submission` as Slack sends it: every input block of the form with what was typed in it."""
-    values = {block["block_id"]: {block["element"]["action_id"]: {"type": "plain_text_input",
-                                                                  "value": typed.get(block["block_id"])}}
-              for block in view["blocks"] if block.get("type") == "input"}
-    return {"type": "view_submission", "team": {"id": "T0TEAM", "domain": "studio"},
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0TEAM"},
-            "api_app_id": "A0DAILIES", "token": "legacy", "trigger_id": "2.2.2", "is_enterprise_install": False,
-            "view": {**view, "team_id": "T0TEAM", "state": {"values": values}}}
+    """A `view_submission` as Slack sends it, from `user` (the form tests' payload, another person's press)."""
+    payload = modal_submission(view, **typed)
+    return {**payload, "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0TEAM"}}

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from jobs.audio.targets import get_target
-from jobs.domain.channels import channels_with_reel, load_channel_settings
+from jobs.domain.channels import channels_with_reel, listening_level_lufs, load_channel_settings
 from jobs.domain.models import Take
 from jobs.domain.reel import Select, day_selects, next_reel_at
 from jobs.pipeline.media import take_file
@@ -28,8 +28,9 @@ NO_TAKES = "No takes were posted here in the last 24 hours, so there is no reel 
 def review_level_lufs(rt: Runtime, channel: str, target: str) -> float:
     """The one loudness a compare or a reel plays every take at: the channel's listening level, else (matching
     turned off for its thread) the delivery target's."""
-    level = load_channel_settings(rt.store, channel).preview_loudness
-    return level if isinstance(level, float) else get_target(target).integrated_lufs
+    target_lufs = get_target(target).integrated_lufs
+    level = listening_level_lufs(load_channel_settings(rt.store, channel), target_lufs)
+    return level if level is not None else target_lufs
 
 
 def as_clip(rt: Runtime, take: Take, level_lufs: float) -> Clip | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import ffmpeg
 
 from adapters.media import open_input, run_ffmpeg
-from jobs.review.compose import BACKGROUND, ENCODE, FPS, Clip, caption, open_clip, picture, sound
+from jobs.review.compose import BACKGROUND, ENCODE, FPS, Clip, caption, picture, sound
 
 TILE_W, TILE_H = 640, 360
 BORDER_PX = 8
@@ -30,17 +30,12 @@ def grid(count: int) -> list[tuple[int, int]]:
     return [(0, 0), (TILE_W, 0), (0, TILE_H), (TILE_W, TILE_H)][:count]
 
 
-def compare_length_s(clips: list[Clip]) -> float:
-    """How long the compare plays: each take's turn lasts as long as the longest take."""
-    return len(clips) * max(clip.duration_s for clip in clips)
-
-
 def render_compare(clips: list[Clip], out: Path, work: Path) -> Path:
     turn_s = max(clip.duration_s for clip in clips)
     corners = grid(len(clips))
     tiles = []
     for index, clip in enumerate(clips):
-        tile = picture(open_clip(clip), TILE_W - 2 * BORDER_PX, TILE_H - 2 * BORDER_PX, turn_s)
+        tile = picture(open_input(clip.path), TILE_W - 2 * BORDER_PX, TILE_H - 2 * BORDER_PX, turn_s)
         tile = caption(tile, clip.label, work, f"label-{index}", size=LABEL_PX, x="16", y="14")
         tiles.append(tile.filter("pad", TILE_W, TILE_H, BORDER_PX, BORDER_PX, color=BACKGROUND))
     layout = "|".join(f"{x}_{y}" for x, y in corners)
@@ -54,7 +49,7 @@ def render_compare(clips: list[Clip], out: Path, work: Path) -> Path:
         shown = shown.filter("drawbox", x=x, y=y, w=TILE_W, h=TILE_H, color=PLAYING, t=BORDER_PX, enable=during)
         shown = caption(shown, f"now hearing {clip.label}", work, f"playing-{turn}", size=LABEL_PX,
                         x="(w-text_w)/2", y="h-text_h-24", enable=during)
-    sounds = [sound(open_clip(clip) if clip.plan else None, clip.plan, turn_s) for clip in clips]
+    sounds = [sound(open_input(clip.path) if clip.plan else None, clip.plan, turn_s) for clip in clips]
     heard = ffmpeg.concat(*sounds, v=0, a=1, n=len(sounds))
     out.parent.mkdir(parents=True, exist_ok=True)
     run_ffmpeg(ffmpeg.output(shown, heard, str(out), **ENCODE), timeout_s=600)

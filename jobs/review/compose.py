@@ -8,7 +8,7 @@ from pathlib import Path
 import ffmpeg
 from pydantic import BaseModel
 
-from adapters.media import FfmpegStream, find_font, open_input
+from adapters.media import FfmpegStream, find_font
 from jobs.audio.master import OUT_RATE_HZ
 from jobs.audio.preview import PreviewPlan, matched
 
@@ -61,6 +61,3 @@ def caption(stream: FfmpegStream, text: str, work: Path, name: str, *, size: int
         options["enable"] = enable
     return stream.drawtext(**options)
 
-
-def open_clip(clip: Clip) -> FfmpegStream:
-    return open_input(clip.path)

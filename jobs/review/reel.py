@@ -8,8 +8,8 @@ from pathlib import Path
 import ffmpeg
 from pydantic import BaseModel
 
-from adapters.media import FfmpegStream, run_ffmpeg
-from jobs.review.compose import ENCODE, FPS, Clip, caption, open_clip, picture, sound
+from adapters.media import FfmpegStream, open_input, run_ffmpeg
+from jobs.review.compose import ENCODE, FPS, Clip, caption, picture, sound
 
 WIDTH, HEIGHT = 1280, 720
 SLATE_S = 1.5
@@ -31,14 +31,10 @@ def slate(card: Slate, work: Path, index: int) -> FfmpegStream:
     return caption(shown, card.facts, work, f"slate-{index}-facts", size=30, x="80", y="400", box=None)
 
 
-def reel_length_s(clips: list[Clip]) -> float:
-    return sum(SLATE_S + clip.duration_s for clip in clips)
-
-
 def render_reel(clips: list[Clip], slates: list[Slate], out: Path, work: Path) -> Path:
     pieces: list[FfmpegStream] = []
     for index, (clip, card) in enumerate(zip(clips, slates, strict=True)):
-        source = open_clip(clip)
+        source = open_input(clip.path)
         pieces += [slate(card, work, index), sound(None, None, SLATE_S),
                    picture(source, WIDTH, HEIGHT, clip.duration_s),
                    sound(source if clip.plan else None, clip.plan, clip.duration_s)]
