@@ -6,7 +6,10 @@ import datetime
 import hashlib
 import hmac
 import ipaddress
+import itertools
 import json
+import os
+import random
 import shutil
 import socket
 import subprocess
@@ -46,10 +49,31 @@ OLD_SECRET_KEY = "A_eBASZslCS2PnVdaBY62Qmeg4S3KVVHLM7cOIKEnZI="
 BOT_TOKEN = "xoxb-test-token"
 
 
+# Ports for processes we start ourselves (gunicorn, redis-server) come from below the kernel's ephemeral
+# range, one block per xdist process: a port asked of the kernel with bind(0) and handed on is free only
+# until some other test binds port 0 or opens a connection, and the kernel may give it out again before
+# the child process binds it (seen in CI: gunicorn lost its port to another test's in-process bot).
+_PORT_BLOCK = 1_500
+_PORT_FLOOR = 17_000
+_next_port = itertools.count(random.randrange(_PORT_BLOCK))
+
+
+def _xdist_index() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw") or 0) % 10
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    base = _PORT_FLOOR + _xdist_index() * _PORT_BLOCK
+    for _ in range(_PORT_BLOCK):
+        port = base + next(_next_port) % _PORT_BLOCK
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {base}..{base + _PORT_BLOCK}")
 
 
 def wait_for(condition: Callable[[], Any], timeout_s: float = 20.0, interval_s: float = 0.05) -> Any:
