@@ -366,15 +366,18 @@ class FalProvider(Provider):
         return self.build_input(spec).model_dump(exclude_none=True)
 
     def start(self, spec: RenderSpec) -> str:
-        if not ENDPOINT_RE.match(self.endpoint):
-            raise ProviderError(FailureKind.bad_request, f"`{self.endpoint}` is not a fal endpoint id (like fal-ai/veo3.1)")
+        # fal calls `fal_webhook` when the request finishes (https://docs.fal.ai/model-apis/model-endpoints/webhooks).
+        return self.submit_to(self.endpoint_for(spec), self.request_body(spec), callback_url=spec.callback_url)
+
+    def submit_to(self, endpoint: str, body: dict[str, Any], *, callback_url: str | None = None) -> str:
+        """Queue `body` on `endpoint`; the job id the pipeline keeps (see FalJob)."""
+        if not ENDPOINT_RE.match(endpoint):
+            raise ProviderError(FailureKind.bad_request, f"`{endpoint}` is not a fal endpoint id (like fal-ai/veo3.1)")
         headers = self._headers()
         with client(self.config.http_timeout_s) as c:
-            # fal calls `fal_webhook` when the request finishes (https://docs.fal.ai/model-apis/model-endpoints/webhooks).
-            params = {"fal_webhook": spec.callback_url} if spec.callback_url else None
-            endpoint = self.endpoint_for(spec)
+            params = {"fal_webhook": callback_url} if callback_url else None
             response = send(c, "POST", f"{self.queue_url}/{endpoint}", name=self.display_name, headers=headers,
-                            params=params, json=self.request_body(spec))
+                            params=params, json=body)
         self._raise_for(response)
         queued: FalQueued = parse(FalQueued, response, name=self.display_name)
         for url in (queued.status_url, queued.response_url, queued.cancel_url):
@@ -393,6 +396,18 @@ class FalProvider(Provider):
         return job
 
     def poll(self, job_id: str) -> PollResult:
+        finished = self.finished(job_id)
+        if isinstance(finished, PollResult):
+            return finished
+        output: FalResult = parse(FalResult, finished, name=self.display_name)
+        video = output.video or (output.videos[0] if output.videos else None)
+        if video is None:
+            return PollResult(phase=JobPhase.failed, failure_kind=FailureKind.bad_media,
+                              message="the request completed without a video")
+        return PollResult(phase=JobPhase.succeeded, progress=1.0, result_url=video.url)
+
+    def finished(self, job_id: str) -> PollResult | httpx.Response:
+        """Where the request stands (a PollResult), or, once it completed well, the response holding its result."""
         job = self._job(job_id)
         headers = self._headers()
         with client(self.config.http_timeout_s) as c:
@@ -418,12 +433,7 @@ class FalProvider(Provider):
                                     retry_after_s=retry_after_s(result.headers))
             kind, message = classify(result.status_code, body, result.headers, finished=True)
             return PollResult(phase=JobPhase.failed, failure_kind=kind, message=message)
-        output: FalResult = parse(FalResult, result, name=self.display_name)
-        video = output.video or (output.videos[0] if output.videos else None)
-        if video is None:
-            return PollResult(phase=JobPhase.failed, failure_kind=FailureKind.bad_media,
-                              message="the request completed without a video")
-        return PollResult(phase=JobPhase.succeeded, progress=1.0, result_url=video.url)
+        return result
 
     def cancel(self, job_id: str) -> bool:
         job = self._job(job_id)

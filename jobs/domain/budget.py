@@ -273,6 +273,31 @@ def release_request(store: Store, request: Request) -> None:
         store.script(_RELEASE)(keys=keys, args=[take_id])
 
 
+# -- work that is not a take (the turnover's stems) ----------------------------------------------
+
+
+def room_for(store: Store, settings: Settings, channel: str, cost_usd: float) -> str | None:
+    """None when the channel's budget has room today for `cost_usd` more, else the sentence saying it has not."""
+    spent_raw, reserved_raw = store.redis.hmget(channel_day_key(store, channel, today()), ["spent", "reserved"])
+    spent, reserved, cap = to_usd(spent_raw), to_usd(reserved_raw), daily_cap_usd(store, settings, channel)
+    if spent + reserved + cost_usd <= cap:
+        return None
+    return (f"the channel's daily budget has no room for it (spent {money(spent)}, {money(reserved)} rendering, "
+            f"est. {money(cost_usd)}, cap {money(cap)})")
+
+
+def charge_once(store: Store, *, charge_id: str, channel: str, user: str, model: str, cost_usd: float) -> bool:
+    """Charge finished work that had no reservation, at its actual cost, exactly once. True when charged now."""
+    day = today()
+    keys = [store.key("resv", charge_id), channel_day_key(store, channel, day), user_day_key(store, user, day),
+            store.key("charged", charge_id)]
+    args = [charge_id, to_micro(cost_usd), model, DAY_TTL_S, RESERVATION_TTL_S * 10]
+    charged = bool(store.script(_SETTLE)(keys=keys, args=args))
+    if charged:
+        log.info("charged %s in %s: %s on %s", charge_id, channel, money(cost_usd), model)
+    return charged
+
+
 # -- a lead's approval ---------------------------------------------------------------------------
 
 

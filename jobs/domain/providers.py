@@ -20,6 +20,7 @@ from adapters.base import Prices, Provider
 from adapters.download import MediaPolicy
 from adapters.fal import ENDPOINT_RE, PROFILES, FalConfig, FalProvider
 from adapters.fal import MEDIA_HOSTS as FAL_HOSTS
+from adapters.fal_separation import FalSeparator
 from adapters.kling import MEDIA_HOSTS as KLING_HOSTS
 from adapters.kling import KlingConfig, KlingProvider
 from adapters.previz import PrevizProvider
@@ -98,15 +99,26 @@ def build_seedance(settings: Settings, key: str) -> Provider:
     return SeedanceProvider(config, media_policy(settings, hosts, "Seedance"))
 
 
-def build_fal(settings: Settings, key: str) -> Provider:
-    config = FalConfig(
+def _fal_config(settings: Settings, key: str) -> FalConfig:
+    return FalConfig(
         api_key=_secret(settings.fal_key),
         queue_url=settings.fal_queue_url,
         endpoint=key.split(":", 1)[1] if ":" in key else "",
         http_timeout_s=settings.provider_timeout_s,
         credentials_hint="set FAL_KEY",
     )
-    return FalProvider(config, media_policy(settings, settings.fal_media_hosts or FAL_HOSTS, "fal"))
+
+
+def build_fal(settings: Settings, key: str) -> Provider:
+    return FalProvider(_fal_config(settings, key), media_policy(settings, settings.fal_media_hosts or FAL_HOSTS, "fal"))
+
+
+def build_separator(settings: Settings) -> FalSeparator | None:
+    """The stems model of the sound turnover (`DAILIES_SEPARATION_MODEL`), or None when none is configured."""
+    if not settings.separation_model:
+        return None
+    return FalSeparator(_fal_config(settings, settings.separation_model),
+                        media_policy(settings, settings.fal_media_hosts or FAL_HOSTS, "fal"))
 
 
 FACTORIES: dict[str, Callable[[Settings, str], Provider]] = {

@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field
 from jobs.audio.report import SoundReport
 from jobs.audio.targets import get_target
 from jobs.domain.models import Brief, Request, Take, TicketRef, now_s
+from jobs.domain.stems import Stems
 from jobs.domain.store import RECORD_TTL_S, Store
 
 TICKET_ID_RE = re.compile(r"^SND-\d{4,9}$")
@@ -138,6 +139,8 @@ class Ticket(BaseModel):
     final_posted: bool = False
     mirrored: int = 0
     history: list[TicketEvent] = Field(default_factory=list)
+    turnover_version: int = 1  # the newest turnover archive posted (a later note or the stems make the next)
+    stems: Stems | None = None
 
     @property
     def overdue(self) -> bool:

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     default_takes: int = Field(default=2, ge=1, le=24, alias="DAILIES_DEFAULT_TAKES")
     # Re-sound: the video-to-audio model a take gets its new sound from (a previz take re-sounds on previz, free).
     resound_model: str = Field(default="fal:fal-ai/mmaudio-v2", alias="DAILIES_RESOUND_MODEL")
+    # Stems for the sound turnover: fal's text-prompted separation (`fal:fal-ai/sam-audio/separate`); empty = none.
+    separation_model: str = Field(default="", alias="DAILIES_SEPARATION_MODEL")
+    # What one separation pass is counted at, in USD per second of audio (two passes make three stems).
+    separation_usd_per_s: float = Field(default=0.01, gt=0, alias="DAILIES_SEPARATION_USD_PER_S")
     default_duration_s: int = Field(default=6, ge=1, le=60, alias="DAILIES_DEFAULT_DURATION_S")
     default_aspect: str = Field(default="16:9", alias="DAILIES_DEFAULT_ASPECT")
     default_resolution: str = Field(default="720p", alias="DAILIES_DEFAULT_RESOLUTION")
@@ -149,6 +153,15 @@ class Settings(BaseSettings):
                                  f"{', '.join(DEFAULT_PROVIDER_CONCURRENCY)}, e.g. {{\"fal\": 8, \"kling\": 4}}")
             if count < 1:
                 raise ValueError(f"{provider} has {count} render slots; give 1 or more (a whole number)")
+        return value
+
+    @field_validator("separation_model")
+    @classmethod
+    def _separation_endpoint(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.match(r"^fal:[A-Za-z0-9][\w.-]*/[\w.-]+(?:/[\w.-]+)*$", value):
+            raise ValueError(f"{value[:60]!r} is not a fal separation endpoint; write "
+                             "DAILIES_SEPARATION_MODEL=fal:fal-ai/sam-audio/separate, or leave it empty for no stems")
         return value
 
     @field_validator("redis_sentinels", mode="before")

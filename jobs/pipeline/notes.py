@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from jobs.domain import tickets
 from jobs.pipeline.runtime import Runtime
-from jobs.pipeline.tickets import turnover_after_note
+from jobs.pipeline.tickets import post_next_turnover
 
 
 def note_added(rt: Runtime, take_id: str, note_ts: str) -> None:
@@ -22,5 +22,5 @@ def note_added(rt: Runtime, take_id: str, note_ts: str) -> None:
     if store.first_time("note_mirror", f"{take_id}:{note_ts}"):
         rt.sound_desk().ticket_note(ticket, take, note)
     if ticket.package_file_ids and store.first_time("turnover", f"{take_id}:{note_ts}"):
-        turnover_after_note(rt, ticket.id, take_id)  # the next version of the archive, with this marker
+        post_next_turnover(rt, ticket.id, "")  # the next version of the archive, with this marker
     rt.sound_desk().ticket_changed(ticket, take)

@@ -20,7 +20,7 @@ from rq.job import Job
 from adapters.base import FailureKind
 from jobs.domain.store import installed_workspaces
 from jobs.infra.logs import bound
-from jobs.pipeline import cards, contact_sheet, master, notes, recovery, review, takes, tickets
+from jobs.pipeline import cards, contact_sheet, master, notes, recovery, review, stems, takes, tickets
 from jobs.pipeline.runtime import RqScheduler, Runtime
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ refresh_cards = cards.refresh_channel_cards
 post_ticket = tickets.post_ticket
 sync_ticket = tickets.sync_ticket
 check_ticket_mix = tickets.check_ticket_mix
+separate_stems = stems.separate_stems
 master_take = master.master_take
 note_added = notes.note_added
 post_contact_sheet = contact_sheet.post_contact_sheet
@@ -100,6 +101,7 @@ TASKS: dict[str, Callable[..., Any]] = {
     "post_ticket": post_ticket,
     "sync_ticket": sync_ticket,
     "check_ticket_mix": check_ticket_mix,
+    "separate_stems": separate_stems,
     "master_take": master_take,
     "note_added": note_added,
     "post_contact_sheet": post_contact_sheet,

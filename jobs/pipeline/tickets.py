@@ -21,13 +21,14 @@ from pathlib import Path
 from adapters.media import MediaError, NotMedia, open_input, probe_media, run_ffmpeg
 from jobs.audio.check import check_file
 from jobs.audio.report import SoundReport
-from jobs.domain import tickets
+from jobs.domain import stems, tickets
 from jobs.domain.models import Take
 from jobs.domain.provenance import Provenance, provenance_of
+from jobs.domain.stems import Stems, StemsState
 from jobs.domain.tickets import MixCheck, Ticket, TicketError, TicketState
 from jobs.pipeline.media import take_dir, take_file
 from jobs.pipeline.runtime import FileUnavailable, Runtime, Upload
-from jobs.turnover.package import TurnoverNote, TurnoverRequest, build_turnover
+from jobs.turnover.package import TurnoverNote, TurnoverRequest, TurnoverStem, build_turnover
 
 log = logging.getLogger(__name__)
 LOCK_S = 300.0
@@ -121,6 +122,12 @@ def _post_package(rt: Runtime, ticket: Ticket, take: Take, clip: Path | None, re
     comment = (f"Handoff package for {ticket.id}: the take, its native audio as WAV, the full sound report, and its "
                f"provenance. {origin.ai_generated}")
     if clip is not None:
+        has_sound = not take.silent and (report is None or report.has_audio)
+        if has_sound and rt.settings.separation_model and ticket.stems is None:
+            started = Stems(model=rt.settings.separation_model.split(":", 1)[1])
+            ticket = tickets.update_ticket(rt.store, ticket.id, lambda t: setattr(t, "stems", t.stems or started)) \
+                or ticket
+            rt.scheduler.enqueue("separate_stems", ticket.id)
         turnover, said = make_turnover(rt, ticket, take, clip, origin, folder, version=1)
         if turnover is not None:
             uploads.append(turnover)
@@ -153,10 +160,15 @@ def make_turnover(rt: Runtime, ticket: Ticket, take: Take, clip: Path, origin: P
                   version: int) -> tuple[Upload | None, str]:
     """The turnover archive to upload (None when it cannot be, or is over Slack's upload size) and the sentence
     that says what happened to it."""
+    made_stems = ticket.stems is not None and ticket.stems.state == StemsState.made
     request = TurnoverRequest(
         ticket_id=ticket.id, take_label=take.label, brief_line=first_line(ticket.brief.picture), target=ticket.target,
-        model=take.model, provenance_lines=provenance_lines(origin), version=version,
-        notes=[TurnoverNote(at_s=n.at_s, author=n.by, text=n.text) for n in take.notes])
+        model=take.model, provenance_lines=[*provenance_lines(origin), *stems.provenance(ticket.stems)],
+        version=version, notes=[TurnoverNote(at_s=n.at_s, author=n.by, text=n.text) for n in take.notes],
+        stems=[TurnoverStem(name=name, path=Path(path)) for name, path in ticket.stems.files.items()]
+        if ticket.stems is not None and made_stems else [],
+        stems_summary=stems.summary(ticket.stems, has_audio=not take.silent,
+                                    configured=bool(rt.settings.separation_model)))
     try:
         made = build_turnover(clip, folder, request)
     except MediaError as error:
@@ -181,18 +193,21 @@ def first_line(text: str) -> str:
     return line if len(line) <= 120 else line[:119] + "…"
 
 
-def turnover_after_note(rt: Runtime, ticket_id: str, take_id: str) -> None:
-    """A note added after the handoff: the package again, as the next version, posted once in the ticket thread."""
+def post_next_turnover(rt: Runtime, ticket_id: str, why: str) -> None:
+    """The turnover archive again, as the next version (a note added after the handoff, or the stems), posted in the
+    ticket thread with `why` before its line."""
     store = rt.store
-    ticket, take = tickets.get_ticket(store, ticket_id), store.get_take(take_id)
+    ticket = tickets.get_ticket(store, ticket_id)
+    take = store.get_take(ticket.take_id) if ticket else None
     clip = take_file(rt, take) if take else None
     if ticket is None or take is None or clip is None:
         return
-    version = 1 + sum(1 for n in take.notes if n.added_at > ticket.created_at)  # one more for each later note
+    ticket = tickets.update_ticket(store, ticket_id,
+                                   lambda t: setattr(t, "turnover_version", t.turnover_version + 1)) or ticket
     origin = take_provenance(rt, take)
     folder = tickets.ticket_dir(rt.settings.media_dir, ticket.id)
-    upload, said = make_turnover(rt, ticket, take, clip, origin, folder, version=version)
-    rt.sound_desk().ticket_package(ticket, [upload] if upload else [], said)
+    upload, said = make_turnover(rt, ticket, take, clip, origin, folder, version=ticket.turnover_version)
+    rt.sound_desk().ticket_package(ticket, [upload] if upload else [], f"{why} {said}".strip())
 
 
 # mirroring ----------------------------------------------------------------------------------------------

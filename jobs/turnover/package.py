@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from adapters.media import MediaError, probe_media
 from jobs.audio.targets import get_target
+from jobs.domain.stems import NO_MODEL
 from jobs.turnover import markers
 from jobs.turnover.markers import HEAD_S, Timeline, timeline_for
 from jobs.turnover.media import broadcast_wav, picture_reference
@@ -26,6 +27,11 @@ class TurnoverNote(BaseModel):
     text: str
 
 
+class TurnoverStem(BaseModel):
+    name: str  # dialogue, music, effects
+    path: Path  # the separated sound as fetched (no head); the package gives it the head and the timecode
+
+
 class TurnoverRequest(BaseModel):
     ticket_id: str
     take_label: str
@@ -35,6 +41,8 @@ class TurnoverRequest(BaseModel):
     provenance_lines: list[str]
     notes: list[TurnoverNote]
     version: int = 1
+    stems: list[TurnoverStem] = []
+    stems_summary: str = NO_MODEL  # the README's word on the stems: how they were made, or why they were not
 
 
 class Turnover(BaseModel):
@@ -66,6 +74,11 @@ def build_turnover(clip: Path, folder: Path, request: TurnoverRequest) -> Turnov
     if audio_name:
         description = f"{request.ticket_id} take {request.take_label}: {request.brief_line}"
         made[audio_name] = broadcast_wav(clip, work / audio_name, timeline, info, description, request.ticket_id)
+    for part in request.stems if audio_name else []:
+        name = f"{stem}-{part.name}-stem-bwf.wav"
+        description = f"{request.ticket_id} take {request.take_label} {part.name} stem: {request.brief_line}"
+        made[name] = broadcast_wav(part.path, work / name, timeline, probe_media(part.path), description,
+                                   request.ticket_id)
     for name, data in ((f"{stem}.edl", markers.edl(timeline)), (f"{stem}.xml", markers.fcp7_xml(timeline)),
                        (f"{stem}.otio", markers.otio_json(timeline)), (f"{stem}-markers.mid", markers.midi(timeline)),
                        ("notes.csv", markers.notes_csv(timeline)),
@@ -119,7 +132,9 @@ def readme(request: TurnoverRequest, timeline: Timeline, *, has_audio: bool) -> 
         *[f"  {timeline.tc(m.frame)}  {m.seconds:6.2f} s  {m.author}: {m.text}" for m in timeline.markers],
         *([] if timeline.markers else ["  none yet"]),
         "",
-        "Stems: not made — no separation model is configured for this deployment; the WAV is the full native mix.",
+        f"Stems: {request.stems_summary}",
+        *[f"  {stem}-{part.name}-stem-bwf.wav  the {part.name} stem: same head, pop and timecode as the native WAV"
+          for part in (request.stems if has_audio else [])],
         "",
         "Provenance (AI-generated picture and sound):",
         *[f"  {line}" for line in request.provenance_lines],

@@ -10,10 +10,12 @@ from typing import Any
 
 from tests.standins.media import (
     ImageProblem,
+    decode_audio_field,
     decode_image_field,
     decode_video_field,
     resounded_mp4,
     sample_mp4,
+    separated_wavs,
 )
 from tests.standins.server import Recorded, Reply, StandinServer
 
@@ -46,6 +48,7 @@ class FalStandin(StandinServer):
         self.urls_host: str | None = None  # answer status/response/cancel URLs on another host
         self.jobs: dict[str, FalJob] = {}
         self.most_in_flight = 0
+        self.separations: list[dict[str, str]] = []  # prompt and (the start of) audio_url of each separation
         self._order = itertools.count(1)
 
     def route(self, request: Recorded) -> Reply | None:
@@ -88,6 +91,13 @@ class FalStandin(StandinServer):
                 decode_image_field(body.get(field), data_uri=True)
             except ImageProblem as problem:
                 return Reply(422, {"detail": [{"loc": ["body", field], "msg": str(problem), "type": "value_error"}]})
+        if endpoint == "fal-ai/sam-audio/separate":  # SAMAudioInput: `audio_url`, `prompt`, `output_format`
+            audio = decode_audio_field(body.get("audio_url"), {p: m.data for p, m in self.media.items()})
+            if audio is None:
+                return Reply(422, {"detail": [{"loc": ["body", "audio_url"], "msg": "Could not read the audio",
+                                               "type": "value_error"}]})
+            self.separations.append({"prompt": body["prompt"], "audio_url": str(body["audio_url"])[:80]})
+            body = {**body, "audio_url": f"<{len(audio)} bytes>", "_audio": audio}
         if endpoint == "fal-ai/mmaudio-v2":  # video-to-audio: `video_url` (a URL fal can fetch, or a data URI)
             video = decode_video_field(body.get("video_url"))
             if video is None:
@@ -138,6 +148,15 @@ class FalStandin(StandinServer):
         if job.outcome == "infra":
             return Reply(503, {"detail": "Runner disconnected", "error_type": "runner_disconnected"},
                          headers={"X-Fal-Error-Type": "runner_disconnected"})
+        if "_audio" in job.body:  # SamAudioSeparateOutput
+            split = separated_wavs(job.body["_audio"], job.body["prompt"])
+            if split is None:
+                return Reply(422, {"detail": [{"loc": ["body", "audio_url"], "msg": "Could not decode the audio",
+                                               "type": "value_error"}]})
+            urls = [self.serve_media(f"/media/{job.request_id}-{part}.wav", data)
+                    for part, data in zip(("target", "residual"), split, strict=True)]
+            files = [{"url": url, "content_type": "audio/wav", "file_name": url.rsplit("/", 1)[1]} for url in urls]
+            return Reply(200, {"target": files[0], "residual": files[1], "duration": 0.0, "sample_rate": 48000})
         if "_video" in job.body:
             media = resounded_mp4(job.body["_video"], int(job.body.get("seed", 0)), float(job.body.get("duration", 8)))
         else:

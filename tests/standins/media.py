@@ -114,3 +114,51 @@ def decode_video_field(value: object) -> bytes | None:
     except ValueError:
         return None
     return data if data[4:8] == b"ftyp" else None
+
+
+SEPARATION_BANDS_HZ = {"speech": (300.0, 3400.0), "music": (0.0, 300.0)}
+
+
+def decode_audio_field(value: object, served: dict[str, bytes]) -> bytes | None:
+    """The bytes of an `audio_url`: a `data:audio/…;base64,` URI, or a URL this stand-in serves itself (a previous
+    result, as fal takes its own media URLs)."""
+    if not isinstance(value, str):
+        return None
+    if value.startswith("data:audio/"):
+        try:
+            return base64.b64decode(value.split(",", 1)[1], validate=True)
+        except (ValueError, IndexError):
+            return None
+    path = "/" + value.split("://", 1)[-1].split("/", 1)[-1] if "://" in value else None
+    return served.get(path) if path else None
+
+
+def separated_wavs(audio: bytes, prompt: str) -> tuple[bytes, bytes] | None:
+    """What a text-prompted separator hands back: the band the prompt names as `target` and the exact rest as
+    `residual` (so the two sum back to the input), 32-bit float WAV at 48 kHz; None when `audio` is not sound."""
+    low, high = SEPARATION_BANDS_HZ.get(prompt.strip().lower(), (4000.0, 24000.0))
+    folder = Path(tempfile.mkdtemp(prefix="dailies-standin-sep-"))
+    try:
+        source = folder / "in"
+        source.write_bytes(audio)
+        decoded = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(source), "-f", "f32le", "-ar", "48000",
+                                  "-ac", "2", "-"], capture_output=True)
+        if decoded.returncode != 0 or not decoded.stdout:
+            return None
+        samples = np.frombuffer(decoded.stdout, dtype=np.float32).reshape(-1, 2).T.astype(np.float64)
+        spectrum = np.fft.rfft(samples, axis=1)
+        freqs = np.fft.rfftfreq(samples.shape[1], 1 / 48000)
+        target = np.fft.irfft(spectrum * ((freqs >= low) & (freqs < high)), n=samples.shape[1], axis=1)
+        residual = samples - target
+        return _f32_wav(target.astype(np.float32)), _f32_wav(residual.astype(np.float32))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _f32_wav(samples: np.ndarray) -> bytes:
+    data = samples.T.astype("<f4").tobytes()
+    channels = samples.shape[0]
+    fmt = (3).to_bytes(2, "little") + channels.to_bytes(2, "little") + (48000).to_bytes(4, "little") + \
+        (48000 * 4 * channels).to_bytes(4, "little") + (4 * channels).to_bytes(2, "little") + (32).to_bytes(2, "little")
+    body = b"WAVE" + b"fmt " + len(fmt).to_bytes(4, "little") + fmt + b"data" + len(data).to_bytes(4, "little") + data
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
