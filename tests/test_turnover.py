@@ -171,6 +171,7 @@ def test_a_take_without_notes_still_makes_a_package_with_no_markers(tmp_path: Pa
 
 def test_a_flagged_take_gets_the_archive_and_a_later_note_a_new_version(
         bot: BotEndpoint, worker: Worker, slack: SlackStandIn, settings) -> None:
+    slack.real_names["U0CREATIVE"] = "Mia Chen"
     take = posted_round(bot, worker, "Door slams in an empty hall\nSound: door slam\nx1 4s", thread_ts=THREAD)[0]
     note(bot, slack, "note 1A 0:01 the slam is thin", ts="1700200200.000100")
     note(bot, slack, "note 1A 0:02.5 more tail", ts="1700200201.000100")
@@ -180,6 +181,7 @@ def test_a_flagged_take_gets_the_archive_and_a_later_note_a_new_version(
     assert [f["name"] for f in archives] == [f"{ticket.id}-turnover.zip"] and archives[0]["thread_ts"] == ticket.queue_ts
     with zipfile.ZipFile(io.BytesIO(slack.uploads[archives[0]["id"]])) as bundle:
         assert bundle.read("SND-0001-1A.edl").count(b"* LOC:") == 2
+        assert "Mia Chen" in bundle.read("notes.csv").decode() and b"U0CREATIVE" not in bundle.read("notes.csv")
     handoff = next(m for m in slack.calls_to("files.completeUploadExternal")
                    if "Handoff package" in (m.args.get("initial_comment") or ""))
     assert "turnover archive" in handoff.args["initial_comment"]

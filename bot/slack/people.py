@@ -57,6 +57,20 @@ def is_bot_user(store: RedisStore, client: WebClient, user: str) -> bool:
     return bot
 
 
+def person_name(client: WebClient, user: str) -> str:
+    """What Slack shows for `user` (users.info → profile display name, else real name); the id when unreadable."""
+    try:
+        info = client.users_info(user=user).get("user") or {}
+    except (SlackApiError, SlackClientError) as error:
+        log.warning("users.info for %s: %s", user, type(error).__name__)
+        return user
+    profile = info.get("profile") or {}
+    for name in (profile.get("display_name"), profile.get("real_name"), info.get("real_name"), info.get("name")):
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return user
+
+
 MEMBER_PAGES = 25  # conversations.members pages of 200 looked at before giving up (5,000 members)
 
 

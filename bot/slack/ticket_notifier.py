@@ -10,6 +10,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.tickets import mirror_text, mix_verdict, note_mirror_text, ticket_message
 from bot.slack.errors import explain_slack_error
+from bot.slack.people import person_name
+from bot.slack.text import escape
 from jobs.domain.models import Take, TakeNote
 from jobs.domain.tickets import MixCheck, Ticket, TicketEvent
 from jobs.pipeline.runtime import Upload
@@ -38,7 +40,15 @@ class SlackTicketNotifier:
         except SlackApiError as error:
             log.error("ticket %s: queue message update: %s", ticket.id, explain_slack_error(error))
 
+    def person_name(self, user: str) -> str:
+        return person_name(self.client, user)
+
     def ticket_package(self, ticket: Ticket, uploads: list[Upload], comment: str) -> list[str]:
+        comment = escape(comment)  # plain words from the pipeline (a provider's or ffmpeg's reasons among them)
+        if not uploads:  # Slack completes no upload without a file: the comment alone is a reply in the thread
+            self.client.chat_postMessage(channel=ticket.queue_channel, thread_ts=ticket.queue_ts, text=comment,
+                                         parse="none", unfurl_links=False, unfurl_media=False)
+            return []
         response = self.client.files_upload_v2(
             file_uploads=[{"file": str(u.path), "filename": u.filename, "title": u.title} for u in uploads],
             channel=ticket.queue_channel, thread_ts=ticket.queue_ts, initial_comment=comment,

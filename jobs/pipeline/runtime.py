@@ -95,6 +95,9 @@ class TicketNotifier(Protocol):
     def ticket_note(self, ticket: Ticket, take: Take, note: TakeNote) -> None:
         """A timecoded note added after the ticket was posted, in the ticket's thread."""
         ...
+    def person_name(self, user: str) -> str:
+        """The name the team knows `user` by (for markers a post house reads); the id when it cannot be read."""
+        ...
 
 
 @dataclass

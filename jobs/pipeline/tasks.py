@@ -152,7 +152,7 @@ class RuntimeWorkerMixin:
 ID_KINDS = {
     "submit_take": "take", "poll_take": "take", "check_take": "take", "fetch_take": "take", "master_take": "take",
     "note_added": "take", "start_request": "request", "cancel_request": "request", "post_contact_sheet": "request",
-    "post_ticket": "ticket", "sync_ticket": "ticket", "check_ticket_mix": "ticket",
+    "post_ticket": "ticket", "sync_ticket": "ticket", "check_ticket_mix": "ticket", "separate_stems": "ticket",
 }
 
 

@@ -161,10 +161,11 @@ def make_turnover(rt: Runtime, ticket: Ticket, take: Take, clip: Path, origin: P
     """The turnover archive to upload (None when it cannot be, or is over Slack's upload size) and the sentence
     that says what happened to it."""
     made_stems = ticket.stems is not None and ticket.stems.state == StemsState.made
+    names = {by: rt.sound_desk().person_name(by) for by in {n.by for n in take.notes}}
     request = TurnoverRequest(
         ticket_id=ticket.id, take_label=take.label, brief_line=first_line(ticket.brief.picture), target=ticket.target,
         model=take.model, provenance_lines=[*provenance_lines(origin), *stems.provenance(ticket.stems)],
-        version=version, notes=[TurnoverNote(at_s=n.at_s, author=n.by, text=n.text) for n in take.notes],
+        version=version, notes=[TurnoverNote(at_s=n.at_s, author=names[n.by], text=n.text) for n in take.notes],
         stems=[TurnoverStem(name=name, path=Path(path)) for name, path in ticket.stems.files.items()]
         if ticket.stems is not None and made_stems else [],
         stems_summary=stems.summary(ticket.stems, has_audio=not take.silent,

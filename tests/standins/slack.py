@@ -80,6 +80,7 @@ class SlackStandIn:
         self.reactions: dict[tuple[str, str], dict[str, list[str]]] = {}
         self.bots: set[str] = set()  # user ids users.info reports as bots
         self.time_zones: dict[str, str] = {}  # user id → the IANA zone users.info reports
+        self.real_names: dict[str, str] = {}  # user id → the real name users.info reports (display name left empty)
         self.faults: dict[str, list[Fault]] = {}
         self.file_refusals = 0  # downloads refused for a token of the wrong workspace (or none)
         # Slack's token rotation: when set, installs get a refresh token and tokens that expire after this long.
@@ -369,8 +370,11 @@ class SlackStandIn:
 
     def m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         tz = self.time_zones.get(args["user"], "America/Los_Angeles")  # Slack's documented example
-        return {"ok": True, "user": {"id": args["user"], "name": args["user"].lower(),
-                                    "is_bot": args["user"] in self.bots, "tz": tz}}
+        real_name = self.real_names.get(args["user"], "")
+        return {"ok": True, "user": {"id": args["user"], "name": args["user"].lower(), "real_name": real_name,
+                                    "is_bot": args["user"] in self.bots, "tz": tz,
+                                    "profile": {"real_name": real_name, "display_name": "",
+                                                "real_name_normalized": real_name}}}
 
     def m_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         thread = [m for (ch, _), m in self.messages.items() if ch == args["channel"] and m.get("thread_ts") == args["ts"]]
