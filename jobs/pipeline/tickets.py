@@ -129,8 +129,7 @@ def _post_package(rt: Runtime, ticket: Ticket, take: Take, clip: Path | None, re
                 or ticket
             rt.scheduler.enqueue("separate_stems", ticket.id)
         turnover, said = make_turnover(rt, ticket, take, clip, origin, folder, version=1)
-        if turnover is not None:
-            uploads.append(turnover)
+        uploads += turnover
         notes.append(said)
     if notes:
         comment += " " + " ".join(notes)
@@ -157,9 +156,9 @@ def provenance_lines(origin: Provenance) -> list[str]:
 
 
 def make_turnover(rt: Runtime, ticket: Ticket, take: Take, clip: Path, origin: Provenance, folder: Path, *,
-                  version: int) -> tuple[Upload | None, str]:
-    """The turnover archive to upload (None when it cannot be, or is over Slack's upload size) and the sentence
-    that says what happened to it."""
+                  version: int) -> tuple[list[Upload], str]:
+    """The turnover archives to upload (one, or parts that each fit Slack's upload size; none when the package
+    cannot be made) and the sentence that says what happened to it."""
     made_stems = ticket.stems is not None and ticket.stems.state == StemsState.made
     names = {by: rt.sound_desk().person_name(by) for by in {n.by for n in take.notes}}
     request = TurnoverRequest(
@@ -170,23 +169,27 @@ def make_turnover(rt: Runtime, ticket: Ticket, take: Take, clip: Path, origin: P
         if ticket.stems is not None and made_stems else [],
         stems_summary=stems.summary(ticket.stems, has_audio=not take.silent,
                                     configured=bool(rt.settings.separation_model)))
+    limit = rt.settings.slack_upload_max_bytes
     try:
-        made = build_turnover(clip, folder, request)
+        made = build_turnover(clip, folder, request, max_bytes=limit)
     except MediaError as error:
         log.warning("ticket %s: turnover package not made: %s", ticket.id, error)
-        return None, f"The turnover package could not be made ({error}); the take and WAV above are the handoff."
-    size = made.archive.stat().st_size
-    if size > rt.settings.slack_upload_max_bytes:
-        limit_mb = rt.settings.slack_upload_max_bytes / 1048576
-        return None, (f"The turnover package is {size / 1048576:.0f} MB, over the {limit_mb:.0f} MB Slack takes in "
-                      "one file, so it was not posted: its picture and sound are the files above; ask the operator "
-                      "for the archive.")
+        return [], f"The turnover package could not be made ({error}); the take and WAV above are the handoff."
     label = "" if version <= 1 else f" (version {version})"
-    return (Upload(path=made.archive, filename=made.archive.name,
-                   title=f"{ticket.id} · turnover{label}: picture and BWF at {made.start_timecode}, "
-                         f"{made.frame_rate} fps, markers for every note"),
-            f"The turnover archive{label} lines picture and sound up on one timecode ({made.start_timecode}, "
+    count = len(made.archives)
+    uploads = [Upload(path=archive, filename=archive.name,
+                      title=f"{ticket.id} · turnover{label}" + (f", part {n} of {count}" if count > 1 else "") +
+                      f": picture and BWF at {made.start_timecode}, {made.frame_rate} fps, markers for every note")
+               for n, archive in enumerate(made.archives, start=1)]
+    said = (f"The turnover archive{label} lines picture and sound up on one timecode ({made.start_timecode}, "
             f"{made.frame_rate} fps, 2-pop head) with every note as a marker; its README says what is in it.")
+    if count > 1:
+        said += (f" It is over the {limit / 1048576:.0f} MB Slack takes in one file, so it comes in {count} parts "
+                 "(part 1 holds the README and the markers).")
+    if made.too_big:
+        said += (f" Over that limit on their own, so not posted: {', '.join(made.too_big)}; ask the operator for "
+                 "them.")
+    return uploads, said
 
 
 def first_line(text: str) -> str:
@@ -207,8 +210,8 @@ def post_next_turnover(rt: Runtime, ticket_id: str, why: str) -> None:
                                    lambda t: setattr(t, "turnover_version", t.turnover_version + 1)) or ticket
     origin = take_provenance(rt, take)
     folder = tickets.ticket_dir(rt.settings.media_dir, ticket.id)
-    upload, said = make_turnover(rt, ticket, take, clip, origin, folder, version=ticket.turnover_version)
-    rt.sound_desk().ticket_package(ticket, [upload] if upload else [], f"{why} {said}".strip())
+    turnover, said = make_turnover(rt, ticket, take, clip, origin, folder, version=ticket.turnover_version)
+    rt.sound_desk().ticket_package(ticket, turnover, f"{why} {said}".strip())
 
 
 # mirroring ----------------------------------------------------------------------------------------------

@@ -46,18 +46,44 @@ class TurnoverRequest(BaseModel):
 
 
 class Turnover(BaseModel):
-    archive: Path
-    files: list[str]
+    archives: list[Path]  # one, or parts that each fit the upload limit
+    files: list[str]  # every file made, in the archives or not
+    too_big: list[str] = []  # files over the upload limit on their own: in no archive
     frame_rate: str
     start_timecode: str
 
 
-def archive_name(ticket_id: str, version: int) -> str:
-    return f"{ticket_id}-turnover.zip" if version <= 1 else f"{ticket_id}-turnover-v{version}.zip"
+ZIP_OVERHEAD_BYTES = 64 * 1024  # headers and directory of one archive, generously
 
 
-def build_turnover(clip: Path, folder: Path, request: TurnoverRequest) -> Turnover:
-    """Make every file of the package in `folder` and zip them; MediaError when the clip cannot be read."""
+def archive_name(ticket_id: str, version: int, part: int = 1, parts: int = 1) -> str:
+    base = f"{ticket_id}-turnover" if version <= 1 else f"{ticket_id}-turnover-v{version}"
+    return f"{base}.zip" if parts <= 1 else f"{base}-part{part}of{parts}.zip"
+
+
+def split_plan(sizes: dict[str, int], max_bytes: int | None, first: list[str]) -> tuple[list[list[str]], list[str]]:
+    """Files grouped into as few archives as fit `max_bytes` each (`sizes`: each file's bytes in an archive), the
+    `first` (README and markers) in part 1; and the files over the limit on their own."""
+    if max_bytes is None or sum(sizes.values()) + ZIP_OVERHEAD_BYTES <= max_bytes:
+        return [list(sizes)], []
+    room = max_bytes - ZIP_OVERHEAD_BYTES
+    too_big = [name for name, size in sizes.items() if size > room]
+    parts: list[list[str]] = [[name for name in first if name not in too_big]]
+    used = [sum(sizes[name] for name in parts[0])]
+    for name in sorted((n for n in sizes if n not in first and n not in too_big), key=lambda n: -sizes[n]):
+        fits = next((i for i, total in enumerate(used) if total + sizes[name] <= room), None)
+        if fits is None:
+            parts.append([name])
+            used.append(sizes[name])
+        else:
+            parts[fits].append(name)
+            used[fits] += sizes[name]
+    return parts, too_big
+
+
+def build_turnover(clip: Path, folder: Path, request: TurnoverRequest, *, max_bytes: int | None = None) -> Turnover:
+    """Make every file of the package in `folder` and zip them, in parts of at most `max_bytes` when one archive
+    would be larger; MediaError when the clip cannot be read."""
     info = probe_media(clip)
     if not info.has_video:
         raise MediaError("the take has no picture")
@@ -81,21 +107,39 @@ def build_turnover(clip: Path, folder: Path, request: TurnoverRequest) -> Turnov
                                    request.ticket_id)
     for name, data in ((f"{stem}.edl", markers.edl(timeline)), (f"{stem}.xml", markers.fcp7_xml(timeline)),
                        (f"{stem}.otio", markers.otio_json(timeline)), (f"{stem}-markers.mid", markers.midi(timeline)),
-                       ("notes.csv", markers.notes_csv(timeline)),
-                       ("README.txt", readme(request, timeline, has_audio=bool(audio_name)).encode())):
+                       ("notes.csv", markers.notes_csv(timeline))):
         (work / name).write_bytes(data)
         made[name] = work / name
-    archive = folder / archive_name(request.ticket_id, request.version)
-    partial = archive.with_suffix(".part")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        for name, path in made.items():
-            bundle.write(path, arcname=name)
-    partial.replace(archive)
-    return Turnover(archive=archive, files=list(made), frame_rate=rate.name,
+    (work / "README.txt").write_text(readme(request, timeline, has_audio=bool(audio_name)))
+    made["README.txt"] = work / "README.txt"
+    whole = _zip(folder / archive_name(request.ticket_id, request.version), made, list(made))
+    archives, too_big = [whole], list[str]()
+    if max_bytes is not None and whole.stat().st_size > max_bytes:
+        # parts planned at each file's size in the archive that did not fit
+        with zipfile.ZipFile(whole) as bundle:
+            sizes = {info.filename: info.compress_size for info in bundle.infolist()}
+        whole.unlink()
+        sizes["README.txt"] += 4096  # it grows by the list of parts
+        small = ["README.txt", *(name for name in made if not name.endswith((".mov", ".wav", ".txt")))]
+        parts, too_big = split_plan(sizes, max_bytes, small)
+        (work / "README.txt").write_text(readme(request, timeline, has_audio=bool(audio_name),
+                                                parts=parts if len(parts) > 1 else None, too_big=too_big))
+        archives = [_zip(folder / archive_name(request.ticket_id, request.version, number, len(parts)), made, names)
+                    for number, names in enumerate(parts, start=1)]
+    return Turnover(archives=archives, files=list(made), too_big=too_big, frame_rate=rate.name,
                     start_timecode=timeline.tc(timeline.start_frame))
 
 
-def readme(request: TurnoverRequest, timeline: Timeline, *, has_audio: bool) -> str:
+def _zip(archive: Path, made: dict[str, Path], names: list[str]) -> Path:
+    partial = archive.with_suffix(".part")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for name in names:
+            bundle.write(made[name], arcname=name)
+    return partial.replace(archive)
+
+
+def readme(request: TurnoverRequest, timeline: Timeline, *, has_audio: bool, parts: list[list[str]] | None = None,
+           too_big: list[str] | None = None) -> str:
     rate, target = timeline.rate, get_target(request.target)
     stem = f"{request.ticket_id}-{request.take_label}"
     head = timeline.tc(timeline.head_frame)
@@ -136,6 +180,11 @@ def readme(request: TurnoverRequest, timeline: Timeline, *, has_audio: bool) -> 
         *[f"  {stem}-{part.name}-stem-bwf.wav  the {part.name} stem: same head, pop and timecode as the native WAV"
           for part in (request.stems if has_audio else [])],
         "",
+        *(["This package is too large for one Slack upload, so it comes in parts:",
+           *[f"  part {n} of {len(parts)}: {', '.join(names)}" for n, names in enumerate(parts, start=1)], ""]
+          if parts else []),
+        *([f"Not in the package (each over Slack's upload limit on its own; ask the operator): {', '.join(too_big)}",
+           ""] if too_big else []),
         "Provenance (AI-generated picture and sound):",
         *[f"  {line}" for line in request.provenance_lines],
         "",
