@@ -18,8 +18,9 @@ from jobs.audio.null_test import null_residual_db
 from jobs.domain import tickets
 from jobs.domain.spend_report import spend_summary
 from jobs.domain.stems import StemsState
+from jobs.domain.tickets import ticket_for_take
 from jobs.infra.settings import ConfigError, Settings, load_settings
-from tests.harness import BotEndpoint, Worker, make_settings
+from tests.harness import BotEndpoint, Worker, make_settings, reaction_event, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn
 from tests.test_sound_queue import ART, LEAD, SOUND, flag_and_post
@@ -189,3 +190,27 @@ def test_the_null_test_reads_what_a_split_lost() -> None:
     mono = rng.normal(0, 0.1, (1, 48000))
     assert null_residual_db(np.repeat(mono, 2, axis=0), [mono[:, :47990]]) < -120  # mono, and a few samples short
     assert math.isinf(null_residual_db(np.zeros((2, 100)), [np.zeros((2, 100))]))
+
+
+def test_stems_whose_checks_were_lost_are_picked_up_by_the_recovery_sweep(
+        redis_url: str, slack: SlackStandIn, fal: FalStandin, tmp_path: Path) -> None:
+    bot, worker = stems_setup(redis_url, slack, fal, tmp_path)
+    try:
+        take = posted_round(bot, worker, "Crickets at night\nSound: crickets\nx1 3s", thread_ts="1700300500.000100")[0]
+        bot.event(reaction_event("headphones", user=LEAD, channel=ART, ts=take.message_ts))
+        wait_for(lambda: ticket_for_take(worker.store, take.id))
+        worker.drain_until(lambda: (t := ticket_for_take(worker.store, take.id)) and t.stems
+                           and t.stems.passes[0].job_id)
+    finally:
+        bot.stop()
+    # Redis loses the scheduled check and the worker that ran it dies: nothing would look at the separation again.
+    for job_id in worker.queue.scheduled_job_registry.get_job_ids():
+        worker.queue.scheduled_job_registry.remove(job_id)
+    worker.queue.empty()
+    ticket = ticket_for_take(worker.store, take.id)
+    worker.store.redis.delete(worker.store.key("stems-alive", ticket.id))
+    worker.runtime.scheduler.enqueue("recover_stalled")  # the sweep, as it runs every minute
+    worker.drain_until(lambda: tickets.get_ticket(worker.store, ticket.id).stems.said)
+    ticket = tickets.get_ticket(worker.store, ticket.id)
+    assert ticket.stems.state == StemsState.made and ticket.stems.said
+    assert [s["prompt"] for s in fal.separations] == ["speech", "music"]  # the first pass was not sent again

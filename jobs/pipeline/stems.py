@@ -44,7 +44,29 @@ RATE_HZ = 48000
 def separate_stems(rt: Runtime, ticket_id: str) -> None:
     with rt.step_lock(f"stems:{ticket_id}", LOCK_S, "separate_stems", ticket_id, retry_in_s=2.0) as held:
         if held:
+            rt.store.redis.set(_alive_key(rt, ticket_id), "1", ex=_alive_s(rt))
             _step(rt, ticket_id)
+
+
+def resume_stalled(rt: Runtime) -> int:
+    """Start again the stems of open tickets whose chain of checks stopped (a worker died, or Redis lost the
+    scheduled job): none of their runs has been seen for longer than a check's longest wait and a step."""
+    resumed = 0
+    for ticket in tickets.open_tickets(rt.store):
+        if ticket.stems is None or ticket.stems.said:
+            continue
+        if rt.store.redis.set(_alive_key(rt, ticket.id), "1", ex=_alive_s(rt), nx=True):
+            rt.scheduler.enqueue("separate_stems", ticket.id)
+            resumed += 1
+    return resumed
+
+
+def _alive_key(rt: Runtime, ticket_id: str) -> str:
+    return rt.store.key("stems-alive", ticket_id)
+
+
+def _alive_s(rt: Runtime) -> int:
+    return int(rt.settings.poll_max_s + rt.settings.step_lease_s) + 1
 
 
 def _step(rt: Runtime, ticket_id: str) -> None:

@@ -72,6 +72,7 @@ def recover_stalled(rt: Runtime, at_start: bool = False) -> int:
     Each workspace installed by OAuth gets its own sweep, run with its own runtime."""
     resumed = recovery.recover(rt, rt.store.active_take_ids(), at_start=at_start)
     review.arm_daily_reels(rt)
+    stems.resume_stalled(rt)
     if rt.team is None and isinstance(rt.scheduler, RqScheduler):
         for team in installed_workspaces(rt.store.redis, rt.settings.key_prefix):
             rt.scheduler.for_team(team).enqueue("recover_workspace")
@@ -87,6 +88,7 @@ def recover_stalled(rt: Runtime, at_start: bool = False) -> int:
 def recover_workspace(rt: Runtime) -> int:
     """One workspace's sweep (queued by `recover_stalled`, run with that workspace's runtime)."""
     review.arm_daily_reels(rt)
+    stems.resume_stalled(rt)
     return recovery.recover(rt, rt.store.active_take_ids())
 
 
