@@ -164,6 +164,26 @@ def input_args(path: Path) -> list[str]:
     return [*pinned, "-i", str(path)]
 
 
+def movie_source(path: Path, stream: str = "a:0") -> str:
+    """`path`'s `stream` as a filtergraph source (`amovie=…`, escaped for a filtergraph), opened as `input_args`
+    opens it: the demuxer its bytes say, the `file` protocol only, MOV's external references off."""
+    options = _pinned_options(path)
+    demuxer = options.pop("f")
+    format_options = ":".join(f"{key}={value}" for key, value in options.items())
+    args = {"filename": str(path), "f": demuxer, "s": stream, "format_opts": format_options}
+    # Two levels, as ffmpeg's "Quoting and escaping" says: each option's value, then the filtergraph.
+    described = ":".join(f"{key}={_escaped(value, OPTION_SPECIALS)}" for key, value in args.items())
+    return "amovie=" + _escaped(described, GRAPH_SPECIALS)
+
+
+OPTION_SPECIALS = "\\'=:"
+GRAPH_SPECIALS = "\\'[],;"
+
+
+def _escaped(text: str, specials: str) -> str:
+    return "".join("\\" + char if char in specials else char for char in text)
+
+
 def open_input(path: Path, **options: Any) -> FfmpegStream:
     """`path` as an ffmpeg-python input node, opened as `input_args` opens it (`options` are more input options,
     such as `ss` to seek)."""

@@ -122,6 +122,16 @@ def test_results_do_not_depend_on_chunk_boundaries(tmp_path: Path) -> None:
     assert chopped.zero_runs_s[0][0] == pytest.approx(2.0, abs=1e-3)
 
 
+def test_a_file_name_with_filtergraph_characters_is_read_as_that_file(tmp_path: Path) -> None:
+    """The sound is read by a filtergraph source (`amovie`), so the name is escaped twice; a name full of the
+    characters that separate options and filters still names one file."""
+    x = programme(2.0, -16.0, seed=9)
+    plain = write_wav(tmp_path / "plain.wav", x)
+    odd = tmp_path / "take 1B: rain, wind [v2]; 'final' \\ a=b.wav"
+    odd.write_bytes(plain.read_bytes())
+    assert measure_file(odd) == measure_file(plain)
+
+
 # -- layouts ----------------------------------------------------------------------------------------
 def test_mono_is_measured_as_one_channel(tmp_path: Path) -> None:
     x = sine(-23, 5)

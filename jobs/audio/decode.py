@@ -13,10 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-import ffmpeg
 import numpy as np
 
-from adapters.media import MediaError, MediaInfo, command_line, not_clean, open_input
+from adapters.media import MediaError, MediaInfo, ffmpeg_exe, input_args, movie_source, not_clean
 from jobs.audio.filters import k_weighting
 from jobs.audio.layouts import LAYOUT_WEIGHTS, layout_for
 
@@ -74,30 +73,32 @@ def decode_graph(path: Path, *, rate: int, channels: int, layout: str, k_weighte
                  video_crc: Path | None, decode_picture: bool = False) -> list[str]:
     """The ffmpeg command line that decodes the first audio stream to float32 at `rate` on stdout.
 
-    With `k_weighted`, each frame carries the signal's channels and then their K-weighted copies:
-    ffmpeg runs the two BS.1770 biquads (in double precision) on its own core while Python measures.
-    With `video_crc`, the same run copies the first video stream's packets (nothing decoded) into a
-    framecrc listing, from which the picture's length is read; with `decode_picture` too, it decodes the
-    picture instead (a provider's file is posted only if every frame decodes), on ffmpeg's own threads.
+    The sound is read by a source filter (`amovie`), so demuxing, decoding and filtering run in one thread with
+    no hand-off per decoded frame (the CLI's own input would pass each 1,024-sample frame between three threads:
+    most of a bare decode's time goes on that). With `k_weighted`, each frame carries the signal's channels and
+    then their K-weighted copies: the two BS.1770 biquads run in double precision in that same thread while
+    Python measures on the other core. With `video_crc`, the same run copies the first video stream's packets
+    (nothing decoded) into a framecrc listing, from which the picture's length is read; with `decode_picture`
+    too, it decodes the picture instead (a provider's file is posted only if every frame decodes), on ffmpeg's
+    own threads.
     """
-    source = open_input(path)
     named = layout if layout in LAYOUT_WEIGHTS else f"{channels}c"
-    audio = source["a:0"].filter("aformat", sample_fmts="flt", sample_rates=rate, channel_layouts=named)
+    sound = f"{movie_source(path)},aformat=sample_fmts=flt:sample_rates={rate}:channel_layouts={named}"
+    # Frames of 1 s instead of the decoder's 1,024 samples: far fewer writes to the pipe.
+    frames = f"asetnsamples=n={rate}:p=0"  # p=0: the last frame is not padded with silence
     if k_weighted:
-        split = audio.filter_multi_output("asplit", 2)
-        signal, weighted = split[0], split[1]
-        for b0, b1, b2, a0, a1, a2 in k_weighting(rate):
-            weighted = weighted.filter("biquad", b0=b0, b1=b1, b2=b2, a0=a0, a1=a1, a2=a2, precision="f64", transform="tdii")
-        audio = ffmpeg.filter([signal, weighted], "amerge", inputs=2)
-    # Frames of 1 s instead of the decoder's 1024 samples: far fewer hand-offs between ffmpeg's threads
-    # and writes to the pipe.
-    audio = audio.filter("asetnsamples", n=rate, p=0)  # p=0: the last frame is not padded with silence
-    outputs = [audio.output("pipe:", f="f32le", acodec="pcm_f32le")]
+        weighting = ",".join(f"biquad=b0={b0!r}:b1={b1!r}:b2={b2!r}:a0={a0!r}:a1={a1!r}:a2={a2!r}:precision=f64:"
+                             "transform=tdii" for b0, b1, b2, a0, a1, a2 in k_weighting(rate))
+        graph = (f"{sound},asplit=2[signal][raw];[raw]{weighting}[weighted];"
+                 f"[signal][weighted]amerge=inputs=2,{frames}[out]")
+    else:
+        graph = f"{sound},{frames}[out]"
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-v", "error", "-filter_complex_threads", "1",
+            "-filter_complex", graph, "-map", "[out]", "-f", "f32le", "-c:a", "pcm_f32le", "pipe:"]
     if video_crc is not None:
-        picture = {} if decode_picture else {"c": "copy"}
-        outputs.append(source["v:0"].output(str(video_crc), f="framecrc", **picture))
-    # One filter thread: slicing two biquads across channels costs more in hand-offs than it saves.
-    return command_line(ffmpeg.merge_outputs(*outputs).global_args("-v", "error", "-filter_complex_threads", "1"))
+        args += [*input_args(path), "-map", "0:v:0", *([] if decode_picture else ["-c", "copy"]), "-f", "framecrc",
+                 str(video_crc)]
+    return args
 
 
 def stream_audio(path: Path, info: MediaInfo, on_chunk: Callable[[np.ndarray], None], *, rate: int,
