@@ -22,8 +22,10 @@ from wavinfo import WavInfoReader
 
 from adapters.media import ffmpeg_exe, run_ffmpeg
 from jobs.infra.settings import Settings
+from jobs.turnover.bwf import UNKNOWN, BextLoudness, stamp_loudness
 from jobs.turnover.package import ZIP_OVERHEAD_BYTES, TurnoverNote, TurnoverRequest, build_turnover
 from jobs.turnover.timecode import FrameRate, frame_rate_of, samples_since_midnight, to_frame, to_timecode
+from tests.audio_signals import decode, reference_lufs, reference_true_peak_dbtp
 from tests.harness import BotEndpoint, Worker, make_settings
 from tests.standins.slack import SlackStandIn
 from tests.test_sound_queue import LEAD, SOUND, flag_and_post
@@ -127,6 +129,12 @@ def test_every_file_puts_each_note_on_its_frame_and_picture_and_sound_share_one_
     assert wav.fmt.sample_rate == 48000 and wav.fmt.bits_per_sample == 24
     assert wav.bext.time_reference == samples_since_midnight(to_frame(head, rate), rate)
     assert "SND-0007" in wav.bext.description and "A fox in snow" in wav.bext.description
+    # bext version 2: the file's own loudness (EBU Tech 3285 v2), agreeing with pyloudnorm and scipy's oversampler.
+    decoded = decode(wav_path)
+    assert wav.bext.version == 2
+    assert wav.bext.loudness_value == pytest.approx(reference_lufs(decoded), abs=0.05)
+    assert wav.bext.max_true_peak == pytest.approx(reference_true_peak_dbtp(decoded), abs=0.1)
+    assert wav.bext.loudness_range is not None and wav.bext.max_shortterm_loudness is not None
     picture = tmp_path / "picture.mov"
     picture.write_bytes(files["SND-0007-1B-picture.mov"])
     probe = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(picture)], capture_output=True, text=True).stderr
@@ -269,3 +277,23 @@ def test_a_turnover_over_slacks_upload_limit_says_in_the_thread_what_was_left_ou
     handoff = next(m.args["initial_comment"] for m in slack.calls_to("files.completeUploadExternal")
                    if "Handoff package" in (m.args.get("initial_comment") or ""))
     assert f"Over that limit on their own, so not posted: {', '.join(left_out)}; ask the operator" in handoff
+
+
+def test_bext_loudness_marks_what_is_not_known_and_refuses_a_file_without_bext(tmp_path: Path) -> None:
+    silent = tmp_path / "silent.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "1", "-c:a", "pcm_s24le", "-write_bext", "1",
+                "-metadata", "originator=Dailies", "-f", "wav", str(silent)])
+    stamp_loudness(silent, BextLoudness(integrated_lufs=float("-inf"), loudness_range_lu=None, true_peak_dbtp=-3.456,
+                                        max_momentary_lufs=None, max_short_term_lufs=None))
+    bext = WavInfoReader(str(silent)).bext
+    assert bext.version == 2 and bext.max_true_peak == pytest.approx(-3.46)
+    assert bext.loudness_value == bext.loudness_range == UNKNOWN / 100  # EBU Tech 3285: 0x7FFF, not known
+    plain = tmp_path / "plain.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "0.5", "-c:a", "pcm_s16le", str(plain)])
+    with pytest.raises(ValueError, match="has no bext chunk"):
+        stamp_loudness(plain, BextLoudness(integrated_lufs=-23.0, loudness_range_lu=None, true_peak_dbtp=None,
+                                           max_momentary_lufs=None, max_short_term_lufs=None))
+    with pytest.raises(ValueError, match="is not a WAV file"):
+        stamp_loudness(make_clip(tmp_path, "24"), BextLoudness(
+            integrated_lufs=None, loudness_range_lu=None, true_peak_dbtp=None, max_momentary_lufs=None,
+            max_short_term_lufs=None))

@@ -13,6 +13,8 @@ from typing import Any
 import ffmpeg
 
 from adapters.media import MediaInfo, find_font, open_input, run_ffmpeg
+from jobs.audio.measure import measure_file
+from jobs.turnover.bwf import BextLoudness, stamp_loudness
 from jobs.turnover.markers import HEAD_S, Timeline
 from jobs.turnover.timecode import SAMPLE_RATE_HZ, samples_since_midnight
 
@@ -71,7 +73,8 @@ def picture_reference(clip: Path, out: Path, timeline: Timeline, info: MediaInfo
 def broadcast_wav(clip: Path, out: Path, timeline: Timeline, info: MediaInfo, description: str,
                   reference: str) -> Path:
     """The native audio behind the head as Broadcast WAV, 48 kHz / 24-bit, its `bext` TimeReference the head's
-    first frame in samples since midnight. The take's own sound is untouched (no gain, no limiting)."""
+    first frame in samples since midnight and its loudness figures (bext version 2, measured on the file). The
+    take's own sound is untouched (no gain, no limiting)."""
     channels = info.channels or 2
     duration_s = float(timeline.take_frames / timeline.rate.exact)
     joined = ffmpeg.concat(_head_audio(timeline, channels), _take_audio(clip, info, channels, duration_s),
@@ -87,4 +90,10 @@ def broadcast_wav(clip: Path, out: Path, timeline: Timeline, info: MediaInfo, de
     run_ffmpeg(joined.output(str(out), acodec="pcm_s24le", ar=SAMPLE_RATE_HZ, write_bext=1, rf64="auto",
                              f="wav", **{f"metadata:g:{i}": f"{k}={v}" for i, (k, v) in enumerate(metadata.items())}),
                timeout_s=300)
+    measured = measure_file(out)  # the file as delivered, head and pop included, as a loudness reader would
+    stamp_loudness(out, BextLoudness(integrated_lufs=measured.integrated_lufs,
+                                     loudness_range_lu=measured.loudness_range_lu,
+                                     true_peak_dbtp=measured.true_peak_dbtp,
+                                     max_momentary_lufs=measured.max_momentary_lufs,
+                                     max_short_term_lufs=measured.max_short_term_lufs))
     return out

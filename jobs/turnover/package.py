@@ -154,7 +154,8 @@ def readme(request: TurnoverRequest, timeline: Timeline, *, has_audio: bool, par
         f"Head:            {HEAD_S} s from {head}: black and silence, with a one-frame white flash and a one-frame "
         "1 kHz tone at -20 dBFS at its first frame (the 2-pop). Line the pop up with the flash to check sync.",
         f"Audio:           {SAMPLE_RATE_HZ} Hz, 24-bit PCM, Broadcast WAV; bext TimeReference "
-        f"{samples_since_midnight(timeline.head_frame, rate)} samples (= {head})" if has_audio else
+        f"{samples_since_midnight(timeline.head_frame, rate)} samples (= {head}); bext version 2 loudness "
+        "figures measured on each file" if has_audio else
         "Audio:           the take has no native audio, so there is no WAV.",
         f"Delivery target: {target.label}: {target.integrated_lufs:g} LUFS integrated, true peak at most "
         f"{target.true_peak_dbtp:g} dBTP. The WAV is the model's native sound, not mastered to it.",
