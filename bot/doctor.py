@@ -213,6 +213,14 @@ class Doctor:
             else:
                 self.say(INFO, family, f"not set up (set {' and '.join(missing)} to use it)")
         self.say(INFO, "models", ", ".join(known_models(self.settings)))
+        separation = self.settings.separation_model
+        if not separation:
+            self.say(INFO, "DAILIES_SEPARATION_MODEL", "not set: turnovers have no dialogue, music and effects stems")
+        elif not self._value("fal_key"):
+            self.say(FAIL, "DAILIES_SEPARATION_MODEL", f"{separation} needs FAL_KEY: export FAL_KEY=…, or unset it")
+        else:
+            self.say(OK, "DAILIES_SEPARATION_MODEL", f"{separation} (stems at "
+                                                     f"${self.settings.separation_usd_per_s:g}/s a pass)")
         if self.settings.price_overrides:
             self.say(INFO, "DAILIES_PRICES", "overrides for " + ", ".join(sorted(self.settings.price_overrides)))
 

@@ -30,9 +30,10 @@ def line_for(lines: list[str], name: str) -> str:
 def test_a_complete_setup_passes(redis_url: str, slack: SlackStandIn, tmp_path: Path) -> None:
     settings = make_settings(redis_url, slack.api_url, tmp_path / "media", SLACK_SIGNING_SECRET=GOOD_SIGNING_SECRET,
                              DAILIES_LEADS="U0LEAD", DAILIES_SOUND_TEAM="S0SOUND", DAILIES_SOUND_CHANNEL="C0SOUND",
-                             FAL_KEY="fal-key-abcdef123456")
+                             FAL_KEY="fal-key-abcdef123456", DAILIES_SEPARATION_MODEL="fal:fal-ai/sam-audio/separate")
     ok, lines = doctor_lines(settings)
     assert ok, lines
+    assert line_for(lines, "DAILIES_SEPARATION_MODEL").startswith("✓ DAILIES_SEPARATION_MODEL: fal:fal-ai/sam-audio")
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "REDIS_URL", "DAILIES_MEDIA_DIR",
                  "ffmpeg", "DAILIES_MODEL", "fal"):
         assert line_for(lines, name).startswith("✓"), line_for(lines, name)
@@ -85,7 +86,12 @@ def test_each_missing_or_broken_setting_is_named(slack: SlackStandIn, tmp_path: 
     assert "is not writable" in line_for(lines, "DAILIES_MEDIA_DIR")
     assert "is DAILIES_MODEL but KLING_SECRET_KEY is not set" in line_for(lines, "kling")
     assert "DAILIES_LEADS: nobody" in "\n".join(lines)
+    assert line_for(lines, "DAILIES_SEPARATION_MODEL").startswith("· DAILIES_SEPARATION_MODEL: not set")
     assert lines[-1].endswith("problem(s) to fix before Dailies can run.")
+    stems_without_key = settings.model_copy(update={"separation_model": "fal:fal-ai/sam-audio/separate"})
+    _, lines = doctor_lines(stems_without_key)
+    assert line_for(lines, "DAILIES_SEPARATION_MODEL") == ("✗ DAILIES_SEPARATION_MODEL: fal:fal-ai/sam-audio/separate "
+                                                           "needs FAL_KEY: export FAL_KEY=…, or unset it")
     assert "kling-access-1234" not in "\n".join(lines) and "xoxb-not-an-app-token" not in "\n".join(lines)
 
 
