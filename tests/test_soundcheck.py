@@ -312,6 +312,17 @@ def test_qc_command_prints_json_and_a_table(tmp_path: Path) -> None:
     assert unknown.exit_code == 2 and "Known targets" in unknown.output
 
 
+def test_qc_of_a_truncated_file_says_it_does_not_decode_cleanly(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.m4a"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
+                    "-c:a", "aac", "-movflags", "+faststart", str(whole)], check=True)
+    cut = tmp_path / "cut.m4a"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    result = CliRunner().invoke(main, ["qc", str(cut)])
+    assert result.exit_code == 1 and "does not decode cleanly" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
 def test_report_text_lists_every_finding(tmp_path: Path) -> None:
     report = check(tmp_path, _with(programme(lufs=-30), 2.0, 2.6, None, 1e-4))
     text = report_text(report)

@@ -65,6 +65,12 @@ def _widen_pipe(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
 
 
+def _decode_errors(problems: list[str]) -> list[str]:
+    """ffmpeg's lines about the file, without its scheduler's lines about stopping (which repeat the cause)."""
+    noise = ("Task finished with error code", "Terminating thread with return code")
+    return [line for line in problems if not any(word in line for word in noise)]
+
+
 class UndecodableMedia(MediaError):
     """The file did not decode cleanly (with `decode_picture`: picture or sound); the message says how."""
 
@@ -107,7 +113,8 @@ def stream_audio(path: Path, info: MediaInfo, on_chunk: Callable[[np.ndarray], N
     """Decode the first audio stream to float32 and hand it over in (channels, samples) chunks
     ((2 * channels, samples) with `k_weighted`, see `decode_graph`). Returns the frames decoded.
 
-    With `decode_picture`, any decode error (picture or sound) raises UndecodableMedia at the end."""
+    A run that ffmpeg ends early raises UndecodableMedia; with `decode_picture`, so does any decode error (picture
+    or sound) logged on the way."""
     layout = layout_for(info.channel_layout, channels)
     args = decode_graph(path, rate=rate, channels=channels, layout=layout, k_weighted=k_weighted,
                         video_crc=video_crc, decode_picture=decode_picture)
@@ -139,7 +146,9 @@ def stream_audio(path: Path, info: MediaInfo, on_chunk: Callable[[np.ndarray], N
         err.seek(0)
         problems = [line.strip() for line in err.read().decode(errors="replace").splitlines() if line.strip()]
         if code != 0:
-            raise MediaError("ffmpeg could not decode the audio: " + " ".join(problems[-3:]))
+            # The amovie source ends the run at the first packet it cannot decode (the CLI's own input logged it
+            # and went on): a damaged or truncated file, said the same way as a decode error found at the end.
+            raise UndecodableMedia(not_clean(_decode_errors(problems) or ["ffmpeg stopped decoding"]))
         if decode_picture and problems:
             raise UndecodableMedia(not_clean(problems))
     return frames
