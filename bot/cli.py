@@ -11,12 +11,20 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli_audio import master, qc
+from jobs.infra.errors import ConfigError
 from jobs.infra.logs import configure_logging
-from jobs.infra.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from jobs.infra.settings import Settings
+
+# Commands that read only the file they are given (no Slack, Redis or provider): no settings to load for them,
+# which keeps `dailies qc` quick to start (it is measured against a bare ffmpeg decode, see benchmarks/).
+FILE_ONLY_COMMANDS = frozenset({"qc", "master"})
 
 SAMPLE_BRIEF = (
     "Neon alley at night, slow push-in on a woman with a red umbrella.\n"
@@ -28,6 +36,8 @@ SAMPLE_BRIEF = (
 
 
 def _settings() -> Settings:
+    from jobs.infra.settings import load_settings
+
     try:
         return load_settings()
     except ConfigError as error:
@@ -85,6 +95,11 @@ def _require_sealed_tokens(settings: Settings) -> None:
 @click.option("--log-level", default="INFO", show_default=True, help="Python logging level.")
 def main(log_level: str) -> None:
     """Dailies: briefs in Slack become AI video takes with measured sound."""
+    if click.get_current_context().invoked_subcommand in FILE_ONLY_COMMANDS:
+        configure_logging(log_level, [], "text")  # no secrets are loaded, so none to keep out of the log
+        return
+    from jobs.infra.settings import load_settings
+
     try:
         settings = load_settings()
         secrets, log_format = settings.secret_values(), settings.log_format

@@ -25,10 +25,11 @@ from jobs.domain.providers import (
     known_models,
     normalise_model_key,
 )
+from jobs.infra.errors import ConfigError
 from jobs.infra.faults import redis_problem
 from jobs.infra.queue_stats import HEARTBEAT_WINDOW_S, queue_stats, workers_alive
 from jobs.infra.redis_client import connect, describe
-from jobs.infra.settings import ConfigError, Settings
+from jobs.infra.settings import Settings
 
 Echo = Callable[[str], None]
 

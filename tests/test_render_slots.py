@@ -16,7 +16,8 @@ from rq.job import Job
 from jobs.domain.models import TakeState
 from jobs.domain.slots import RenderSlots
 from jobs.domain.store import RedisStore
-from jobs.infra.settings import ConfigError, load_settings
+from jobs.infra.errors import ConfigError
+from jobs.infra.settings import load_settings
 from jobs.pipeline.runtime import RqScheduler
 from tests.harness import BotEndpoint, Worker, make_settings, mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin

@@ -16,8 +16,9 @@ from redis import Redis
 from bot.cli import main as cli_main
 from jobs.domain.models import TakeState
 from jobs.domain.store import RedisStore
+from jobs.infra.errors import ConfigError
 from jobs.infra.faults import redis_problem
-from jobs.infra.settings import ConfigError, load_settings
+from jobs.infra.settings import load_settings
 from tests.harness import BotEndpoint, SentinelGroup, free_port, make_settings, mention, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn

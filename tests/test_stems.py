@@ -19,7 +19,8 @@ from jobs.domain import tickets
 from jobs.domain.spend_report import spend_summary
 from jobs.domain.stems import StemsState
 from jobs.domain.tickets import ticket_for_take
-from jobs.infra.settings import ConfigError, Settings, load_settings
+from jobs.infra.errors import ConfigError
+from jobs.infra.settings import Settings, load_settings
 from tests.harness import BotEndpoint, Worker, make_settings, reaction_event, wait_for
 from tests.standins.fal import FAL_KEY, FalStandin
 from tests.standins.slack import SlackStandIn

@@ -24,9 +24,10 @@ from slack_sdk.oauth.state_store import OAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
 
 from jobs.domain.store import WORKSPACES_KEY
+from jobs.infra.errors import ConfigError
 from jobs.infra.redis_client import RedisClient
 from jobs.infra.sealing import HOW_TO_MAKE_A_KEY, SealBroken, Sealer
-from jobs.infra.settings import ConfigError, Settings
+from jobs.infra.settings import Settings
 
 log = logging.getLogger(__name__)
 NONE = "-"

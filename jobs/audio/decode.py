@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import queue
 import subprocess
 import tempfile
@@ -19,7 +20,7 @@ from adapters.media import MediaError, MediaInfo, ffmpeg_exe, input_args, movie_
 from jobs.audio.filters import k_weighting
 from jobs.audio.layouts import LAYOUT_WEIGHTS, layout_for
 
-CHUNK_S = 5.0
+CHUNK_S = 1.0  # a chunk and its K-weighted copy stay in cache while every meter reads them (5 s: 20 % slower)
 
 
 def decode_rate(source_rate: int | None) -> int:
@@ -60,7 +61,7 @@ def _read_chunks(stream: IO[bytes], size: int, out: queue.Queue[bytes]) -> None:
 
 
 def _widen_pipe(fd: int) -> None:
-    """Ask for a 1 MiB pipe (Linux): with the default 64 KiB, ffmpeg and the reader hand over 16 times as often."""
+    """Ask for a 1 MiB pipe (Linux): with the default 64 KiB, ffmpeg and a reader hand over 16 times as often."""
     with contextlib.suppress(AttributeError, OSError):
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
 
@@ -76,14 +77,15 @@ class UndecodableMedia(MediaError):
 
 
 def decode_graph(path: Path, *, rate: int, channels: int, layout: str, k_weighted: bool,
-                 video_crc: Path | None, decode_picture: bool = False) -> list[str]:
-    """The ffmpeg command line that decodes the first audio stream to float32 at `rate` on stdout.
+                 video_crc: Path | None, decode_picture: bool = False, weighted_fd: int = 3) -> list[str]:
+    """The ffmpeg command line that decodes the first audio stream to float32 at `rate` on stdout (fd 1).
 
     The sound is read by a source filter (`amovie`), so demuxing, decoding and filtering run in one thread with
     no hand-off per decoded frame (the CLI's own input would pass each 1,024-sample frame between three threads:
-    most of a bare decode's time goes on that). With `k_weighted`, each frame carries the signal's channels and
-    then their K-weighted copies: the two BS.1770 biquads run in double precision in that same thread while
-    Python measures on the other core. With `video_crc`, the same run copies the first video stream's packets
+    most of a bare decode's time goes on that). With `k_weighted`, the signal's K-weighted copy goes to a second
+    pipe, `weighted_fd`: the two BS.1770 biquads run in double precision in that same thread while Python
+    measures on the other core (two outputs, not one merged stream: interleaving the two costs ffmpeg more than
+    a second pipe costs Python). With `video_crc`, the same run copies the first video stream's packets
     (nothing decoded) into a framecrc listing, from which the picture's length is read; with `decode_picture`
     too, it decodes the picture instead (a provider's file is posted only if every frame decodes), on ffmpeg's
     own threads.
@@ -92,56 +94,90 @@ def decode_graph(path: Path, *, rate: int, channels: int, layout: str, k_weighte
     sound = f"{movie_source(path)},aformat=sample_fmts=flt:sample_rates={rate}:channel_layouts={named}"
     # Frames of 1 s instead of the decoder's 1,024 samples: far fewer writes to the pipe.
     frames = f"asetnsamples=n={rate}:p=0"  # p=0: the last frame is not padded with silence
+    raw = ["-f", "f32le", "-c:a", "pcm_f32le"]
     if k_weighted:
         weighting = ",".join(f"biquad=b0={b0!r}:b1={b1!r}:b2={b2!r}:a0={a0!r}:a1={a1!r}:a2={a2!r}:precision=f64:"
-                             "transform=tdii" for b0, b1, b2, a0, a1, a2 in k_weighting(rate))
-        graph = (f"{sound},asplit=2[signal][raw];[raw]{weighting}[weighted];"
-                 f"[signal][weighted]amerge=inputs=2,{frames}[out]")
+                             "transform=di" for b0, b1, b2, a0, a1, a2 in k_weighting(rate))
+        graph = f"{sound},asplit=2[signal][raw];[signal]{frames}[out];[raw]{weighting},{frames}[weighted]"
+        outputs = ["-map", "[out]", *raw, "pipe:1", "-map", "[weighted]", *raw, f"pipe:{weighted_fd}"]
     else:
         graph = f"{sound},{frames}[out]"
+        outputs = ["-map", "[out]", *raw, "pipe:1"]
     args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-v", "error", "-filter_complex_threads", "1",
-            "-filter_complex", graph, "-map", "[out]", "-f", "f32le", "-c:a", "pcm_f32le", "pipe:"]
+            "-filter_complex", graph, *outputs]
     if video_crc is not None:
         args += [*input_args(path), "-map", "0:v:0", *([] if decode_picture else ["-c", "copy"]), "-f", "framecrc",
                  str(video_crc)]
     return args
 
 
+def _start_reader(stream: IO[bytes], size: int) -> tuple[queue.Queue[bytes], threading.Thread]:
+    """A thread that reads `stream` in `size`-byte pieces ahead of the consumer (b"" at the end)."""
+    _widen_pipe(stream.fileno())
+    pieces: queue.Queue[bytes] = queue.Queue(maxsize=4)
+    reader = threading.Thread(target=_read_chunks, args=(stream, size, pieces), daemon=True)
+    reader.start()
+    return pieces, reader
+
+
+def _planar(data: bytes, channels: int) -> np.ndarray:
+    """Interleaved float32 bytes as (channels, samples); a trailing partial frame (a truncated stream) is dropped."""
+    frame_bytes = 4 * channels
+    usable = len(data) - len(data) % frame_bytes
+    return np.frombuffer(data, dtype=np.float32, count=usable // 4).reshape(-1, channels).T
+
+
 def stream_audio(path: Path, info: MediaInfo, on_chunk: Callable[[np.ndarray], None], *, rate: int,
                  channels: int, chunk_s: float = CHUNK_S, k_weighted: bool = False,
                  video_crc: Path | None = None, decode_picture: bool = False) -> int:
     """Decode the first audio stream to float32 and hand it over in (channels, samples) chunks
-    ((2 * channels, samples) with `k_weighted`, see `decode_graph`). Returns the frames decoded.
+    ((2 * channels, samples) with `k_weighted`: the signal's channels, then their K-weighted copies).
+    Returns the frames decoded.
 
     A run that ffmpeg ends early raises UndecodableMedia; with `decode_picture`, so does any decode error (picture
     or sound) logged on the way."""
     layout = layout_for(info.channel_layout, channels)
-    args = decode_graph(path, rate=rate, channels=channels, layout=layout, k_weighted=k_weighted,
-                        video_crc=video_crc, decode_picture=decode_picture)
-    width = 2 * channels if k_weighted else channels
-    frame_bytes = 4 * width
-    chunk_frames = max(1, int(chunk_s * 100)) * max(1, rate // 100)
+    chunk_bytes = max(1, int(chunk_s * 100)) * max(1, rate // 100) * 4 * channels
     frames = 0
-    with tempfile.TemporaryFile() as err, subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err) as proc:
-        assert proc.stdout is not None
-        _widen_pipe(proc.stdout.fileno())
-        # A reader thread lets ffmpeg decode the next chunk while this one is measured.
-        chunks: queue.Queue[bytes] = queue.Queue(maxsize=2)
-        reader = threading.Thread(target=_read_chunks, args=(proc.stdout, chunk_frames * frame_bytes, chunks),
-                                  daemon=True)
-        reader.start()
+    with contextlib.ExitStack() as stack:
+        err = stack.enter_context(tempfile.TemporaryFile())
+        weighted_read = weighted_write = -1
+        if k_weighted:
+            weighted_read, weighted_write = os.pipe()
+            stack.callback(os.close, weighted_read)
         try:
-            while data := chunks.get():
-                # Reads are whole chunks of whole frames; only a truncated stream ends mid-frame.
-                usable = len(data) - len(data) % frame_bytes
-                if usable:
-                    chunk = np.frombuffer(data, dtype=np.float32, count=usable // 4).reshape(-1, width).T.copy()
-                    frames += chunk.shape[1]
+            args = decode_graph(path, rate=rate, channels=channels, layout=layout, k_weighted=k_weighted,
+                                video_crc=video_crc, decode_picture=decode_picture, weighted_fd=weighted_write)
+            proc = stack.enter_context(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err,
+                                                        pass_fds=(weighted_write,) if k_weighted else ()))
+        finally:
+            if k_weighted:
+                os.close(weighted_write)  # ffmpeg holds its own copy; ours would keep the pipe from ending
+        assert proc.stdout is not None
+        # Reader threads let ffmpeg decode the next chunk while this one is measured.
+        streams = [_start_reader(proc.stdout, chunk_bytes)]
+        if k_weighted:
+            streams.append(_start_reader(stack.enter_context(os.fdopen(weighted_read, "rb", closefd=False)),
+                                         chunk_bytes))
+        try:
+            while all(data := [pieces.get() for pieces, _ in streams]):
+                parts = [_planar(piece, channels) for piece in data]
+                # Reads are whole chunks; only a truncated stream ends mid-chunk, and the shorter part decides.
+                length = min(part.shape[1] for part in parts)
+                if length:
+                    chunk = np.empty((channels * len(parts), length), dtype=np.float32)  # rows contiguous
+                    for index, part in enumerate(parts):
+                        chunk[index * channels:(index + 1) * channels] = part[:, :length]
+                    frames += length
                     on_chunk(chunk)
         finally:
-            if proc.poll() is None and reader.is_alive():
+            if proc.poll() is None and any(reader.is_alive() for _, reader in streams):
                 proc.kill()
-            reader.join()
+            for pieces, reader in streams:
+                while reader.is_alive():  # a reader waiting to hand over a piece nobody will take
+                    with contextlib.suppress(queue.Empty):
+                        pieces.get(timeout=0.1)
+                reader.join()
         code = proc.wait()
         err.seek(0)
         problems = [line.strip() for line in err.read().decode(errors="replace").splitlines() if line.strip()]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from jobs.infra.settings import ConfigError, Settings
+from jobs.infra.errors import ConfigError
+from jobs.infra.settings import Settings
 
 SEALED_PREFIX = "sealed:v1:"
 HOW_TO_MAKE_A_KEY = "make one with `dailies new-key` and export DAILIES_SECRET_KEYS=<it>"

@@ -10,6 +10,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from jobs.infra.errors import ConfigError
+
 CommaList = Annotated[list[str], NoDecode]
 
 
@@ -17,10 +19,6 @@ CommaList = Annotated[list[str], NoDecode]
 # requests against an account's concurrency (2 for a new account, up to 40) and queues the rest without refusing
 # them; Kling refuses past its resource pack's concurrency (code 1303); Seedance and Veo answer rate limits.
 DEFAULT_PROVIDER_CONCURRENCY = {"fal": 10, "kling": 4, "seedance": 10, "veo": 10}
-
-
-class ConfigError(Exception):
-    """A required setting is missing or invalid; the message names the variable."""
 
 
 def _split_commas(value: object) -> object:
