@@ -85,7 +85,7 @@ def make_clip(path: Path, *, seconds: float = 1.0, size: str = "320x180", audio:
 
 
 def crafted_files(folder: Path) -> dict[str, Path]:
-    """good, empty, not-a-video, no audio, too long, too large and truncated files."""
+    """good, empty, not-a-video, no audio, too long, too large, truncated and damaged-picture files."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {
         "good": make_clip(folder / "good.mp4"),
@@ -101,6 +101,10 @@ def crafted_files(folder: Path) -> dict[str, Path]:
     data = whole.read_bytes()
     (folder / "truncated.mp4").write_bytes(data[: int(len(data) * 0.5)])
     files["truncated"] = folder / "truncated.mp4"
+    # Every frame after the first keyframe scrambled (the noise bitstream filter), the sound untouched.
+    ffmpeg("-i", str(whole), "-map", "0", "-c", "copy", "-bsf:v", "noise=amount=100*not(key)",
+           str(folder / "badpicture.mp4"))
+    files["badpicture"] = folder / "badpicture.mp4"
     return files
 
 

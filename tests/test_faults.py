@@ -22,7 +22,9 @@ from bot.doctor import run_doctor
 from bot.flows.brief import BUSY_REPLY
 from bot.ids import SlackId
 from bot.slack.client import make_web_client
+from jobs.audio.check import check_file
 from jobs.domain import spend
+from jobs.domain.channels import ChannelSettings, save_channel_settings
 from jobs.domain.models import TakeState
 from jobs.domain.store import RedisStore
 from jobs.infra.settings import Settings
@@ -364,3 +366,28 @@ def test_bad_provider_files_are_refused_with_a_clear_reason(priced_env, slack, f
     assert len(clips(slack)) == 1 and len(cards(slack, thread)) == 1
     hashed = day_hash(worker.store)
     assert hashed["spent"] == 500_000 and hashed["reserved"] == 0  # only the good take is charged
+
+
+@pytest.mark.parametrize("heard", ["matched", "as rendered", "already at the level"])
+def test_a_take_whose_picture_does_not_decode_is_refused(priced_env, slack, files, heard):
+    """The picture is proven frame by frame whichever way the channel hears takes: in the sound check's own run
+    (as rendered), in the run that makes the listening copy (matched), or on its own (no copy needed)."""
+    settings, bot, worker = priced_env
+    if heard != "matched":
+        native = check_file(files["badpicture"]).integrated_lufs  # the sound alone decodes cleanly
+        assert native is not None
+        level = "native" if heard == "as rendered" else native
+        save_channel_settings(worker.store, CHANNEL, ChannelSettings(preview_loudness=level))
+    thread = "1700750002.000100"
+    with crafted_provider({"1A": files["good"], "1B": files["badpicture"]}):
+        bot.event(mention("Koi under ice x2 1s --model crafted\nSound: muffled water", ts=thread))
+        wait_for(worker.pending)
+        worker.drain()
+    takes = {t.label: t for t in worker.store.channel_takes(CHANNEL)}
+    assert takes["1A"].state == TakeState.posted
+    assert takes["1B"].state == TakeState.failed and "does not decode cleanly" in takes["1B"].error, takes["1B"].error
+    notice, = [m["text"] for m in slack.posted(thread_ts=thread) if m.get("text", "").startswith(":warning: Take 1B")]
+    assert "returned a file Dailies cannot use" in notice and "does not decode cleanly" in notice
+    assert len(clips(slack)) == 1 and len(cards(slack, thread)) == 1
+    assert (takes["1A"].preview is not None) == (heard != "as rendered")
+    assert day_hash(worker.store)["spent"] == 250_000  # one second of the good take, nothing for the damaged one

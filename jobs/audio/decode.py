@@ -179,12 +179,29 @@ def stream_audio(path: Path, info: MediaInfo, on_chunk: Callable[[np.ndarray], N
                         pieces.get(timeout=0.1)
                 reader.join()
         code = proc.wait()
-        err.seek(0)
-        problems = [line.strip() for line in err.read().decode(errors="replace").splitlines() if line.strip()]
-        if code != 0:
-            # The amovie source ends the run at the first packet it cannot decode (the CLI's own input logged it
-            # and went on): a damaged or truncated file, said the same way as a decode error found at the end.
-            raise UndecodableMedia(not_clean(_decode_errors(problems) or ["ffmpeg stopped decoding"]))
-        if decode_picture and problems:
-            raise UndecodableMedia(not_clean(problems))
+        if code != 0 or decode_picture:
+            err.seek(0)
+            raise_unless_clean(err.read().decode(errors="replace"), code)
     return frames
+
+
+def raise_unless_clean(stderr: str, returncode: int) -> None:
+    """UndecodableMedia for a run at `-v error` that ended early or logged anything (each line is a decode error)."""
+    problems = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if returncode != 0:
+        # The amovie source ends the run at the first packet it cannot decode (the CLI's own input logs it and
+        # goes on): a damaged or truncated file, said the same way as a decode error found at the end.
+        raise UndecodableMedia(not_clean(_decode_errors(problems) or ["ffmpeg stopped decoding"]))
+    if problems:
+        raise UndecodableMedia(not_clean(problems))
+
+
+def verify_picture(path: Path, *, timeout_s: float = 300.0) -> None:
+    """Decode every frame of `path`'s first video stream; UndecodableMedia saying how if one does not decode."""
+    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", *input_args(path), "-map", "0:v:0", "-f", "null",
+            "-"]
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise UndecodableMedia(f"its picture did not decode within {timeout_s:.0f} s") from None
+    raise_unless_clean(result.stderr, result.returncode)

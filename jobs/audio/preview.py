@@ -14,6 +14,7 @@ import ffmpeg
 from pydantic import BaseModel
 
 from adapters.media import FfmpegStream, open_input, run_ffmpeg
+from jobs.audio.decode import raise_unless_clean
 from jobs.audio.master import AAC_MARGIN_DB, OUT_RATE_HZ, limited
 
 MATCHED_WITHIN_LU = 0.1  # a take this close to the level is heard as it is: no copy
@@ -50,8 +51,14 @@ def matched(audio: FfmpegStream, plan: PreviewPlan) -> FfmpegStream:
     return limited(audio, plan.gain_db, plan.limit_dbtp)
 
 
-def render_preview(src: Path, out: Path, plan: PreviewPlan, *, has_video: bool, channels: int) -> Path:
-    """The listening copy: the picture copied, the sound gained (and limited) and encoded as AAC 48 kHz."""
+def render_preview(src: Path, out: Path, plan: PreviewPlan, *, has_video: bool, channels: int,
+                   verify_picture: bool = False) -> Path:
+    """The listening copy: the picture copied, the sound gained (and limited) and encoded as AAC 48 kHz.
+
+    With `verify_picture`, the same run also decodes every frame of the picture (on ffmpeg's other threads, while
+    the sound is encoded) and raises UndecodableMedia if one does not decode; a run that fails for any other reason
+    raises MediaError, the picture unproven.
+    """
     source = open_input(src)
     audio = matched(source["a:0"], plan)
     streams = [source["v:0"], audio] if has_video else [audio]
@@ -62,5 +69,10 @@ def render_preview(src: Path, out: Path, plan: PreviewPlan, *, has_video: bool, 
     if has_video:
         options["c:v"] = "copy"
     out.parent.mkdir(parents=True, exist_ok=True)
-    run_ffmpeg(ffmpeg.output(*streams, str(out), **options), timeout_s=300)
+    copy = ffmpeg.output(*streams, str(out), **options)
+    if not (verify_picture and has_video):
+        run_ffmpeg(copy, timeout_s=300)
+        return out
+    checked = ffmpeg.merge_outputs(copy, ffmpeg.output(source["v:0"], "-", f="null")).global_args("-v", "error")
+    raise_unless_clean(run_ffmpeg(checked, timeout_s=300).stderr, 0)
     return out

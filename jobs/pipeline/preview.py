@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from adapters.media import MediaError, MediaInfo
+from jobs.audio.decode import UndecodableMedia, verify_picture
 from jobs.audio.preview import PreviewPlan, plan_preview, render_preview
 from jobs.audio.report import SoundReport
 from jobs.audio.targets import get_target
@@ -26,21 +27,33 @@ def matched_plan(take: Take, report: SoundReport | None, level_lufs: float) -> P
                         get_target(take.target).true_peak_dbtp)
 
 
-def make_preview(rt: Runtime, take: Take, clip: Path, report: SoundReport, info: MediaInfo) -> TakePreview | None:
-    """The matched copy beside `clip` (None: the channel hears takes as rendered, or the take has no sound)."""
-    level = listening_level_lufs(load_channel_settings(rt.store, take.channel),
-                                 get_target(take.target).integrated_lufs)
-    plan = matched_plan(take, report, level) if level is not None else None
-    if plan is None:
-        return None
-    preview = TakePreview(path=None, native_lufs=plan.native_lufs, heard_lufs=plan.level_lufs, gain_db=plan.gain_db,
-                          limited=plan.limit_dbtp is not None)
-    if not plan.needed:
-        return preview.model_copy(update={"gain_db": 0.0, "limited": False})
+def listening_level(rt: Runtime, take: Take) -> float | None:
+    """The level `take`'s channel hears takes at (None: as rendered, no listening copy)."""
+    return listening_level_lufs(load_channel_settings(rt.store, take.channel), get_target(take.target).integrated_lufs)
+
+
+def make_preview(rt: Runtime, take: Take, clip: Path, report: SoundReport, info: MediaInfo,
+                 level_lufs: float) -> TakePreview | None:
+    """The copy of `clip` matched to `level_lufs` beside it (None: the take has no sound to match).
+
+    `clip`'s picture is proven here, frame by frame (UndecodableMedia otherwise), as the sound check proves it
+    when there is no copy to make: in the run that makes the copy, while its sound is encoded, or on its own."""
+    plan = matched_plan(take, report, level_lufs)
+    if plan is None or not plan.needed:
+        if info.has_video and report.has_audio:  # as the sound check would have (a silent file is not decoded)
+            verify_picture(clip)
+        if plan is None:
+            return None
+        return TakePreview(path=None, native_lufs=plan.native_lufs, heard_lufs=plan.level_lufs, gain_db=0.0,
+                           limited=False)
     try:
         out = render_preview(clip, clip.with_name(f"{clip.stem}.preview.mp4"), plan, has_video=info.has_video,
-                             channels=report.channels or 2)
+                             channels=report.channels or 2, verify_picture=True)
+    except UndecodableMedia:
+        raise
     except MediaError as error:
         log.warning("take %s: no loudness-matched copy (%s); posting it as rendered", take.id, error)
+        verify_picture(clip)
         return None
-    return preview.model_copy(update={"path": str(out)})
+    return TakePreview(path=str(out), native_lufs=plan.native_lufs, heard_lufs=plan.level_lufs, gain_db=plan.gain_db,
+                       limited=plan.limit_dbtp is not None)

@@ -46,7 +46,7 @@ from jobs.pipeline.backoff import (
 )
 from jobs.pipeline.callbacks import callback_url
 from jobs.pipeline.media import take_dir, take_file
-from jobs.pipeline.preview import make_preview
+from jobs.pipeline.preview import listening_level, make_preview
 from jobs.pipeline.references import ReferenceUnusable, frames_for
 from jobs.pipeline.runtime import Runtime
 
@@ -352,20 +352,25 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
                 return
             except MediaError as error:
                 problem, info = str(error), None
-            report = None
+            report = preview = None
             if not problem and info is not None:
-                try:  # one decode: the sound is measured while ffmpeg proves every frame of the picture decodes
+                # Every frame of the picture is proven to decode in a run that does other work too: the sound
+                # check's, or, when the take is heard matched, the one that makes its listening copy.
+                level = listening_level(rt, take)
+                try:
                     report = check_file(clip, take.target, expect_audio=not take.silent, info=info,
-                                        waveform_png=clip.with_suffix(".waveform.png"), decode_picture=True)
+                                        waveform_png=clip.with_suffix(".waveform.png"), decode_picture=level is None)
+                    if level is not None:
+                        preview = make_preview(rt, take, clip, report, info, level)
                 except UndecodableMedia as error:
                     problem = str(error)
             if problem or report is None:
                 clip.unlink(missing_ok=True)
+                for copy in clip.parent.glob(f"{clip.stem}.preview.*"):
+                    copy.unlink()
                 fail_take(rt, take_id, FailureKind.bad_media, problem or "it could not be read")
                 return
             cost = rt.provider(take.model).prices.estimate_usd(take.resolution, not take.silent, take.duration_s)
-            assert info is not None
-            preview = make_preview(rt, take, clip, report, info)
 
             def measured(t: Take) -> None:
                 t.file_path, t.sound, t.cost_usd, t.preview = str(clip), report, cost, preview
