@@ -94,15 +94,15 @@ def decode_graph(path: Path, *, rate: int, channels: int, layout: str, k_weighte
     sound = f"{movie_source(path)},aformat=sample_fmts=flt:sample_rates={rate}:channel_layouts={named}"
     # Frames of 1 s instead of the decoder's 1,024 samples: far fewer writes to the pipe.
     frames = f"asetnsamples=n={rate}:p=0"  # p=0: the last frame is not padded with silence
-    raw = ["-f", "f32le", "-c:a", "pcm_f32le"]
+    pcm = ["-f", "f32le", "-c:a", "pcm_f32le"]
     if k_weighted:
         weighting = ",".join(f"biquad=b0={b0!r}:b1={b1!r}:b2={b2!r}:a0={a0!r}:a1={a1!r}:a2={a2!r}:precision=f64:"
                              "transform=di" for b0, b1, b2, a0, a1, a2 in k_weighting(rate))
         graph = f"{sound},asplit=2[signal][raw];[signal]{frames}[out];[raw]{weighting},{frames}[weighted]"
-        outputs = ["-map", "[out]", *raw, "pipe:1", "-map", "[weighted]", *raw, f"pipe:{weighted_fd}"]
+        outputs = ["-map", "[out]", *pcm, "pipe:1", "-map", "[weighted]", *pcm, f"pipe:{weighted_fd}"]
     else:
         graph = f"{sound},{frames}[out]"
-        outputs = ["-map", "[out]", *raw, "pipe:1"]
+        outputs = ["-map", "[out]", *pcm, "pipe:1"]
     args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-v", "error", "-filter_complex_threads", "1",
             "-filter_complex", graph, *outputs]
     if video_crc is not None:
