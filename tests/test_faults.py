@@ -390,4 +390,5 @@ def test_a_take_whose_picture_does_not_decode_is_refused(priced_env, slack, file
     assert "returned a file Dailies cannot use" in notice and "does not decode cleanly" in notice
     assert len(clips(slack)) == 1 and len(cards(slack, thread)) == 1
     assert (takes["1A"].preview is not None) == (heard != "as rendered")
+    assert not [path.name for path in settings.media_dir.rglob("1B*")]  # nothing of the refused take is kept
     assert day_hash(worker.store)["spent"] == 250_000  # one second of the good take, nothing for the damaged one

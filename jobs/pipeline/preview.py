@@ -36,8 +36,9 @@ def make_preview(rt: Runtime, take: Take, clip: Path, report: SoundReport, info:
                  level_lufs: float) -> TakePreview | None:
     """The copy of `clip` matched to `level_lufs` beside it (None: the take has no sound to match).
 
-    `clip`'s picture is proven here, frame by frame (UndecodableMedia otherwise), as the sound check proves it
-    when there is no copy to make: in the run that makes the copy, while its sound is encoded, or on its own."""
+    Called after a sound check that read the sound alone, so `clip`'s picture is proven here, frame by frame
+    (UndecodableMedia otherwise): in the run that makes the copy, while its sound is encoded, or on its own when
+    no copy is needed."""
     plan = matched_plan(take, report, level_lufs)
     if plan is None or not plan.needed:
         if info.has_video and report.has_audio:  # as the sound check would have (a silent file is not decoded)
@@ -46,10 +47,12 @@ def make_preview(rt: Runtime, take: Take, clip: Path, report: SoundReport, info:
             return None
         return TakePreview(path=None, native_lufs=plan.native_lufs, heard_lufs=plan.level_lufs, gain_db=0.0,
                            limited=False)
+    out = clip.with_name(f"{clip.stem}.preview.mp4")
     try:
-        out = render_preview(clip, clip.with_name(f"{clip.stem}.preview.mp4"), plan, has_video=info.has_video,
-                             channels=report.channels or 2, verify_picture=True)
+        render_preview(clip, out, plan, has_video=info.has_video, channels=report.channels or 2,
+                       verify_picture=True)
     except UndecodableMedia:
+        out.unlink(missing_ok=True)  # the take is refused: nothing of it stays
         raise
     except MediaError as error:
         log.warning("take %s: no loudness-matched copy (%s); posting it as rendered", take.id, error)

@@ -366,8 +366,7 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
                     problem = str(error)
             if problem or report is None:
                 clip.unlink(missing_ok=True)
-                for copy in clip.parent.glob(f"{clip.stem}.preview.*"):
-                    copy.unlink()
+                clip.with_suffix(".waveform.png").unlink(missing_ok=True)
                 fail_take(rt, take_id, FailureKind.bad_media, problem or "it could not be read")
                 return
             cost = rt.provider(take.model).prices.estimate_usd(take.resolution, not take.silent, take.duration_s)
