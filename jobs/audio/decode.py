@@ -14,9 +14,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+import ffmpeg
 import numpy as np
 
-from adapters.media import MediaError, MediaInfo, ffmpeg_exe, input_args, movie_source, not_clean
+from adapters.media import (
+    FfmpegStream,
+    MediaError,
+    MediaInfo,
+    command_line,
+    ffmpeg_exe,
+    input_args,
+    movie_source,
+    not_clean,
+    open_input,
+)
 from jobs.audio.filters import k_weighting
 from jobs.audio.layouts import LAYOUT_WEIGHTS, layout_for
 
@@ -196,10 +207,15 @@ def raise_unless_clean(stderr: str, returncode: int) -> None:
         raise UndecodableMedia(not_clean(problems))
 
 
+def picture_decoded(source: FfmpegStream) -> FfmpegStream:
+    """An ffmpeg-python output that decodes every frame of `source`'s first video stream to nothing: in a run at
+    `-v error`, whatever it logs is a decode error (`raise_unless_clean`)."""
+    return ffmpeg.output(source["v:0"], "-", f="null")
+
+
 def verify_picture(path: Path, *, timeout_s: float = 300.0) -> None:
     """Decode every frame of `path`'s first video stream; UndecodableMedia saying how if one does not decode."""
-    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", *input_args(path), "-map", "0:v:0", "-f", "null",
-            "-"]
+    argv = command_line(picture_decoded(open_input(path)).global_args("-v", "error"))
     try:
         result = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout_s)
     except subprocess.TimeoutExpired:

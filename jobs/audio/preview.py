@@ -14,7 +14,7 @@ import ffmpeg
 from pydantic import BaseModel
 
 from adapters.media import FfmpegStream, open_input, run_ffmpeg
-from jobs.audio.decode import raise_unless_clean
+from jobs.audio.decode import picture_decoded, raise_unless_clean
 from jobs.audio.master import AAC_MARGIN_DB, OUT_RATE_HZ, limited
 
 MATCHED_WITHIN_LU = 0.1  # a take this close to the level is heard as it is: no copy
@@ -73,6 +73,6 @@ def render_preview(src: Path, out: Path, plan: PreviewPlan, *, has_video: bool, 
     if not (verify_picture and has_video):
         run_ffmpeg(copy, timeout_s=300)
         return out
-    checked = ffmpeg.merge_outputs(copy, ffmpeg.output(source["v:0"], "-", f="null")).global_args("-v", "error")
+    checked = ffmpeg.merge_outputs(copy, picture_decoded(source)).global_args("-v", "error")
     raise_unless_clean(run_ffmpeg(checked, timeout_s=300).stderr, 0)
     return out
