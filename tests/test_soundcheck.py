@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
 import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +19,7 @@ from click.testing import CliRunner
 from adapters.media import ffmpeg_exe
 from bot.cli import main
 from jobs.audio.check import check_file, report_text
-from jobs.audio.measure import measure_file
+from jobs.audio.measure import Measurements, measure_file
 from jobs.audio.report import SoundReport
 from jobs.audio.waveform import BACKGROUND, CLIP_COLOUR, render_waveform_png
 from tests.audio_signals import (
@@ -120,6 +123,27 @@ def test_results_do_not_depend_on_chunk_boundaries(tmp_path: Path) -> None:
     assert chopped.clip_runs == whole.clip_runs == 2  # one run per channel
     assert chopped.zero_runs_s == whole.zero_runs_s
     assert chopped.zero_runs_s[0][0] == pytest.approx(2.0, abs=1e-3)
+
+
+def test_a_chunk_far_larger_than_a_pipe_is_read_whole_from_both_outputs(tmp_path: Path) -> None:
+    """The signal and its K-weighted copy come down two pipes of at most 1 MiB, read on one thread; a 30 s chunk is
+    over 10 MB on each. Reading one pipe's chunk to the end before the other's would leave ffmpeg blocked on the
+    other pipe and this waiting for ever: the check runs on a thread here so that a stall fails instead of hanging."""
+    path = write_wav(tmp_path / "long.wav", programme(65.0, -16.0, seed=5))
+    results: dict[float, Measurements] = {}
+
+    def run() -> None:
+        for chunk_s in (30.0, 1.0):
+            results[chunk_s] = measure_file(path, chunk_s=chunk_s)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=300)  # a guard against a stall, not a speed limit: this takes a second or two
+    assert not worker.is_alive(), "the 30 s chunks were never read whole"
+    large, small = results[30.0], results[1.0]
+    assert large.frames == small.frames == 65 * RATE
+    for field in ("integrated_lufs", "true_peak_dbtp", "loudness_range_lu", "max_short_term_lufs", "lr_correlation"):
+        assert getattr(large, field) == pytest.approx(getattr(small, field), abs=1e-6), field
 
 
 def test_a_file_name_with_filtergraph_characters_is_read_as_that_file(tmp_path: Path) -> None:
@@ -321,6 +345,20 @@ def test_qc_of_a_truncated_file_says_it_does_not_decode_cleanly(tmp_path: Path) 
     result = CliRunner().invoke(main, ["qc", str(cut)])
     assert result.exit_code == 1 and "does not decode cleanly" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("operator_says", "blas_threads"), [(None, "1"), ("3", "3")])
+def test_dailies_runs_blas_on_one_thread_unless_the_operator_says_otherwise(operator_says: str | None,
+                                                                            blas_threads: str) -> None:
+    """The meters' small matrix products must not wake OpenBLAS's helper threads, which spin on the core ffmpeg
+    decodes on; the setting has to be in place before numpy loads, so it is read in a fresh interpreter."""
+    env = {name: value for name, value in os.environ.items() if name != "OPENBLAS_NUM_THREADS"}
+    if operator_says is not None:
+        env["OPENBLAS_NUM_THREADS"] = operator_says
+    probe = "import bot.cli, numpy, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert result.stdout.strip() == blas_threads
 
 
 def test_report_text_lists_every_finding(tmp_path: Path) -> None:

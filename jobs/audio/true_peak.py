@@ -47,11 +47,15 @@ class TruePeakMeter:
     first sample and after the last is not the programme, and a tone that starts at full level would
     otherwise read up to 0.7 dB hot at its edge (EBU 3341 cases 17 and 18; scipy's resample_poly does the
     same). The sample peak is the floor, so nothing at the very edges goes unseen.
+
+    All channels of a chunk are searched in one pass (as one row after another, no window crossing from one
+    row into the next): the work per chunk is a handful of array operations whatever the channel count.
     """
 
     def __init__(self, rate_hz: int, channels: int) -> None:
         self.up = oversampling_for(rate_hz)
         self.weights = polyphase_weights(self.up) if self.up > 1 else np.ones((1, 1), dtype=np.float32)
+        self.by_position = np.ascontiguousarray(self.weights.T)  # (window, up): windows @ by_position
         self.window = self.weights.shape[1]
         self.gain = float(np.abs(self.weights).sum(axis=1).max())
         self.tail = np.zeros((channels, 0), dtype=np.float32)
@@ -62,39 +66,46 @@ class TruePeakMeter:
         if not chunk.shape[1]:
             return
         block = np.concatenate([self.tail, chunk], axis=1)
-        self.tail = block[:, max(0, block.shape[1] - (self.window - 1)):]
-        for samples in block:
-            self._channel(samples)
-
-    def finish(self) -> float:
-        return max(self.peak, self.sample_peak)
-
-    def _channel(self, samples: np.ndarray) -> None:
         span = self.window - 1
+        self.tail = block[:, max(0, block.shape[1] - span):]
+        width = block.shape[1]
+        samples = block.reshape(-1)
         magnitude = np.abs(samples)
         loudest = int(np.argmax(magnitude))
-        self.sample_peak = max(self.sample_peak, float(magnitude[loudest]))
-        positions = samples.shape[0] - span  # outputs this block completes, at block indices span..end
-        if positions <= 0 or magnitude[loudest] * self.gain <= self.peak:
+        top = float(magnitude[loudest])
+        self.sample_peak = max(self.sample_peak, top)
+        positions = block.shape[0] * (width - span)  # outputs this block completes: columns span..width-1
+        if width <= span or top * self.gain <= self.peak:
             return
-        # The loudest sample's neighbourhood first: it raises the bar for everything else.
-        self._exact(samples, np.arange(max(span, loudest), min(samples.shape[0], loudest + span + 1)))
+        if top > self.peak:  # the bar can rise: the loudest sample's neighbourhood first raises it for the rest
+            row_start = loudest - loudest % width
+            self._exact(samples, np.arange(max(row_start + span, loudest), min(row_start + width, loudest + span + 1)))
         hot = np.flatnonzero(magnitude > self.peak / self.gain)
         if hot.size * self.window > DENSE_SHARE * positions:
-            self._exact(samples, None)
+            for row in block:
+                self._dense(row)
             return
         near = np.zeros(samples.shape[0] + span, dtype=bool)
         for offset in range(self.window):
             near[hot + offset] = True
-        candidates = np.flatnonzero(near[span: samples.shape[0]]) + span
-        self._exact(samples, candidates)
+        candidates = np.flatnonzero(near[: samples.shape[0]])
+        self._exact(samples, candidates[candidates % width >= span])
 
-    def _exact(self, samples: np.ndarray, ends: np.ndarray | None) -> None:
-        """The oversampled outputs whose windows end at `ends` (all of them when None)."""
-        windows = sliding_window_view(samples, self.window)
-        if ends is not None:
-            if not ends.size:
-                return
-            windows = windows[ends - (self.window - 1)]
-        # einsum's own loop, not BLAS: OpenBLAS's spinning threads would take the core ffmpeg is decoding on.
-        self.peak = max(self.peak, float(np.abs(np.einsum("mi,pi->mp", windows, self.weights)).max()))
+    def finish(self) -> float:
+        return max(self.peak, self.sample_peak)
+
+    # The outputs are small matrix products (BLAS, six times einsum's speed here). Every `dailies` process keeps
+    # BLAS on one thread (OPENBLAS_NUM_THREADS, bot/__init__.py): its helper threads would spin between products on
+    # the core ffmpeg is decoding on.
+    def _exact(self, samples: np.ndarray, ends: np.ndarray) -> None:
+        """The oversampled outputs whose windows end at `ends` (each window inside one row)."""
+        if ends.size:
+            windows = sliding_window_view(samples, self.window)[ends - (self.window - 1)]
+            self._keep(windows @ self.by_position)
+
+    def _dense(self, row: np.ndarray) -> None:
+        if row.shape[0] >= self.window:
+            self._keep(sliding_window_view(row, self.window) @ self.by_position)
+
+    def _keep(self, outputs: np.ndarray) -> None:
+        self.peak = max(self.peak, float(np.abs(outputs).max()))
