@@ -303,6 +303,36 @@ def test_audio_shorter_than_the_picture_is_flagged(tmp_path: Path) -> None:
     assert "av_length_mismatch" not in codes(matched)
 
 
+PICTURES = {  # name: (container, picture, sound): B-frames at 29.97 fps, long GOPs, picture short or long, VP8
+    "h264 b-frames 29.97": ("mp4", ["testsrc2=s=320x240:r=30000/1001:d=7", "-c:v", "libx264", "-bf", "3", "-g", "48"],
+                            ["sine=d=7", "-c:a", "aac"]),
+    "picture ends first": ("mp4", ["testsrc2=s=320x240:r=25:d=4", "-c:v", "libx264"], ["sine=d=9", "-c:a", "aac"]),
+    "sound ends first": ("mov", ["testsrc2=s=320x240:r=24:d=9", "-c:v", "libx264", "-g", "300"],
+                         ["sine=d=4", "-c:a", "aac"]),
+    "vp8 in webm": ("webm", ["testsrc2=s=320x240:r=24:d=6", "-c:v", "libvpx", "-b:v", "200k"],
+                    ["sine=d=6", "-c:a", "libopus"]),
+}
+
+
+@pytest.mark.parametrize("name", list(PICTURES))
+def test_the_picture_length_from_its_first_and_last_packets_is_every_packets(tmp_path: Path, name: str) -> None:
+    """The sound check lists only a picture's first packets and, from a seek near the end, its last; the length
+    must be what a listing of every packet gives (pts of the first to pts + duration of the last)."""
+    container, picture, sound = PICTURES[name]
+    path = tmp_path / f"take.{container}"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", picture[0], "-f", "lavfi", "-i", sound[0],
+                    *picture[1:], *sound[1:], str(path)], check=True, timeout=120)
+    listing = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy",
+                              "-f", "framecrc", "-"], check=True, capture_output=True, text=True, timeout=120).stdout
+    timebase = next(line for line in listing.splitlines() if line.startswith("#tb 0:")).split(":")[1].strip()
+    num, den = (int(part) for part in timebase.split("/"))
+    packets = [[int(field) for field in line.split(",")[2:4]] for line in listing.splitlines()
+               if line and not line.startswith("#")]
+    every_packet_s = (max(pts + duration for pts, duration in packets) - min(pts for pts, _ in packets)) * num / den
+    assert len(packets) > 3 * 32  # more packets than the listing's head, so its tail has to find the end
+    assert measure_file(path).video_duration_s == pytest.approx(every_packet_s, abs=1e-9)
+
+
 # -- words ------------------------------------------------------------------------------------------
 def test_findings_read_as_plain_sentences_against_the_target(tmp_path: Path) -> None:
     report = check(tmp_path, programme(lufs=-19.2))

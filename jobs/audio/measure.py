@@ -347,10 +347,10 @@ def measure_file(path: Path, info: MediaInfo | None = None, *, chunk_s: float = 
             also(decoded[:channels])
 
     with tempfile.TemporaryDirectory(prefix="dailies-measure-") as tmp:
-        crc = Path(tmp) / "video.crc" if info.has_video else None
+        listing = Path(tmp) if info.has_video else None
         stream_audio(path, info, feed, rate=rate, channels=channels, chunk_s=chunk_s, k_weighted=True,
-                     video_crc=crc, decode_picture=decode_picture)
-        video_s = video_duration_s(crc) if crc is not None else None
+                     picture_listing_to=listing, decode_picture=decode_picture)
+        video_s = video_duration_s(listing) if listing is not None else None
     result = meters.result(info.sample_rate_hz or rate)
     result.video_duration_s = video_s
     result.codec = info.audio_codec

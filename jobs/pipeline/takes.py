@@ -110,6 +110,11 @@ def submit_take(rt: Runtime, take_id: str) -> None:
     with rt.step_lock(f"submit:{take_id}", rt.settings.step_lease_s, "submit_take", take_id) as held:
         if not held:
             return
+        # Read again under the lock: another worker may have submitted the take between the read above and now
+        # (two queued retries of a take waiting for a slot, say), and a second submit would render it twice.
+        take = rt.store.get_take(take_id)
+        if take is None or take.state != TakeState.queued:
+            return
         provider = rt.provider(take.model)
         try:
             first, last = frames_for(rt, request, take)
