@@ -332,6 +332,9 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
     with rt.step_lock(f"fetch:{take_id}", rt.settings.step_lease_s, "fetch_take", take_id) as held:
         if not held:
             return
+        take = rt.store.get_take(take_id)  # again, under the lock (see submit_take): it may be posted by now
+        if take is None or take.state != TakeState.processing:
+            return
         request = rt.store.get_request(take.request_id)
         if request is None:
             return
