@@ -25,7 +25,6 @@ from adapters.media import (
     MediaInfo,
     command_line,
     ffmpeg_exe,
-    input_args,
     movie_source,
     not_clean,
     open_input,
@@ -131,12 +130,12 @@ def picture_listing(path: Path, listing: Path, *, decode_picture: bool) -> list[
     It is a run of its own beside the sound's: in the same run, ffmpeg's scheduler would hold the listing back to
     the sound's pace, waking both every tenth of a second of programme (about 0.2 s of a 10-minute check).
     """
-    run = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-v", "error"]
     if decode_picture:
-        return [*run, *input_args(path), "-map", "0:v:0", "-f", "framecrc", str(listing / "frames.crc")]
-    return [*run, "-copyts", *input_args(path), "-sseof", f"-{TAIL_S:g}", *input_args(path),
-            "-map", "0:v:0", "-c", "copy", "-frames:v", str(HEAD_PACKETS), "-f", "framecrc", str(listing / "head.crc"),
-            "-map", "1:v:0", "-c", "copy", "-f", "framecrc", str(listing / "tail.crc")]
+        return command_line(picture_decoded(open_input(path), listing / "frames.crc").global_args("-v", "error"))
+    head = ffmpeg.output(open_input(path)["v:0"], str(listing / "head.crc"), c="copy", f="framecrc",
+                         **{"frames:v": HEAD_PACKETS})
+    tail = ffmpeg.output(open_input(path, sseof=-TAIL_S)["v:0"], str(listing / "tail.crc"), c="copy", f="framecrc")
+    return command_line(ffmpeg.merge_outputs(head, tail).global_args("-copyts", "-v", "error"))
 
 
 def _planar(data: np.ndarray, channels: int) -> np.ndarray:
@@ -257,10 +256,13 @@ def raise_unless_clean(stderr: str, returncode: int) -> None:
         raise UndecodableMedia(not_clean(problems))
 
 
-def picture_decoded(source: FfmpegStream) -> FfmpegStream:
-    """An ffmpeg-python output that decodes every frame of `source`'s first video stream to nothing: in a run at
-    `-v error`, whatever it logs is a decode error (`raise_unless_clean`)."""
-    return ffmpeg.output(source["v:0"], "-", f="null")
+def picture_decoded(source: FfmpegStream, listing: Path | None = None) -> FfmpegStream:
+    """An ffmpeg-python output that decodes every frame of `source`'s first video stream, to nothing or to a framecrc
+    `listing` of the decoded frames: in a run at `-v error`, whatever it logs is a decode error
+    (`raise_unless_clean`)."""
+    if listing is None:
+        return ffmpeg.output(source["v:0"], "-", f="null")
+    return ffmpeg.output(source["v:0"], str(listing), f="framecrc")
 
 
 def verify_picture(path: Path, *, timeout_s: float = 300.0) -> None:

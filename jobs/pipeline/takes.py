@@ -362,8 +362,8 @@ def fetch_take(rt: Runtime, take_id: str) -> None:
                 problem, info = str(error), None
             report = preview = None
             if not problem and info is not None:
-                # Every frame of the picture is proven to decode in a run that does other work too: the sound
-                # check's, or, when the take is heard matched, the one that makes its listening copy.
+                # Every frame of the picture is proven to decode while other work the take needs runs: beside the
+                # sound check, or, when the take is heard matched, in the run that makes its listening copy.
                 level = listening_level(rt, take)
                 try:
                     report = check_file(clip, take.target, expect_audio=not take.silent, info=info,
